@@ -1,0 +1,67 @@
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { StackpilotConfig } from '../../shared/config.ts';
+
+export interface ControlPlaneStackProps extends StackProps {
+  /** The validated `stackpilot.yml`. */
+  readonly config: StackpilotConfig;
+}
+
+/**
+ * The control plane: the webhook endpoint, the source bucket, the state machines and the
+ * rules that start them. One per account and region; the app stages refer to it.
+ */
+export class ControlPlaneStack extends Stack {
+  /** Versioned, encrypted bucket of source zips (`sources/<app>/<stage>/source.zip`), the pipelines' source. */
+  readonly sourceBucket: s3.Bucket;
+  /** HMAC secret of GitHub webhooks (`X-Hub-Signature-256`). */
+  readonly githubWebhookSecret: secretsmanager.Secret;
+  /** Shared token of GitLab webhooks (`X-Gitlab-Token`). */
+  readonly gitlabWebhookToken: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
+    super(scope, id, props);
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.sourceBucket = new s3.Bucket(this, 'Sources', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'sources/',
+      lifecycleRules: [
+        // Old source versions are only needed while a pipeline may still read them.
+        { noncurrentVersionExpiration: Duration.days(30) },
+        // A multipart upload that was neither completed nor aborted (a killed Lambda) is cleaned up.
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.githubWebhookSecret = new secretsmanager.Secret(this, 'GithubWebhookSecret', {
+      description: 'stackpilot: secret of the GitHub webhooks (Settings > Webhooks > Secret)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    this.gitlabWebhookToken = new secretsmanager.Secret(this, 'GitlabWebhookToken', {
+      description: 'stackpilot: secret token of the GitLab webhooks (Settings > Webhooks > Secret token)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    for (const secret of [this.githubWebhookSecret, this.gitlabWebhookToken]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (README).',
+      });
+    }
+  }
+}

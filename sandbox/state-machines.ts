@@ -1,0 +1,217 @@
+/**
+ * Runs the project's ASL files locally with aws-local-stepfunctions: used by the path
+ * tests and by the sandbox. The ASL files are the deployed ones, with their
+ * `${Placeholder}` substitutions filled in, and each Task state is mapped to an
+ * in-process handler by state name.
+ *
+ * Errors thrown by a handler reach the state machine exactly as AWS Lambda reports
+ * them: `Error` is the error's name and `Cause` is the JSON document
+ * `{"errorType", "errorMessage", "trace"}`, so Retry, Catch and the Fail states
+ * behave locally as they do in the account.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+
+/** One entry of a local execution's history. */
+export type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'] &
+  object;
+
+// aws-local-stepfunctions uses Promise.withResolvers (Node 22); Node 20 lacks it.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+/** Folder of the ASL files. */
+export const STATE_MACHINES_DIR = fileURLToPath(new URL('../state-machines/', import.meta.url));
+
+export type StateMachineName = 'deploy' | 'release' | 'scale';
+
+// biome-ignore lint/suspicious/noExplicitAny: ASL documents are untyped JSON.
+export type AslDefinition = Record<string, any>;
+
+/** Replaces every `${Name}` with its value; throws naming any placeholder left without one. */
+export function substitute(text: string, substitutions: Readonly<Record<string, string>>): string {
+  const missing = new Set<string>();
+  const result = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => {
+    const value = substitutions[key];
+    if (value === undefined) {
+      missing.add(key);
+      return whole;
+    }
+    return value;
+  });
+  if (missing.size > 0)
+    throw new Error(`no substitution for ${[...missing].map((k) => `\${${k}}`).join(', ')}`);
+  return result;
+}
+
+/** The placeholders a definition file uses, e.g. `["PackageSourceFunctionArn"]`. */
+export function placeholdersOf(name: StateMachineName): string[] {
+  const text = readFileSync(`${STATE_MACHINES_DIR}${name}.asl.json`, 'utf8');
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string))];
+}
+
+/**
+ * Loads `state-machines/<name>.asl.json` with its placeholders filled. Placeholders
+ * missing from `substitutions` get a local stand-in: a Lambda-style ARN for names
+ * ending in `Arn`, the placeholder's own name otherwise.
+ */
+export function loadDefinition(
+  name: StateMachineName,
+  substitutions: Readonly<Record<string, string>> = {},
+): AslDefinition {
+  const text = readFileSync(`${STATE_MACHINES_DIR}${name}.asl.json`, 'utf8');
+  const filled: Record<string, string> = {};
+  for (const key of placeholdersOf(name)) {
+    filled[key] =
+      substitutions[key] ??
+      (key.endsWith('Arn') ? `arn:aws:lambda:us-east-1:000000000000:function:stackpilot-${key}` : key);
+  }
+  return JSON.parse(substitute(text, filled)) as AslDefinition;
+}
+
+/** An error as AWS Lambda reports it to Step Functions. */
+export class LambdaFunctionError extends Error {
+  constructor(error: unknown) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    super(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: e.stack?.split('\n') ?? [] }));
+    this.name = e.name;
+  }
+}
+
+/** Wraps an in-process handler so that its failures look like a Lambda function's. */
+export function asLambdaTask<TInput, TOutput>(
+  handler: (input: TInput) => Promise<TOutput> | TOutput,
+): (input: unknown) => Promise<TOutput> {
+  return async (input) => {
+    try {
+      // Lambda hands the function a JSON copy of its input and Step Functions gets a JSON copy of the output.
+      const output = await handler(JSON.parse(JSON.stringify(input ?? null)) as TInput);
+      return JSON.parse(JSON.stringify(output ?? null)) as TOutput;
+    } catch (error) {
+      throw new LambdaFunctionError(error);
+    }
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers take and return JSON.
+export type TaskHandlers = Record<string, (input: any) => unknown>;
+
+export interface RunOptions {
+  /** Task state name -> in-process handler (wrapped with {@link asLambdaTask}). */
+  readonly tasks: TaskHandlers;
+  /** Wait state name -> milliseconds; by default every Wait state takes 0 ms. */
+  readonly waits?: Readonly<Record<string, number>>;
+  /** Retry waits in milliseconds per state; by default retries are immediate. */
+  readonly retryIntervals?: Readonly<Record<string, number | number[]>>;
+  /** Execution name, as Step Functions would give it in the context object. */
+  readonly executionName?: string;
+}
+
+export interface ExecutionResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  // biome-ignore lint/suspicious/noExplicitAny: execution output is JSON.
+  readonly output?: any;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly events: EventLog[];
+  /** State names in the order they were entered. */
+  readonly statesEntered: string[];
+  /** Step Functions bills standard workflows per state transition: one per state entered. */
+  readonly transitions: number;
+}
+
+/** Every state of a definition by name, nested ones (Map, Parallel) included. */
+export function allStates(definition: AslDefinition): Record<string, AslDefinition> {
+  const out: Record<string, AslDefinition> = {};
+  const walk = (states: AslDefinition) => {
+    for (const [stateName, state] of Object.entries(states)) {
+      out[stateName] = state;
+      if (state.ItemProcessor?.States) walk(state.ItemProcessor.States);
+      if (state.Iterator?.States) walk(state.Iterator.States);
+      for (const branch of state.Branches ?? []) walk(branch.States);
+    }
+  };
+  walk(definition.States ?? {});
+  return out;
+}
+
+/** Runs one execution to its end and returns what happened. Never throws for a failed execution. */
+export async function runStateMachine(
+  definition: AslDefinition,
+  input: unknown,
+  options: RunOptions,
+): Promise<ExecutionResult> {
+  const states = allStates(definition);
+  const waitTimeOverrides: Record<string, number> = {};
+  const retryIntervalOverrides: Record<string, number | number[]> = {};
+  for (const [stateName, state] of Object.entries(states)) {
+    if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waits?.[stateName] ?? 0;
+    if (state.Retry) retryIntervalOverrides[stateName] = options.retryIntervals?.[stateName] ?? 0;
+  }
+  const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<never>> = {};
+  for (const [stateName, handler] of Object.entries(options.tasks)) {
+    if (!(stateName in states)) throw new Error(`no state named "${stateName}" in the definition`);
+    taskResourceLocalHandlers[stateName] = asLambdaTask(handler) as (input: unknown) => Promise<never>;
+  }
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const executionName = options.executionName ?? `local-${Date.now()}`;
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: taskResourceLocalHandlers as never,
+      waitTimeOverrides,
+      retryIntervalOverrides,
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:us-east-1:000000000000:execution:local:${executionName}`,
+        Name: executionName,
+        StartTime: new Date().toISOString(),
+        Input: input,
+      },
+    } as never,
+  });
+  const events: EventLog[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) events.push(event);
+  })();
+  let result: ExecutionResult;
+  try {
+    const output = await execution.result;
+    await collecting;
+    result = { status: 'SUCCEEDED', output, ...summarize(events) };
+  } catch (error) {
+    await collecting;
+    const failed = events.find((e) => e.type === 'ExecutionFailed') as
+      | { Error?: string; Cause?: string }
+      | undefined;
+    if (!(error instanceof ExecutionError) && !failed) throw error;
+    result = {
+      status: 'FAILED',
+      error: failed?.Error ?? (error as Error).name,
+      cause: failed?.Cause ?? (error as Error).message,
+      ...summarize(events),
+    };
+  }
+  return result;
+}
+
+function summarize(events: EventLog[]) {
+  const statesEntered = events.flatMap((e) => (e.type === 'StateEntered' ? [e.state.name] : []));
+  return { events, statesEntered, transitions: statesEntered.length };
+}

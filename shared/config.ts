@@ -1,0 +1,270 @@
+/**
+ * `stackpilot.yml`: the apps and stages stackpilot deploys and scales.
+ *
+ * One zod schema validates the file at synth time (infra/app.ts) and at Lambda
+ * cold start (the config travels to the functions as the `STACKPILOT_CONFIG_JSON`
+ * environment variable). Every default lives here, so the CDK app, the functions
+ * and the sandbox agree on them.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { stageResourceName } from './naming.ts';
+
+/** Default location of the configuration file, relative to the working directory. */
+export const DEFAULT_CONFIG_PATH = 'stackpilot.yml';
+
+/** Names end up in resource names (clusters, pipelines, alarms): keep them short and DNS-safe. */
+const name = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,19}$/,
+    'a lowercase name of 1-20 letters, digits or hyphens, starting with a letter',
+  );
+
+/** EC2 instance types look like `t3.micro`, `m7g.large`, `c6gn.16xlarge`. */
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as "t3.micro"');
+
+const percent = z.number().gt(0).lt(100);
+
+const bounds = (defaults: { min: number; max: number }, upper: number) =>
+  z
+    .object({
+      min: z.number().int().min(0).max(upper).default(defaults.min),
+      max: z.number().int().min(1).max(upper).default(defaults.max),
+    })
+    .strict()
+    .refine((b) => b.min <= b.max, { message: 'min must not be greater than max', path: ['min'] })
+    .prefault(defaults);
+
+const repository = z
+  .object({
+    provider: z.enum(['github', 'gitlab']),
+    /** The HTTPS clone URL, exactly as the provider reports it in its push webhooks. */
+    url: z.url({ protocol: /^https?$/ }),
+    /** Name or ARN of a Secrets Manager secret holding a token for private repositories. */
+    tokenSecret: z.string().min(1).optional(),
+  })
+  .strict();
+
+const serviceScaling = z
+  .object({
+    /** Service CPU (%, average over the period) above which a task is added. */
+    cpuHigh: percent.default(75),
+    /** Service CPU (%) below which a task is removed. */
+    cpuLow: percent.default(20),
+    periodSeconds: z.number().int().positive().multipleOf(60).default(60),
+    evaluationPeriods: z.number().int().positive().default(2),
+    /** Tasks added or removed per step. */
+    step: z.number().int().positive().default(1),
+    cooldownOutSeconds: z.number().int().nonnegative().default(60),
+    cooldownInSeconds: z.number().int().nonnegative().default(300),
+  })
+  .strict()
+  .refine((s) => s.cpuLow < s.cpuHigh, { message: 'cpuLow must be below cpuHigh', path: ['cpuLow'] });
+
+const clusterScaling = z
+  .object({
+    /** Cluster CPU reservation/utilization (%) above which an instance is added. */
+    cpuHigh: percent.default(70),
+    cpuLow: percent.default(20),
+    periodSeconds: z.number().int().positive().multipleOf(60).default(300),
+    evaluationPeriods: z.number().int().positive().default(1),
+    cooldownOutSeconds: z.number().int().nonnegative().default(60),
+    cooldownInSeconds: z.number().int().nonnegative().default(300),
+    /** How long scale-in waits for a DRAINING instance to run no task. */
+    drainTimeoutSeconds: z.number().int().positive().default(600),
+  })
+  .strict()
+  .refine((s) => s.cpuLow < s.cpuHigh, { message: 'cpuLow must be below cpuHigh', path: ['cpuLow'] });
+
+const stage = z
+  .object({
+    /** The branch whose pushes deploy to this stage. */
+    branch: z.string().min(1),
+    /** `standard`: API Gateway HTTP API in front; `hyperscale`: an Application Load Balancer. */
+    scale: z.enum(['standard', 'hyperscale']).default('standard'),
+    instanceType: instanceType.default('t3.micro'),
+    tasks: bounds({ min: 1, max: 5 }, 100),
+    instances: bounds({ min: 1, max: 3 }, 50),
+    serviceScaling: serviceScaling.prefault({}),
+    clusterScaling: clusterScaling.prefault({}),
+    deployment: z
+      .object({
+        minHealthyPercent: z.number().int().min(0).max(100).default(100),
+        maxPercent: z.number().int().min(100).max(400).default(200),
+        /** How long a release waits for its ECS deployment before rolling back. */
+        timeoutMinutes: z.number().int().min(1).max(120).default(15),
+      })
+      .strict()
+      .prefault({}),
+    /** ACM certificate for HTTPS on the hyperscale load balancer. */
+    certificateArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:acm:/, 'an ACM certificate ARN')
+      .optional(),
+  })
+  .strict();
+
+const app = z
+  .object({
+    repository,
+    /** Port the container listens on. */
+    containerPort: z.number().int().min(1).max(65535).default(80),
+    /** Task CPU units (1024 = one vCPU) and memory (MiB). */
+    cpu: z.number().int().min(128).default(256),
+    memory: z.number().int().min(128).default(512),
+    healthCheckPath: z.string().startsWith('/').default('/'),
+    /** Dockerfile used by the default buildspec, relative to the repository root. */
+    dockerfilePath: z.string().min(1).default('Dockerfile'),
+    /** Images kept in ECR, so that older revisions stay rollback-able. */
+    imagesToKeep: z.number().int().min(1).max(1000).default(20),
+    stages: z.record(name, stage).refine((s) => Object.keys(s).length > 0, 'at least one stage'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    apps: z.record(name, app).refine((a) => Object.keys(a).length > 0, 'at least one app'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    // Resource names join app and stage with hyphens: app "a-b" stage "c" and app "a" stage "b-c" collide.
+    const seen = new Map<string, string>();
+    for (const [appName, appConfig] of Object.entries(config.apps)) {
+      for (const stageName of Object.keys(appConfig.stages)) {
+        const resource = stageResourceName(appName, stageName);
+        const other = seen.get(resource);
+        if (other) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', appName, 'stages', stageName],
+            message: `resource name ${resource} is already used by ${other}; rename the app or the stage`,
+          });
+        }
+        seen.set(resource, `app ${appName} stage ${stageName}`);
+      }
+    }
+  });
+
+export type StackpilotConfig = z.output<typeof configSchema>;
+export type AppConfig = StackpilotConfig['apps'][string];
+export type StageConfig = AppConfig['stages'][string];
+export type RepositoryConfig = AppConfig['repository'];
+
+/** A stage with the app it belongs to: what most of stackpilot works on. */
+export interface StageRef {
+  readonly app: string;
+  readonly stage: string;
+  readonly appConfig: AppConfig;
+  readonly stageConfig: StageConfig;
+}
+
+/** A configuration that does not match the schema; the message names each bad field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function describeIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `  - ${path}: ${issue.message}`;
+  });
+  return `invalid stackpilot configuration in ${source}:\n${lines.join('\n')}`;
+}
+
+/** Validates an already-parsed document. Throws {@link ConfigError} naming every bad field. */
+export function parseConfig(document: unknown, source = 'configuration'): StackpilotConfig {
+  const result = configSchema.safeParse(document);
+  if (!result.success) throw new ConfigError(describeIssues(source, result.error));
+  return result.data;
+}
+
+/** Parses YAML text (JSON is YAML too) and validates it. */
+export function parseConfigText(text: string, source = 'configuration'): StackpilotConfig {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`);
+  }
+  return parseConfig(document, source);
+}
+
+/** Reads the configuration file: the given path, else `STACKPILOT_CONFIG`, else `stackpilot.yml`. */
+export function loadConfigFile(
+  path = process.env.STACKPILOT_CONFIG ?? DEFAULT_CONFIG_PATH,
+): StackpilotConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read stackpilot configuration ${path}: ${(error as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/** Name of the environment variable that carries the validated configuration to the functions. */
+export const CONFIG_ENV = 'STACKPILOT_CONFIG_JSON';
+
+/**
+ * The configuration of a running function, from `STACKPILOT_CONFIG_JSON`, validated once
+ * (cold start) and cached. Fails fast with the variable's name when it is missing or bad.
+ */
+let cached: StackpilotConfig | undefined;
+export function runtimeConfig(): StackpilotConfig {
+  if (cached) return cached;
+  const raw = process.env[CONFIG_ENV];
+  if (!raw) throw new ConfigError(`environment variable ${CONFIG_ENV} is not set`);
+  let document: unknown;
+  try {
+    document = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(`environment variable ${CONFIG_ENV} is not JSON: ${(error as Error).message}`);
+  }
+  cached = parseConfig(document, CONFIG_ENV);
+  return cached;
+}
+
+/** Forgets the cached runtime configuration (tests and the sandbox change it). */
+export function resetRuntimeConfig(): void {
+  cached = undefined;
+}
+
+/** Every (app, stage) of the configuration, in file order. */
+export function allStages(config: StackpilotConfig): StageRef[] {
+  return Object.entries(config.apps).flatMap(([app, appConfig]) =>
+    Object.entries(appConfig.stages).map(([stage, stageConfig]) => ({ app, stage, appConfig, stageConfig })),
+  );
+}
+
+/** The named stage, or undefined when the configuration has no such app or stage. */
+export function findStage(config: StackpilotConfig, app: string, stage: string): StageRef | undefined {
+  const appConfig = config.apps[app];
+  const stageConfig = appConfig?.stages[stage];
+  return appConfig && stageConfig ? { app, stage, appConfig, stageConfig } : undefined;
+}
+
+/** Normalizes a clone URL for comparison: lowercase host, no credentials, no trailing `.git` or `/`. */
+export function normalizeRepoUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const path = u.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
+    return `${u.protocol}//${u.host.toLowerCase()}${path}`;
+  } catch {
+    return url
+      .trim()
+      .replace(/\/+$/, '')
+      .replace(/\.git$/, '');
+  }
+}
+
+/** The stages that track `branch` of the repository at `url` (a push there deploys them). */
+export function stagesTracking(config: StackpilotConfig, url: string, branch: string): StageRef[] {
+  const wanted = normalizeRepoUrl(url);
+  return allStages(config).filter(
+    (s) => normalizeRepoUrl(s.appConfig.repository.url) === wanted && s.stageConfig.branch === branch,
+  );
+}

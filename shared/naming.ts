@@ -1,0 +1,67 @@
+/**
+ * Physical names of the resources of an app stage.
+ *
+ * The CDK app creates the resources with these names and the functions find them by
+ * the same names, so a state machine input only needs `{app, stage}` and the control
+ * plane can scope its IAM policies to a stage's resources without cross-stack references.
+ */
+
+/** Prefix of every stackpilot resource name. */
+export const PREFIX = 'stackpilot';
+
+/** `stackpilot-<app>-<stage>`: cluster, service, pipeline, Auto Scaling group, log group stem. */
+export function stageResourceName(app: string, stage: string): string {
+  return `${PREFIX}-${app}-${stage}`;
+}
+
+/** The resources of one stage, by name. */
+export function stageNames(app: string, stage: string) {
+  const base = stageResourceName(app, stage);
+  return {
+    cluster: base,
+    service: base,
+    pipeline: base,
+    autoScalingGroup: base,
+    taskFamily: base,
+    /** Key of the source zip in the control plane's source bucket. */
+    sourceKey: `sources/${app}/${stage}/source.zip`,
+    /** Alarm names carry app, stage, target and direction: `stackpilot-<app>-<stage>-<target>-cpu-<high|low>`. */
+    alarm: (target: ScaleTarget, direction: ScaleDirection) =>
+      `${base}-${target}-cpu-${direction === 'out' ? 'high' : 'low'}`,
+  } as const;
+}
+
+/** ECR repository of an app (shared by its stages). */
+export function ecrRepositoryName(app: string): string {
+  return `${PREFIX}/${app}`;
+}
+
+export type ScaleTarget = 'service' | 'cluster';
+export type ScaleDirection = 'out' | 'in';
+
+/**
+ * Finds which of the known stages made an alarm name (names may contain hyphens, so the
+ * name alone is ambiguous: `stackpilot-a-b-c-…` could be app `a-b`, stage `c` or app `a`,
+ * stage `b-c`). Undefined for any alarm that is not stackpilot's.
+ */
+export function matchAlarmName(
+  alarmName: string,
+  stages: Iterable<{ readonly app: string; readonly stage: string }>,
+): { app: string; stage: string; target: ScaleTarget; direction: ScaleDirection } | undefined {
+  for (const { app, stage } of stages) {
+    const names = stageNames(app, stage);
+    for (const target of ['service', 'cluster'] as const) {
+      for (const direction of ['out', 'in'] as const) {
+        if (names.alarm(target, direction) === alarmName) return { app, stage, target, direction };
+      }
+    }
+  }
+  return undefined;
+}
+
+export type StateMachineKind = 'deploy' | 'release' | 'scale';
+
+/** `stackpilot-<kind>`: the control plane's state machines have fixed names, so stages can refer to them. */
+export function stateMachineName(kind: StateMachineKind): string {
+  return `${PREFIX}-${kind}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Synthesizes the CDK app from a configuration and runs cdk-nag's AwsSolutions checks
+ * over it: a finding that is not acknowledged (with a reason, in code) is returned in
+ * `nagFindings`, which the tests expect to be empty.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp } from '../../infra/app.ts';
+import { loadConfigFile, type StackpilotConfig } from '../../shared/config.ts';
+
+export function synthApp(config: StackpilotConfig = loadConfigFile('stackpilot.yml')) {
+  const outdir = mkdtempSync(join(tmpdir(), 'stackpilot-synth-'));
+  const app = new App({ outdir });
+  const built = buildApp(config, app);
+  const assembly = app.synth();
+  const report = new AwsSolutionsChecks(app).validateScope(app);
+  const nagFindings = report.violations.map(
+    (v) => `${v.ruleName}: ${v.description} (${v.violatingResources.map((r) => r.constructPath).join(', ')})`,
+  );
+  return { ...built, assembly, outdir, nagFindings };
+}

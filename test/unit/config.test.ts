@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig, parseConfigText, stagesTracking } from '#shared/config.ts';
+import { matchAlarmName, stageNames } from '#shared/naming.ts';
+
+const minimal = {
+  apps: {
+    web: {
+      repository: { provider: 'github', url: 'https://github.com/acme/web.git' },
+      stages: { dev: { branch: 'main' } },
+    },
+  },
+};
+
+describe('configuration', () => {
+  it('loads the example file with every default filled in', () => {
+    const config = loadConfigFile('stackpilot.yml');
+    const dev = config.apps.starter?.stages.dev;
+    expect(dev?.scale).toBe('standard');
+    expect(dev?.serviceScaling.cpuHigh).toBe(75);
+    expect(dev?.clusterScaling).toMatchObject({ cpuHigh: 70, periodSeconds: 300 });
+    expect(config.apps.starter?.stages.prod?.scale).toBe('hyperscale');
+  });
+
+  it('fills defaults from TinyStacks: t3.micro, 1..5 tasks, 75% service CPU, 70% for 5 minutes cluster CPU', () => {
+    const stage = parseConfig(minimal).apps.web?.stages.dev;
+    expect(stage).toMatchObject({
+      instanceType: 't3.micro',
+      tasks: { min: 1, max: 5 },
+      serviceScaling: { cpuHigh: 75, step: 1 },
+      clusterScaling: { cpuHigh: 70, periodSeconds: 300, evaluationPeriods: 1 },
+      deployment: { minHealthyPercent: 100, maxPercent: 200, timeoutMinutes: 15 },
+    });
+  });
+
+  it.each([
+    ['an unknown tier', { scale: 'mega' }, 'apps.web.stages.dev.scale'],
+    ['min above max', { tasks: { min: 6, max: 2 } }, 'apps.web.stages.dev.tasks.min'],
+    ['a bad instance type', { instanceType: 'big' }, 'apps.web.stages.dev.instanceType'],
+    ['an unknown field', { replicas: 3 }, 'apps.web.stages.dev'],
+  ])('refuses %s and names the field', (_, change, path) => {
+    const doc = structuredClone(minimal) as { apps: { web: { stages: { dev: object } } } };
+    Object.assign(doc.apps.web.stages.dev, change);
+    expect(() => parseConfig(doc, 'stackpilot.yml')).toThrow(ConfigError);
+    expect(() => parseConfig(doc, 'stackpilot.yml')).toThrow(path);
+  });
+
+  it('refuses two stages whose resource names would collide', () => {
+    const doc = structuredClone(minimal) as { apps: Record<string, unknown> };
+    doc.apps['web-dev'] = { ...minimal.apps.web, stages: { x: { branch: 'main' } } };
+    doc.apps.web = { ...minimal.apps.web, stages: { 'dev-x': { branch: 'main' } } };
+    expect(() => parseConfig(doc)).toThrow(/stackpilot-web-dev-x/);
+  });
+
+  it('refuses YAML that does not parse', () => {
+    expect(() => parseConfigText('apps: [', 'x.yml')).toThrow(/x.yml is not valid YAML/);
+  });
+
+  it('finds the stages a push deploys, whatever the URL spelling', () => {
+    const config = parseConfig(minimal);
+    expect(stagesTracking(config, 'https://GitHub.com/acme/web', 'main').map((s) => s.stage)).toEqual([
+      'dev',
+    ]);
+    expect(stagesTracking(config, 'https://github.com/acme/web.git', 'feature')).toEqual([]);
+  });
+});
+
+describe('naming', () => {
+  it('round-trips alarm names', () => {
+    const name = stageNames('my-app', 'prod').alarm('cluster', 'in');
+    expect(name).toBe('stackpilot-my-app-prod-cluster-cpu-low');
+    const stages = [
+      { app: 'my', stage: 'app' },
+      { app: 'my-app', stage: 'prod' },
+    ];
+    expect(matchAlarmName(name, stages)).toEqual({
+      app: 'my-app',
+      stage: 'prod',
+      target: 'cluster',
+      direction: 'in',
+    });
+    expect(matchAlarmName('some-other-alarm', stages)).toBeUndefined();
+  });
+});

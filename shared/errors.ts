@@ -1,0 +1,102 @@
+/**
+ * Errors that state machines act on. A Lambda error reaches Step Functions with the
+ * error's `name` as `Error` (what `Retry` and `Catch` match) and its message inside
+ * `Cause`, so every name here is part of the ASL contract and every message is written
+ * for the operator who reads the failed execution.
+ */
+import type { z } from 'zod';
+
+/** The input of a step does not match its schema; never retried. */
+export class InvalidInput extends Error {
+  override readonly name = 'InvalidInput';
+}
+
+/** A temporary failure (throttling, a 5xx, a network error): the state machine retries it with backoff. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+/** Errors whose names Step Functions retries: ours plus the Lambda service's own. */
+export const RETRYABLE_ERRORS = [
+  'TransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+]);
+const TRANSIENT = new Set([
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalError',
+  'InternalFailure',
+  'InternalServerError',
+  'ServerException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  $retryable?: unknown;
+  $fault?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** True for AWS SDK and network errors worth retrying later. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as SdkLikeError;
+  const name = e.name ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    THROTTLING.has(name) ||
+    TRANSIENT.has(name) ||
+    (e.code !== undefined && TRANSIENT.has(e.code)) ||
+    e.$retryable !== undefined ||
+    e.$fault === 'server' ||
+    status === 429 ||
+    (status !== undefined && status >= 500)
+  );
+}
+
+/**
+ * What a task handler throws: transient AWS failures become {@link TransientError}
+ * (one name for the ASL to retry), everything else stays as it was.
+ */
+export function toTaskError(error: unknown): Error {
+  if (error instanceof TransientError || error instanceof InvalidInput) return error;
+  if (isTransient(error)) {
+    const e = error as Error;
+    return new TransientError(`${e.name}: ${e.message}`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Parses a step's input with its schema; a mismatch is an {@link InvalidInput} naming each bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
+  );
+  throw new InvalidInput(`invalid ${what}: ${problems.join('; ')}`);
+}

@@ -1,0 +1,29 @@
+/**
+ * Input of the `deploy` state machine: what the webhook starts it with, and what an
+ * operator pastes into the console to deploy a given commit (`events/samples/deploy-input.json`).
+ */
+import { z } from 'zod';
+
+export const deployInputSchema = z
+  .object({
+    app: z.string().min(1),
+    stage: z.string().min(1),
+    repository: z
+      .object({
+        provider: z.enum(['github', 'gitlab']),
+        /** HTTPS clone URL. */
+        url: z.url({ protocol: /^https?$/ }),
+      })
+      .strict(),
+    /** Full ref that was pushed, e.g. `refs/heads/main`. */
+    ref: z.string().regex(/^refs\/heads\/.+/, 'a branch ref such as "refs/heads/main"'),
+    /** The exact commit to deploy: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
+    commit: z
+      .string()
+      .regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id (40 or 64 lowercase hex digits)'),
+    /** Webhook delivery id, or any unique id for a console start. */
+    deliveryId: z.string().min(1).max(128),
+  })
+  .strict();
+
+export type DeployInput = z.output<typeof deployInputSchema>;

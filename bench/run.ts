@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: measures stackpilot's speed, size and cost on generated inputs and
+ * loopback servers only, prints a markdown table and writes `bench/results/latest.json`.
+ *
+ * `npm run bench -- bundles` runs one section; sections: bundles.
+ */
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
+import { benchBundles } from './bundles.ts';
+import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
+
+const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
+  bundles: benchBundles,
+};
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in SECTIONS));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown benchmark section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`,
+    );
+    return 2;
+  }
+  const rows: BenchRow[] = [];
+  for (const [name, run] of Object.entries(SECTIONS)) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    const started = Date.now();
+    process.stderr.write(`bench: ${name}…\n`);
+    rows.push(...(await run()));
+    process.stderr.write(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const out = join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
+  writeResults(out, rows);
+  const m = machine();
+  console.log(`stackpilot benchmarks on ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}\n`);
+  console.log(toMarkdown(rows));
+  console.log(`\nwritten to ${out}`);
+  return 0;
+}
+
+process.exitCode = await main();

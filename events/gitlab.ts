@@ -1,0 +1,44 @@
+/**
+ * GitLab webhook deliveries: the Push Hook and Tag Push Hook fields stackpilot reads.
+ * Everything else passes through untouched. Samples: `events/samples/gitlab-push.json`,
+ * `events/samples/gitlab-tag-push.json`.
+ */
+import { z } from 'zod';
+import { commitId } from './github.ts';
+
+/** `X-Gitlab-Event` of a branch push. */
+export const GITLAB_PUSH_EVENT = 'Push Hook';
+/** `X-Gitlab-Event` of a tag push (creation or deletion). */
+export const GITLAB_TAG_PUSH_EVENT = 'Tag Push Hook';
+
+const project = z.looseObject({
+  path_with_namespace: z.string().optional(),
+  /** `https://gitlab.example.com/<group>/<project>.git`: what `stackpilot.yml` usually names. */
+  git_http_url: z.url({ protocol: /^https?$/ }),
+  /** `https://gitlab.example.com/<group>/<project>`. */
+  web_url: z.url({ protocol: /^https?$/ }),
+});
+
+const common = {
+  /** `refs/heads/<branch>` or `refs/tags/<tag>`. */
+  ref: z.string().min(1),
+  before: commitId,
+  /** The commit the ref points to after the push; all zeros when the ref was deleted. */
+  after: commitId,
+  /** The ref's head after the push; null when the ref was deleted. */
+  checkout_sha: commitId.nullable(),
+  project,
+};
+
+/** Body of a GitLab Push Hook. */
+export const gitlabPushSchema = z.looseObject({ object_kind: z.literal('push'), ...common });
+/** Body of a GitLab Tag Push Hook. */
+export const gitlabTagPushSchema = z.looseObject({ object_kind: z.literal('tag_push'), ...common });
+/** Either push body, told apart by `object_kind`. */
+export const gitlabPushEventSchema = z.discriminatedUnion('object_kind', [
+  gitlabPushSchema,
+  gitlabTagPushSchema,
+]);
+
+export type GitlabPush = z.output<typeof gitlabPushSchema>;
+export type GitlabPushEvent = z.output<typeof gitlabPushEventSchema>;

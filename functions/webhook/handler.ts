@@ -1,0 +1,102 @@
+/**
+ * Webhook endpoint (API Gateway HTTP API payload 2.0, or a Lambda function URL):
+ * `POST /webhooks/github` and `POST /webhooks/gitlab`. Verifies the delivery, decides whether
+ * the push deploys anything, and starts one `deploy` execution per tracked stage, named after
+ * the delivery so a redelivery answers with the execution it already started.
+ */
+
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { getSecretText } from '#shared/aws/secrets.ts';
+import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
+import { isTransient } from '#shared/errors.ts';
+import { instrument, logger } from '#shared/powertools.ts';
+import { classifyEvent, decidePush } from '#shared/webhook/decide.ts';
+import { webhookEnvironment } from '#shared/webhook/environment.ts';
+import { parseGithubPush, parseGitlabPush, parseJsonBody } from '#shared/webhook/push.ts';
+import { deliveryId, header, json, rawBody, route } from '#shared/webhook/request.ts';
+import { verifyGithubSignature, verifyGitlabToken } from '#shared/webhook/signature.ts';
+
+type Response = APIGatewayProxyStructuredResultV2;
+
+/** A real AWS failure: 503 (retry later) when transient, else 502; the details go to the log only. */
+function awsFailure(what: string, error: unknown): Response {
+  logger.error(`${what} failed`, { error: error as Error });
+  return isTransient(error)
+    ? json(503, { message: `${what} failed temporarily; redeliver later` }, { 'retry-after': '10' })
+    : json(502, { message: `${what} failed (${(error as Error).name}); see the webhook's logs` });
+}
+
+function ignored(reason: string, delivery: string): Response {
+  logger.info('delivery ignored', { deliveryId: delivery, reason });
+  return json(200, { ignored: reason });
+}
+
+async function webhook(event: APIGatewayProxyEventV2): Promise<Response> {
+  const target = route(event);
+  if (!target.ok) return json(target.status, { message: target.message });
+  const { provider } = target;
+  const body = rawBody(event);
+  if (!body.ok) return json(body.status, { message: body.message });
+
+  let env: ReturnType<typeof webhookEnvironment>;
+  try {
+    env = webhookEnvironment();
+  } catch (error) {
+    logger.error('webhook misconfigured', { error: error as Error });
+    return json(500, { message: "the webhook is misconfigured; see the webhook's logs" });
+  }
+
+  // Authenticate before reading anything of the body.
+  let secret: string;
+  try {
+    secret = await getSecretText(provider === 'github' ? env.githubSecretArn : env.gitlabTokenArn);
+  } catch (error) {
+    return awsFailure('reading the webhook secret', error);
+  }
+  if (provider === 'github') {
+    const signature = header(event.headers, 'x-hub-signature-256');
+    if (!signature)
+      return json(401, { message: 'missing X-Hub-Signature-256 header: set a secret on the webhook' });
+    if (!verifyGithubSignature(secret, body.bytes, signature)) {
+      return json(401, { message: 'X-Hub-Signature-256 does not match the body and the webhook secret' });
+    }
+  } else {
+    const token = header(event.headers, 'x-gitlab-token');
+    if (token === undefined)
+      return json(401, { message: 'missing X-Gitlab-Token header: set a secret token on the webhook' });
+    if (!verifyGitlabToken(secret, token))
+      return json(401, { message: 'X-Gitlab-Token does not match the webhook token' });
+  }
+
+  const delivery = deliveryId(provider, event.headers, body.bytes);
+  const kind = classifyEvent(
+    provider,
+    header(event.headers, provider === 'github' ? 'x-github-event' : 'x-gitlab-event'),
+  );
+  if (!kind.push) return ignored(kind.ignored, delivery);
+  const document = parseJsonBody(body.bytes, header(event.headers, 'content-type'));
+  if (!document.ok) return json(document.status, { message: document.message });
+  const push = provider === 'github' ? parseGithubPush(document.value) : parseGitlabPush(document.value);
+  if (!push.ok) return json(push.status, { message: push.message });
+
+  const decision = decidePush(env.config, push.value, delivery);
+  if (!decision.deploy) return ignored(decision.ignored, delivery);
+
+  let executions: Array<{ app: string; stage: string; executionArn: string; executionName: string }>;
+  try {
+    executions = await Promise.all(
+      decision.deployments.map(async ({ app, stage, executionName, input }) => {
+        const started = await startNamedExecution(env.deployStateMachineArn, executionName, input);
+        return { app, stage, executionArn: started.executionArn, executionName: started.executionName };
+      }),
+    );
+  } catch (error) {
+    return awsFailure('starting the deploy', error);
+  }
+  logger.info('deploy started', { deliveryId: delivery, commit: push.value.commit, executions });
+  const [only] = executions;
+  return json(202, executions.length === 1 && only ? only : { executions });
+}
+
+/** The Lambda handler. */
+export const handler = instrument(webhook);

@@ -1,0 +1,124 @@
+/**
+ * What a verified delivery means for stackpilot: deploy some stages, or nothing (with the
+ * reason, answered to the provider and shown in its delivery log). Pure: no AWS, no clock.
+ */
+import type { DeployInput } from '#events/deploy.ts';
+import { GITHUB_PING_EVENT, GITHUB_PUSH_EVENT } from '#events/github.ts';
+import { GITLAB_PUSH_EVENT, GITLAB_TAG_PUSH_EVENT } from '#events/gitlab.ts';
+import {
+  allStages,
+  normalizeRepoUrl,
+  type StackpilotConfig,
+  type StageRef,
+  stagesTracking,
+} from '#shared/config.ts';
+import type { Push } from './push.ts';
+import { type Provider, sha256Hex } from './request.ts';
+
+export type EventKind = { push: true } | { push: false; ignored: string };
+
+/** Whether a delivery's event type (`X-GitHub-Event` / `X-Gitlab-Event`) is a push worth parsing. */
+export function classifyEvent(provider: Provider, event: string | undefined): EventKind {
+  const name = event?.trim();
+  if (!name)
+    return {
+      push: false,
+      ignored: `no ${provider === 'github' ? 'X-GitHub-Event' : 'X-Gitlab-Event'} header: not a push`,
+    };
+  if (provider === 'github') {
+    if (name === GITHUB_PUSH_EVENT) return { push: true };
+    if (name === GITHUB_PING_EVENT) return { push: false, ignored: 'ping: the webhook is set up' };
+  } else if (name === GITLAB_PUSH_EVENT || name === GITLAB_TAG_PUSH_EVENT) {
+    return { push: true };
+  }
+  return { push: false, ignored: `event "${name.slice(0, 64)}" is not a push` };
+}
+
+/** One deploy execution to start. */
+export interface Deployment {
+  readonly app: string;
+  readonly stage: string;
+  readonly executionName: string;
+  readonly input: DeployInput;
+}
+
+export type Decision = { deploy: true; deployments: Deployment[] } | { deploy: false; ignored: string };
+
+/** Step Functions execution names: 1-80 characters; these are safe in every console, log and ARN. */
+const NAME_LIMIT = 80;
+const UNSAFE = /[^A-Za-z0-9_-]/g;
+
+/**
+ * The execution name of one stage's deploy for one delivery: `<app>-<stage>-<deliveryId>`,
+ * deterministic so a redelivery maps to the execution it already started. App and stage go
+ * first because the configuration guarantees `<app>-<stage>` is unique (it names resources).
+ * A delivery id that had to be changed (unsafe characters, too long) ends in a hash of the
+ * original, so two different ids never share a name.
+ */
+export function executionName(app: string, stage: string, deliveryId: string): string {
+  const prefix = `${app}-${stage}-`;
+  const safe = deliveryId.replace(UNSAFE, '_');
+  if (safe === deliveryId && prefix.length + safe.length <= NAME_LIMIT) return prefix + safe;
+  const hash = sha256Hex(deliveryId).slice(0, 16);
+  const room = Math.max(0, NAME_LIMIT - prefix.length - hash.length - 1);
+  return `${prefix}${safe.slice(0, room)}-${hash}`.slice(0, NAME_LIMIT);
+}
+
+function unique(stages: StageRef[]): StageRef[] {
+  const seen = new Set<string>();
+  return stages.filter((s) => {
+    const key = `${s.app}\u0000${s.stage}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Decides a verified push: tags, deletions, other refs and untracked repositories or branches
+ * are ignored with a reason; a push to a tracked branch deploys every stage that tracks it.
+ */
+export function decidePush(config: StackpilotConfig, push: Push, deliveryId: string): Decision {
+  const { ref } = push;
+  if (push.tagPush || ref.startsWith('refs/tags/')) {
+    const tag = ref.replace(/^refs\/tags\//, '');
+    return {
+      deploy: false,
+      ignored: push.deleted
+        ? `tag deletion (${tag}): only branch pushes deploy`
+        : `tag push (${tag}): only branch pushes deploy`,
+    };
+  }
+  if (!ref.startsWith('refs/heads/')) return { deploy: false, ignored: `ref ${ref} is not a branch` };
+  const branch = ref.slice('refs/heads/'.length);
+  if (push.deleted) return { deploy: false, ignored: `branch deletion (${branch}): nothing to deploy` };
+
+  const stages = unique(push.repositoryUrls.flatMap((url) => stagesTracking(config, url, branch)));
+  if (stages.length === 0) {
+    const wanted = new Set(push.repositoryUrls.map(normalizeRepoUrl));
+    const known = allStages(config).filter((s) => wanted.has(normalizeRepoUrl(s.appConfig.repository.url)));
+    const url = push.repositoryUrls[0] ?? '(no repository URL)';
+    if (known.length === 0) return { deploy: false, ignored: `repository ${url} is not in stackpilot.yml` };
+    const tracked = [...new Set(known.map((s) => s.stageConfig.branch))].join(', ');
+    return { deploy: false, ignored: `branch ${branch} of ${url} is not tracked (tracked: ${tracked})` };
+  }
+
+  return {
+    deploy: true,
+    deployments: stages.map(({ app, stage, appConfig }) => ({
+      app,
+      stage,
+      executionName: executionName(app, stage, deliveryId),
+      input: {
+        app,
+        stage,
+        // The configured repository: the clone step finds its token secret by app, and the
+        // configured URL is the one the operator vouched for.
+        repository: { provider: appConfig.repository.provider, url: appConfig.repository.url },
+        ref,
+        commit: push.commit,
+        deliveryId,
+      },
+    })),
+  };
+}

@@ -31,6 +31,19 @@ export function stageNames(app: string, stage: string) {
   } as const;
 }
 
+/**
+ * IAM role the tasks of a stage run as: `stackpilot-<app>-<stage>-task`. A fixed name lets
+ * the release workflow pass exactly this role (`iam:PassRole`) without cross-stack references.
+ */
+export function taskRoleName(app: string, stage: string): string {
+  return `${stageResourceName(app, stage)}-task`;
+}
+
+/** IAM role ECS uses to pull the image and write logs for a stage's tasks: `stackpilot-<app>-<stage>-execution`. */
+export function executionRoleName(app: string, stage: string): string {
+  return `${stageResourceName(app, stage)}-execution`;
+}
+
 /** ECR repository of an app (shared by its stages). */
 export function ecrRepositoryName(app: string): string {
   return `${PREFIX}/${app}`;

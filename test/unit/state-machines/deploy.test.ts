@@ -1,0 +1,361 @@
+/**
+ * Path tests of `state-machines/deploy.asl.json`: the real ASL, run locally, with the real
+ * Start Pipeline and Check Pipeline handlers on a mocked CodePipeline and an in-process
+ * stand-in for Package Source (which has its own tests) that honours its contract: it
+ * parses the deploy input (InvalidInput) and returns `{bucket, key, versionId, commit, bytes, files}`.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  ListActionExecutionsCommand,
+  PipelineNotFoundException,
+  StartPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
+import aslValidator from 'asl-validator';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deployInputSchema } from '#events/deploy.ts';
+import { handler as checkPipelineHandler } from '../../../functions/check-pipeline/handler.ts';
+import { handler as startPipelineHandler } from '../../../functions/start-pipeline/handler.ts';
+import {
+  allStates,
+  loadDefinition,
+  placeholdersOf,
+  runStateMachine,
+  type TaskHandlers,
+} from '../../../sandbox/state-machines.ts';
+import { findStage, loadConfigFile } from '../../../shared/config.ts';
+import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
+
+const sampleInput = JSON.parse(
+  readFileSync(new URL('../../../events/samples/deploy-input.json', import.meta.url), 'utf8'),
+);
+const COMMIT = sampleInput.commit as string;
+const EXECUTION_NAME = 'github-72d3162e-cc78-11e3-81ab-4c9367dc0958';
+
+class CommitNotFound extends Error {
+  override readonly name = 'CommitNotFound';
+}
+
+const context = {
+  functionName: 'stackpilot-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:stackpilot-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/stackpilot-test',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+/** The Package Source contract, with a counter and a programmable failure. */
+function packageSource(failures: Error[] = []) {
+  const calls: unknown[] = [];
+  const task = (input: unknown) => {
+    calls.push(input);
+    const failure = failures.shift();
+    if (failure) throw failure;
+    const deploy = parseInput(deployInputSchema, input, 'deploy input');
+    return {
+      bucket: 'stackpilot-sources',
+      key: `sources/${deploy.app}/${deploy.stage}/source.zip`,
+      versionId: 'v3.Lq2kFNqLlS0x4dCDG3rDAuwgSTlfd',
+      commit: deploy.commit,
+      bytes: 48_213,
+      files: 37,
+    };
+  };
+  return { task, calls };
+}
+
+function tasks(source = packageSource().task): TaskHandlers {
+  return {
+    'Package Source': source,
+    'Start Pipeline': (input: unknown) => startPipelineHandler(input, context),
+    'Check Pipeline': (input: unknown) => checkPipelineHandler(input, context),
+  };
+}
+
+const codePipeline = mockClient(CodePipelineClient);
+const definition = loadDefinition('deploy');
+const run = (input: unknown, handlers: TaskHandlers) =>
+  runStateMachine(definition, input, { tasks: handlers, executionName: EXECUTION_NAME });
+
+beforeEach(() => {
+  codePipeline.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: 'exec-1' });
+  codePipeline
+    .on(GetPipelineExecutionCommand)
+    .resolves({ pipelineExecution: { pipelineExecutionId: 'exec-1', status: 'Succeeded' } });
+});
+afterEach(() => codePipeline.reset());
+
+describe('deploy state machine', () => {
+  it('packages the commit, starts the pipeline on that zip version and succeeds with the whole story', async () => {
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({
+      app: 'starter',
+      stage: 'dev',
+      ref: 'refs/heads/main',
+      commit: COMMIT,
+      deliveryId: sampleInput.deliveryId,
+      source: {
+        bucket: 'stackpilot-sources',
+        key: 'sources/starter/dev/source.zip',
+        versionId: 'v3.Lq2kFNqLlS0x4dCDG3rDAuwgSTlfd',
+        bytes: 48_213,
+        files: 37,
+      },
+      pipelineName: 'stackpilot-starter-dev',
+      pipelineExecutionId: 'exec-1',
+      status: 'Succeeded',
+      pipelineSeconds: expect.any(Number),
+    });
+    expect(codePipeline).toHaveReceivedCommandWith(StartPipelineExecutionCommand, {
+      name: 'stackpilot-starter-dev',
+      sourceRevisions: [
+        {
+          actionName: 'Source',
+          revisionType: 'S3_OBJECT_VERSION_ID',
+          revisionValue: 'v3.Lq2kFNqLlS0x4dCDG3rDAuwgSTlfd',
+        },
+      ],
+      variables: [
+        { name: 'COMMIT', value: COMMIT },
+        { name: 'DELIVERY_ID', value: sampleInput.deliveryId },
+      ],
+      clientRequestToken: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(result.statesEntered).toEqual([
+      'Package Source',
+      'Start Pipeline',
+      'Check Pipeline',
+      'Pipeline Finished?',
+      'Deployed',
+    ]);
+  });
+
+  it('retries a transient clone error and then succeeds', async () => {
+    const source = packageSource([new TransientError('git host answered 503 to git-upload-pack')]);
+
+    const result = await run(sampleInput, tasks(source.task));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(source.calls).toHaveLength(2);
+    expect(result.statesEntered.filter((s) => s === 'Package Source')).toHaveLength(1);
+  });
+
+  it('fails without retrying when the commit is not in the repository, naming the commit in the Cause', async () => {
+    const source = packageSource([
+      new CommitNotFound(
+        `commit ${COMMIT} is not in https://github.com/stackpilot-examples/starter.git (was the branch force-pushed?)`,
+      ),
+    ]);
+
+    const result = await run(sampleInput, tasks(source.task));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('CommitNotFound');
+    expect(result.cause).toBe(
+      `Package Source failed: commit ${COMMIT} is not in https://github.com/stackpilot-examples/starter.git (was the branch force-pushed?)`,
+    );
+    expect(source.calls).toHaveLength(1);
+    expect(codePipeline).not.toHaveReceivedCommand(StartPipelineExecutionCommand);
+  });
+
+  it('fails fast with InvalidInput naming the bad field when the input is not a deploy input', async () => {
+    const source = packageSource();
+
+    const result = await run({ ...sampleInput, commit: 'main' }, tasks(source.task));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInput');
+    expect(result.cause).toMatch(/^Package Source failed: invalid deploy input: commit: a full commit id/);
+    expect(source.calls).toHaveLength(1);
+    expect(result.statesEntered).toEqual([
+      'Package Source',
+      'Describe Source Failure',
+      'Explain Failure',
+      'Deploy Failed',
+    ]);
+  });
+
+  it('keeps waiting while the pipeline runs, one check per wait', async () => {
+    codePipeline
+      .on(GetPipelineExecutionCommand)
+      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
+      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
+      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
+      .resolves({ pipelineExecution: { status: 'Succeeded' } });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered.filter((s) => s === 'Check Pipeline')).toHaveLength(4);
+    expect(result.statesEntered.filter((s) => s === 'Wait For Pipeline')).toHaveLength(3);
+    expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 4);
+    // Three transitions per look at the pipeline, plus the fixed ones.
+    expect(result.transitions).toBe(5 + 3 * 3);
+  });
+
+  it('fails with PipelineFailed naming the failed stage, action, commit and reason', async () => {
+    codePipeline
+      .on(GetPipelineExecutionCommand)
+      .resolves({ pipelineExecution: { status: 'Failed', statusSummary: 'Build failed' } });
+    codePipeline.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        {
+          stageName: 'Source',
+          actionName: 'Source',
+          status: 'Succeeded',
+          lastUpdateTime: new Date('2026-11-21T10:00:05Z'),
+        },
+        {
+          stageName: 'Build',
+          actionName: 'Build',
+          status: 'Failed',
+          lastUpdateTime: new Date('2026-11-21T10:03:41Z'),
+          output: {
+            executionResult: {
+              externalExecutionId: 'stackpilot-starter-dev:0b3f',
+              externalExecutionSummary: 'Build terminated with state: FAILED',
+              externalExecutionUrl: 'https://console.aws.amazon.com/codesuite/codebuild/projects/x/build/y',
+              errorDetails: {
+                code: 'JobFailed',
+                message: 'Error while executing command: docker build . Reason: exit status 1',
+              },
+            },
+          },
+        },
+      ],
+    });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PipelineFailed');
+    expect(result.cause).toBe(
+      `pipeline stackpilot-starter-dev execution exec-1 failed in stage Build, action Build, for commit ${COMMIT}: ` +
+        'Error while executing command: docker build . Reason: exit status 1; Build terminated with state: FAILED ' +
+        '(details: https://console.aws.amazon.com/codesuite/codebuild/projects/x/build/y)',
+    );
+    expect(result.statesEntered.at(-1)).toBe('Pipeline Failed');
+  });
+
+  it('fails with PipelineSuperseded when a newer push takes over the pipeline', async () => {
+    codePipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: {
+        status: 'Superseded',
+        statusSummary: 'Superseded by pipeline execution ID exec-2',
+      },
+    });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.error).toBe('PipelineSuperseded');
+    expect(result.cause).toContain(
+      `before it released commit ${COMMIT}: Superseded by pipeline execution ID exec-2`,
+    );
+    expect(codePipeline).not.toHaveReceivedCommand(ListActionExecutionsCommand);
+  });
+
+  it('retries a throttled pipeline start with the same request token, so only one execution starts', async () => {
+    codePipeline
+      .on(StartPipelineExecutionCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({ pipelineExecutionId: 'exec-1' });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status).toBe('SUCCEEDED');
+    const tokens = codePipeline
+      .commandCalls(StartPipelineExecutionCommand)
+      .map((call) => call.args[0].input.clientRequestToken);
+    expect(tokens).toHaveLength(2);
+    expect(new Set(tokens).size).toBe(1);
+  });
+
+  it('fails with PipelineNotFound when the app stage is not deployed', async () => {
+    codePipeline
+      .on(StartPipelineExecutionCommand)
+      .rejects(new PipelineNotFoundException({ message: 'not found', $metadata: {} }));
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.error).toBe('PipelineNotFound');
+    expect(result.cause).toBe(
+      'Start Pipeline failed: pipeline stackpilot-starter-dev does not exist: deploy the app stage (npx cdk deploy --all) first',
+    );
+    expect(codePipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 1);
+  });
+
+  it('keeps the raw Cause of an error the step does not name, prefixed with the step', async () => {
+    const oom = Object.assign(new Error('Runtime exited with error: signal: killed'), {
+      name: 'Runtime.ExitError',
+    });
+    const source = packageSource([oom]);
+
+    const result = await run(sampleInput, tasks(source.task));
+
+    expect(result.error).toBe('Runtime.ExitError');
+    expect(result.cause).toMatch(/^Package Source failed: \{"errorType":"Runtime.ExitError"/);
+  });
+});
+
+describe('deploy.asl.json', () => {
+  it('is a valid state machine for asl-validator once its placeholders are filled', () => {
+    const filled = loadDefinition('deploy', {
+      PackageSourceFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-package-source',
+      StartPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-start-pipeline',
+      CheckPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-check-pipeline',
+    });
+    const { isValid, errorsText } = aslValidator(structuredClone(filled), {
+      checkArn: true,
+      checkPaths: true,
+    });
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  it('uses only the three function placeholders that CDK fills', () => {
+    expect(placeholdersOf('deploy').sort()).toEqual([
+      'CheckPipelineFunctionArn',
+      'PackageSourceFunctionArn',
+      'StartPipelineFunctionArn',
+    ]);
+  });
+
+  it('retries the retryable errors in every Task with backoff and jitter, and catches States.ALL last', () => {
+    const taskStates = Object.entries(allStates(definition)).filter(([, s]) => s.Type === 'Task');
+    expect(taskStates.map(([name]) => name)).toEqual(['Package Source', 'Start Pipeline', 'Check Pipeline']);
+    for (const [, state] of taskStates) {
+      expect(state.Retry[0]).toMatchObject({
+        ErrorEquals: [...RETRYABLE_ERRORS],
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      });
+      expect(state.Catch.at(-1).ErrorEquals).toEqual(['States.ALL']);
+      expect(state.Catch.length).toBeGreaterThan(1);
+    }
+  });
+});
+
+describe('events/samples/deploy-input.json', () => {
+  it('is a deploy input for a stage of the example stackpilot.yml, ready to paste into the console', () => {
+    const input = deployInputSchema.parse(sampleInput);
+    const stage = findStage(loadConfigFile('stackpilot.yml'), input.app, input.stage);
+    expect(stage).toBeDefined();
+    expect(input.ref).toBe(`refs/heads/${stage?.stageConfig.branch}`);
+    expect(input.repository).toEqual({
+      provider: stage?.appConfig.repository.provider,
+      url: stage?.appConfig.repository.url,
+    });
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * "CloudWatch Alarm State Change" events, as EventBridge delivers them (sample:
+ * `events/samples/cloudwatch-alarm-state-change.json`, from the CloudWatch docs), and the
+ * pattern of the rule that sends stackpilot's alarm transitions to the `scale` state machine.
+ *
+ * The schema keeps unknown fields (AWS adds fields over time) and checks only what the
+ * scaling decisions read.
+ */
+import { z } from 'zod';
+import { PREFIX } from '../shared/naming.ts';
+
+export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+
+export const alarmStateValueSchema = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+export type AlarmStateValue = z.output<typeof alarmStateValueSchema>;
+
+const alarmStateSchema = z.looseObject({
+  value: alarmStateValueSchema,
+  reason: z.string().optional(),
+  reasonData: z.string().optional(),
+  /** When the alarm entered this state: with the alarm name, it identifies one transition. */
+  timestamp: z.string().min(1),
+});
+
+export const cloudWatchAlarmStateChangeSchema = z.looseObject({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal(ALARM_STATE_CHANGE),
+  source: z.literal('aws.cloudwatch'),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.looseObject({
+    alarmName: z.string().min(1),
+    state: alarmStateSchema,
+    previousState: alarmStateSchema.optional(),
+    configuration: z.looseObject({}).optional(),
+  }),
+});
+
+export type CloudWatchAlarmStateChange = z.output<typeof cloudWatchAlarmStateChangeSchema>;
+
+/**
+ * EventBridge pattern (JSON form, as the API and the sandbox's bus take it) of stackpilot's
+ * alarms entering ALARM. Transitions to OK or INSUFFICIENT_DATA never start a scaling loop
+ * (a running loop reads the alarm itself), so the rule does not pay for executions that
+ * would only ignore them.
+ */
+export const alarmStateChangePattern = {
+  source: ['aws.cloudwatch'],
+  'detail-type': [ALARM_STATE_CHANGE],
+  detail: {
+    alarmName: [{ prefix: `${PREFIX}-` }],
+    state: { value: ['ALARM'] },
+  },
+} as const;

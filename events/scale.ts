@@ -1,0 +1,22 @@
+/**
+ * Operator input of the `scale` state machine: set a stage's task count or instance count
+ * (`events/samples/scale-operator.json`, pasted into the Step Functions console as is).
+ * The state machine's other inputs are the AWS events of `cloudwatch-alarm.ts` and
+ * `ecs-service-action.ts`.
+ */
+import { z } from 'zod';
+
+export const scaleTargetSchema = z.enum(['service', 'cluster']);
+
+export const scaleOperatorInputSchema = z
+  .object({
+    app: z.string().min(1),
+    stage: z.string().min(1),
+    /** `service`: the ECS service's desired task count; `cluster`: the Auto Scaling group's instance count. */
+    target: scaleTargetSchema,
+    /** Must lie within the stage's bounds (`tasks` or `instances` in stackpilot.yml). */
+    desiredCount: z.number().int().min(0),
+  })
+  .strict();
+
+export type ScaleOperatorInput = z.output<typeof scaleOperatorInputSchema>;

@@ -1,0 +1,135 @@
+/**
+ * The pure decisions of the `scale` state machine: how many tasks or instances next, how
+ * long to cool down, whether to repeat, how long a scaling loop may hold its lease. The
+ * step handlers read the world through the adapters and ask these functions what to do.
+ */
+import type { StageConfig } from '../config.ts';
+import type { ScaleDirection, ScaleTarget } from '../naming.ts';
+
+/** Inclusive bounds of a count. */
+export interface Bounds {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a scaling step asks for: one step in a direction, or an explicit count (operator input). */
+export type CountRequest =
+  | { readonly direction: ScaleDirection; readonly step: number }
+  | { readonly desiredCount: number };
+
+export interface CountDecision {
+  readonly from: number;
+  readonly to: number;
+  /** False when `to` equals `from`: no API call is made. */
+  readonly changed: boolean;
+  /** True when `to` sits at the bound the request was heading to: no further step can help. */
+  readonly atBound: boolean;
+  readonly reason: string;
+}
+
+/** Clamps `n` into `[bounds.min, bounds.max]`. */
+export function clamp(n: number, bounds: Bounds): number {
+  return Math.min(bounds.max, Math.max(bounds.min, n));
+}
+
+/** The tighter of two bounds (stackpilot.yml's and the Auto Scaling group's own limits). */
+export function intersectBounds(a: Bounds, b: Bounds): Bounds {
+  const min = Math.max(a.min, b.min);
+  const max = Math.min(a.max, b.max);
+  // Disjoint bounds cannot both hold: the stricter upper limit wins (AWS refuses anything above it).
+  return min <= max ? { min, max } : { min: max, max };
+}
+
+/**
+ * The next desired count: `current` plus or minus `step`, or the operator's count, always
+ * within `bounds` (a count found outside them, after a manual change, is brought back in).
+ * `unit` names what is counted in the reason (`tasks`, `instances`).
+ */
+export function nextDesiredCount(
+  current: number,
+  request: CountRequest,
+  bounds: Bounds,
+  unit = 'tasks',
+): CountDecision {
+  let to: number;
+  let atBound: boolean;
+  if ('desiredCount' in request) {
+    to = clamp(request.desiredCount, bounds);
+    atBound = false;
+  } else if (request.direction === 'out') {
+    to = clamp(current + request.step, bounds);
+    atBound = to >= bounds.max;
+  } else {
+    to = clamp(current - request.step, bounds);
+    atBound = to <= bounds.min;
+  }
+  const changed = to !== current;
+  let reason: string;
+  if (changed) reason = `${current} -> ${to} ${unit}`;
+  else if ('desiredCount' in request) reason = `already at ${to} ${unit}`;
+  else
+    reason =
+      request.direction === 'out'
+        ? `already at the maximum of ${bounds.max} ${unit}`
+        : `already at the minimum of ${bounds.min} ${unit}`;
+  return { from: current, to, changed, atBound, reason };
+}
+
+/** How long to wait after a step before reading the alarm again (stackpilot.yml, defaults 60 s out / 300 s in). */
+export function cooldownSeconds(stage: StageConfig, target: ScaleTarget, direction: ScaleDirection): number {
+  const settings = target === 'service' ? stage.serviceScaling : stage.clusterScaling;
+  return direction === 'out' ? settings.cooldownOutSeconds : settings.cooldownInSeconds;
+}
+
+/** What started the scaling loop. */
+export type ScalingTrigger = 'alarm' | 'placement-failure' | 'operator';
+
+/** What the state machine does after a scaling step. */
+export type NextAfterStep = 'cool-down' | 'drain-next' | 'stop';
+
+/**
+ * After a step: an automatic trigger cools down (then reads its alarm) unless nothing
+ * changed or the bound is reached; an operator's count is reached in one step, except a
+ * cluster scale-in, which drains one instance at a time until the count is reached.
+ */
+export function afterStep(
+  trigger: ScalingTrigger,
+  step: { readonly changed: boolean; readonly atBound: boolean; readonly to: number },
+  operatorTarget?: number,
+): { next: NextAfterStep; reason: string } {
+  if (trigger === 'operator') {
+    if (operatorTarget !== undefined && step.changed && step.to > operatorTarget)
+      return {
+        next: 'drain-next',
+        reason: `${step.to} left, draining the next one towards ${operatorTarget}`,
+      };
+    return { next: 'stop', reason: 'operator count applied' };
+  }
+  if (!step.changed) return { next: 'stop', reason: 'nothing to change: at the bound' };
+  if (step.atBound) return { next: 'stop', reason: 'reached the bound' };
+  return { next: 'cool-down', reason: 'cooling down before reading the alarm again' };
+}
+
+/** After the cooldown: repeat while the alarm that started the loop is still in ALARM. */
+export function repeatOrStop(
+  alarmName: string,
+  state: string | undefined,
+): { repeat: boolean; reason: string } {
+  if (state === undefined) return { repeat: false, reason: `alarm ${alarmName} no longer exists` };
+  if (state === 'ALARM') return { repeat: true, reason: `alarm ${alarmName} is still in ALARM` };
+  return { repeat: false, reason: `alarm ${alarmName} is ${state} now` };
+}
+
+/**
+ * How long a scaling loop may hold its (stage, target) lease: every possible step with its
+ * cooldown (and, for the cluster, a full drain) plus two minutes of slack per step. A loop
+ * that dies without releasing its lease blocks the target no longer than this.
+ */
+export function leaseSeconds(stage: StageConfig, target: ScaleTarget): number {
+  const bounds = target === 'service' ? stage.tasks : stage.instances;
+  const settings = target === 'service' ? stage.serviceScaling : stage.clusterScaling;
+  const steps = Math.max(1, bounds.max - bounds.min + 1);
+  const cooldown = Math.max(settings.cooldownOutSeconds, settings.cooldownInSeconds);
+  const drain = target === 'cluster' ? stage.clusterScaling.drainTimeoutSeconds : 0;
+  return steps * (cooldown + drain + 120);
+}

@@ -1,0 +1,297 @@
+/**
+ * The change-making steps of the `scale` state machine: each reads the stage's resources
+ * through the adapters, asks the pure decisions what to do, and does it. The handlers under
+ * `functions/` only parse their input and call these.
+ */
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { z } from 'zod';
+import {
+  describeGroup,
+  setDesiredCapacity,
+  setInstanceProtection,
+  terminateInstanceInGroup,
+} from '../aws/autoscaling.ts';
+import { clients } from '../aws/clients.ts';
+import { describeAlarmState } from '../aws/cloudwatch.ts';
+import {
+  describeContainerInstance,
+  describeServiceCount,
+  listContainerInstances,
+  setContainerInstanceState,
+  setServiceDesiredCount,
+} from '../aws/ecs-scaling.ts';
+import { findStage, type StackpilotConfig, type StageRef } from '../config.ts';
+import { InvalidInput } from '../errors.ts';
+import { stageNames } from '../naming.ts';
+import { logger } from '../powertools.ts';
+import {
+  afterStep,
+  type CountRequest,
+  cooldownSeconds,
+  intersectBounds,
+  type NextAfterStep,
+  nextDesiredCount,
+  repeatOrStop,
+} from './decisions.ts';
+import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
+import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
+import type { ScalingRequest } from './interpret.ts';
+
+/** The AWS clients and clock the steps use (tests and the sandbox pass their own). */
+export interface StepDeps {
+  readonly ecs: ECSClient;
+  readonly autoScaling: AutoScalingClient;
+  readonly cloudWatch: CloudWatchClient;
+  readonly now: () => Date;
+}
+
+export const defaultDeps = (): StepDeps => ({
+  ecs: clients.ecs,
+  autoScaling: clients.autoScaling,
+  cloudWatch: clients.cloudWatch,
+  now: () => new Date(),
+});
+
+/** Result of a step that changes a count (`$.ScaleResult`); the ASL branches on `next`. */
+export interface StepResult {
+  readonly changed: boolean;
+  readonly from: number;
+  readonly to: number;
+  readonly atBound: boolean;
+  readonly next: NextAfterStep;
+  /** Seconds of the cooldown that follows when `next` is `cool-down`. */
+  readonly cooldownSeconds: number;
+  readonly reason: string;
+}
+
+/** The drain in progress (`$.DrainResult` once started). */
+export const drainSchema = z.object({
+  started: z.literal(true),
+  containerInstanceArn: z.string().min(1),
+  ec2InstanceId: z.string().min(1),
+  runningTasksCount: z.number().int().nonnegative(),
+  /** ISO time after which the drain is abandoned. */
+  deadline: z.string().min(1),
+  reason: z.string(),
+});
+export type Drain = z.output<typeof drainSchema>;
+
+function stageOf(config: StackpilotConfig, request: ScalingRequest): StageRef {
+  const stage = findStage(config, request.app, request.stage);
+  if (!stage)
+    throw new InvalidInput(`there is no stage ${request.stage} of app ${request.app} in stackpilot.yml`);
+  return stage;
+}
+
+function countRequest(request: ScalingRequest, step: number): CountRequest {
+  if (request.desiredCount !== undefined) return { desiredCount: request.desiredCount };
+  return { direction: request.direction ?? 'out', step };
+}
+
+function finish(
+  request: ScalingRequest,
+  stage: StageRef,
+  decision: { changed: boolean; from: number; to: number; atBound: boolean; reason: string },
+): StepResult {
+  const after = afterStep(request.trigger, decision, request.desiredCount);
+  const direction = decision.to < decision.from ? 'in' : 'out';
+  return {
+    ...decision,
+    next: after.next,
+    cooldownSeconds: cooldownSeconds(stage.stageConfig, request.target, request.direction ?? direction),
+    reason: `${decision.reason}; ${after.reason}`,
+  };
+}
+
+/** Scale Service: desired count plus or minus the step (or the operator's count), within the stage's task bounds. */
+export async function scaleService(
+  request: ScalingRequest,
+  config: StackpilotConfig,
+  deps: StepDeps = defaultDeps(),
+): Promise<StepResult> {
+  const stage = stageOf(config, request);
+  const names = stageNames(request.app, request.stage);
+  const service = await describeServiceCount(names.cluster, names.service, deps.ecs);
+  const decision = nextDesiredCount(
+    service.desiredCount,
+    countRequest(request, stage.stageConfig.serviceScaling.step),
+    stage.stageConfig.tasks,
+    'tasks',
+  );
+  if (decision.changed) await setServiceDesiredCount(names.cluster, names.service, decision.to, deps.ecs);
+  else logger.info('service not scaled', { service: names.service, reason: decision.reason });
+  return finish(request, stage, { ...decision, reason: `service ${names.service}: ${decision.reason}` });
+}
+
+/**
+ * Scale Cluster Out: the group's desired capacity plus one (or the operator's count when it
+ * is not lower), within stackpilot.yml's and the group's bounds. An operator count below the
+ * current capacity is left to the drain loop (`next: drain-next`), one instance at a time.
+ */
+export async function scaleClusterOut(
+  request: ScalingRequest,
+  config: StackpilotConfig,
+  deps: StepDeps = defaultDeps(),
+): Promise<StepResult> {
+  const stage = stageOf(config, request);
+  const name = stageNames(request.app, request.stage).autoScalingGroup;
+  const group = await describeGroup(name, deps.autoScaling);
+  const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
+  if (request.desiredCount !== undefined && request.desiredCount < group.desiredCapacity) {
+    return {
+      changed: false,
+      from: group.desiredCapacity,
+      to: group.desiredCapacity,
+      atBound: false,
+      next: 'drain-next',
+      cooldownSeconds: 0,
+      reason: `group ${name}: ${group.desiredCapacity} -> ${request.desiredCount} instances, draining one at a time`,
+    };
+  }
+  const decision = nextDesiredCount(group.desiredCapacity, countRequest(request, 1), bounds, 'instances');
+  if (decision.changed) await setDesiredCapacity(name, decision.to, deps.autoScaling);
+  else logger.info('cluster not scaled', { group: name, reason: decision.reason });
+  return finish(request, stage, { ...decision, reason: `group ${name}: ${decision.reason}` });
+}
+
+/**
+ * Drain Instance: picks the container instance to remove (fewest tasks, never below the
+ * minimum; an interrupted drain is finished first) and sets it DRAINING.
+ */
+export async function drainInstance(
+  request: ScalingRequest,
+  config: StackpilotConfig,
+  deps: StepDeps = defaultDeps(),
+): Promise<Drain | { started: false; reason: string }> {
+  const stage = stageOf(config, request);
+  const names = stageNames(request.app, request.stage);
+  const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+  const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
+  // An operator's count is a floor too: never drain past it.
+  const floor = Math.max(bounds.min, request.desiredCount ?? bounds.min);
+  const instances = await listContainerInstances(names.cluster, deps.ecs);
+  const choice = chooseInstanceToDrain(instances, group.instances, group.desiredCapacity, floor);
+  if (!choice.drain) {
+    logger.info('no instance drained', { cluster: names.cluster, reason: choice.reason });
+    return { started: false, reason: `cluster ${names.cluster}: ${choice.reason}` };
+  }
+  if (!choice.resumed) await setContainerInstanceState(names.cluster, choice.drain.arn, 'DRAINING', deps.ecs);
+  const deadline = new Date(
+    deps.now().getTime() + stage.stageConfig.clusterScaling.drainTimeoutSeconds * 1000,
+  );
+  return {
+    started: true,
+    containerInstanceArn: choice.drain.arn,
+    ec2InstanceId: choice.drain.ec2InstanceId,
+    runningTasksCount: tasksOn(choice.drain),
+    deadline: deadline.toISOString(),
+    reason: `cluster ${names.cluster}: ${choice.reason}`,
+  };
+}
+
+/** Check Drain: is the draining instance empty yet, or past its deadline? */
+export async function checkDrain(
+  request: ScalingRequest,
+  drain: Drain,
+  deps: StepDeps = defaultDeps(),
+): Promise<{ status: DrainStatus; runningTasksCount: number; pendingTasksCount: number; message: string }> {
+  const names = stageNames(request.app, request.stage);
+  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  // ECS forgets a container instance once its EC2 instance is gone: nothing runs there any more.
+  if (!instance)
+    return {
+      status: 'EMPTY',
+      runningTasksCount: 0,
+      pendingTasksCount: 0,
+      message: `${drain.ec2InstanceId} is gone`,
+    };
+  const status = drainStatus(instance, new Date(drain.deadline), deps.now());
+  const who = `container instance ${drain.containerInstanceArn} (${drain.ec2InstanceId}) of ${request.app}/${request.stage}`;
+  const message =
+    status === 'TIMED_OUT'
+      ? `${who} still runs ${instance.runningTasksCount} task(s) (${instance.pendingTasksCount} pending) after the drain timeout ended at ${drain.deadline}; scale-in abandoned and the instance set back to ACTIVE`
+      : status === 'EMPTY'
+        ? `${who} runs no task`
+        : `${who} still runs ${instance.runningTasksCount} task(s)`;
+  return {
+    status,
+    runningTasksCount: instance.runningTasksCount,
+    pendingTasksCount: instance.pendingTasksCount,
+    message,
+  };
+}
+
+/**
+ * Terminate Instance: checks once more that the instance runs no task, removes its
+ * scale-in protection, and terminates it with the group's desired capacity decremented.
+ * Idempotent: an instance already gone from the group counts as terminated.
+ */
+export async function terminateInstance(
+  request: ScalingRequest,
+  drain: Drain,
+  config: StackpilotConfig,
+  deps: StepDeps = defaultDeps(),
+): Promise<StepResult> {
+  const stage = stageOf(config, request);
+  const names = stageNames(request.app, request.stage);
+  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  if (instance && !canTerminate(instance))
+    throw new InstanceNotEmpty(
+      `container instance ${drain.containerInstanceArn} (${drain.ec2InstanceId}) of ${request.app}/${request.stage} is ${instance.status} with ${instance.runningTasksCount} running and ${instance.pendingTasksCount} pending task(s): not terminated`,
+    );
+  const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+  const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
+  const member = group.instances.find((i) => i.instanceId === drain.ec2InstanceId);
+  if (!member || member.lifecycleState.startsWith('Terminat')) {
+    const done = {
+      changed: true,
+      from: group.desiredCapacity + 1,
+      to: group.desiredCapacity,
+      atBound: group.desiredCapacity <= bounds.min,
+    };
+    return finish(request, stage, { ...done, reason: `${drain.ec2InstanceId} was already terminated` });
+  }
+  if (group.desiredCapacity - 1 < bounds.min)
+    throw new BelowMinimum(
+      `terminating ${drain.ec2InstanceId} would leave group ${names.autoScalingGroup} at ${group.desiredCapacity - 1} instances, below its minimum of ${bounds.min}`,
+    );
+  if (member.protectedFromScaleIn)
+    await setInstanceProtection(names.autoScalingGroup, drain.ec2InstanceId, false, deps.autoScaling);
+  await terminateInstanceInGroup(drain.ec2InstanceId, deps.autoScaling);
+  const to = group.desiredCapacity - 1;
+  return finish(request, stage, {
+    changed: true,
+    from: group.desiredCapacity,
+    to,
+    atBound: to <= bounds.min,
+    reason: `group ${names.autoScalingGroup}: ${drain.ec2InstanceId} terminated, ${group.desiredCapacity} -> ${to} instances`,
+  });
+}
+
+/** Restore Instance: a drain that is abandoned puts the instance back to ACTIVE. */
+export async function restoreInstance(
+  request: ScalingRequest,
+  drain: Drain,
+  deps: StepDeps = defaultDeps(),
+): Promise<{ restored: boolean; reason: string }> {
+  const names = stageNames(request.app, request.stage);
+  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  if (!instance) return { restored: false, reason: `${drain.ec2InstanceId} is no longer registered` };
+  if (instance.status !== 'ACTIVE')
+    await setContainerInstanceState(names.cluster, drain.containerInstanceArn, 'ACTIVE', deps.ecs);
+  return { restored: true, reason: `${drain.ec2InstanceId} is ACTIVE again` };
+}
+
+/** Read Alarm State: after the cooldown, repeat while the alarm that started the loop is in ALARM. */
+export async function readAlarmState(
+  request: ScalingRequest,
+  deps: StepDeps = defaultDeps(),
+): Promise<{ alarmName: string; state: string; repeat: boolean; reason: string }> {
+  const alarmName = request.alarmName;
+  if (!alarmName)
+    return { alarmName: '', state: 'NONE', repeat: false, reason: 'no alarm started this loop' };
+  const state = await describeAlarmState(alarmName, deps.cloudWatch);
+  return { alarmName, state: state ?? 'MISSING', ...repeatOrStop(alarmName, state) };
+}

@@ -52,14 +52,15 @@ const UNSAFE = /[^A-Za-z0-9_-]/g;
  * The execution name of one stage's deploy for one delivery: `<app>-<stage>-<deliveryId>`,
  * deterministic so a redelivery maps to the execution it already started. App and stage go
  * first because the configuration guarantees `<app>-<stage>` is unique (it names resources).
- * A delivery id that had to be changed (unsafe characters, too long) ends in a hash of the
- * original, so two different ids never share a name.
+ * A delivery id that had to be changed (unsafe characters, too long) is followed by a hash of
+ * app, stage and the original id, so two different ids never share a name.
  */
 export function executionName(app: string, stage: string, deliveryId: string): string {
   const prefix = `${app}-${stage}-`;
   const safe = deliveryId.replace(UNSAFE, '_');
   if (safe === deliveryId && prefix.length + safe.length <= NAME_LIMIT) return prefix + safe;
-  const hash = sha256Hex(deliveryId).slice(0, 16);
+  // The hash covers app and stage too: truncation must not make two stages' names meet.
+  const hash = sha256Hex(`${app}\u0000${stage}\u0000${deliveryId}`).slice(0, 16);
   const room = Math.max(0, NAME_LIMIT - prefix.length - hash.length - 1);
   return `${prefix}${safe.slice(0, room)}-${hash}`.slice(0, NAME_LIMIT);
 }

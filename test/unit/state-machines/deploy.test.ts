@@ -5,6 +5,7 @@
  * parses the deploy input (InvalidInput) and returns `{bucket, key, versionId, commit, bytes, files}`.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import {
   CodePipelineClient,
   GetPipelineExecutionCommand,
@@ -12,7 +13,6 @@ import {
   PipelineNotFoundException,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import aslValidator from 'asl-validator';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,13 @@ import {
 } from '../../../sandbox/state-machines.ts';
 import { findStage, loadConfigFile } from '../../../shared/config.ts';
 import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
+
+/** asl-validator ships no type declarations: its call signature, as used here. */
+type AslValidator = (
+  definition: unknown,
+  options: { checkArn: boolean; checkPaths: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
 const sampleInput = JSON.parse(
   readFileSync(new URL('../../../events/samples/deploy-input.json', import.meta.url), 'utf8'),

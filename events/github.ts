@@ -3,7 +3,7 @@
  * the payload passes through untouched (GitHub adds fields over time; the schema must not
  * reject a delivery because of them). Sample: `events/samples/github-push.json`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A full commit id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories); all zeros for a deletion. */
 export const commitId = z

@@ -3,7 +3,7 @@
  * Everything else passes through untouched. Samples: `events/samples/gitlab-push.json`,
  * `events/samples/gitlab-tag-push.json`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { commitId } from './github.ts';
 
 /** `X-Gitlab-Event` of a branch push. */

@@ -1,0 +1,73 @@
+/**
+ * Input of the `release` state machine: what the pipeline's Release stage starts it with,
+ * and what an operator pastes into the console to redeploy an image or roll back
+ * (`events/samples/release-*.json`).
+ *
+ * Three shapes, told apart by their fields:
+ * - release `{app, stage, image, commit?}`: the pipeline, after the build pushed `image`;
+ * - redeploy `{app, stage, image}`: the same without a commit (an operator re-releasing an image);
+ * - rollback `{app, stage, action: "rollback", toRevision?}`: back to the named task-definition
+ *   revision, or to the newest successful release other than the one running.
+ */
+import { z } from 'zod';
+import { ecrRepositoryName } from '#shared/naming.ts';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'an app or stage name from stackpilot.yml');
+
+/** A container image reference: `<registry>/<repository>[:tag][@sha256:<digest>]`. */
+const image = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(
+    /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/,
+    'an image URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/web:<commit>"',
+  );
+
+const commit = z
+  .string()
+  .regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id (40 or 64 lowercase hex digits)');
+
+/** True when `image` is in the app's ECR repository (`<registry>/stackpilot/<app>[:tag|@digest]`). */
+export function isAppImage(app: string, reference: string): boolean {
+  const repository = ecrRepositoryName(app).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(`^[^/]+\\/${repository}(:[^/@]+)?(@sha256:[0-9a-f]{64})?$`).test(reference);
+}
+
+const imageRelease = z
+  .object({
+    app: name,
+    stage: name,
+    image,
+    /** The commit the image was built from (the pipeline passes it); recorded with the release. */
+    commit: commit.optional(),
+  })
+  .strict()
+  .refine((input) => isAppImage(input.app, input.image), {
+    message: 'the image must be in the app\'s ECR repository "stackpilot/<app>"',
+    path: ['image'],
+  });
+
+const rollback = z
+  .object({
+    app: name,
+    stage: name,
+    action: z.literal('rollback'),
+    /** Task-definition revision to return to; default: the newest successful release other than the running one. */
+    toRevision: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const releaseInputSchema = z.union([rollback, imageRelease]);
+
+export type ReleaseInput = z.output<typeof releaseInputSchema>;
+export type RollbackInput = z.output<typeof rollback>;
+export type ImageReleaseInput = z.output<typeof imageRelease>;
+
+/** What an input asks for: `release` (with a commit), `redeploy` (an image alone) or `rollback`. */
+export type ReleaseAction = 'release' | 'redeploy' | 'rollback';
+
+export function actionOf(input: ReleaseInput): ReleaseAction {
+  if ('action' in input) return 'rollback';
+  return input.commit ? 'release' : 'redeploy';
+}

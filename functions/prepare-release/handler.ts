@@ -1,0 +1,135 @@
+/**
+ * "Prepare Release" of the `release` state machine: parses the execution input (release,
+ * redeploy or rollback), finds the stage's service, the revision it runs and the last
+ * good one, and for a rollback the revision to return to. Changes nothing.
+ */
+import { z } from 'zod';
+import { actionOf, releaseInputSchema } from '#events/release.ts';
+import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
+import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
+import { findStage, runtimeConfig } from '#shared/config.ts';
+import { InvalidInput, parseInput } from '#shared/errors.ts';
+import { stageNames } from '#shared/naming.ts';
+import { instrumentTask, logger } from '#shared/powertools.ts';
+import { NoPreviousRelease, RevisionNotFound, ServiceNotFound } from '#shared/release/errors.ts';
+import { rollbackCandidates } from '#shared/release/history.ts';
+import type { PreparedRelease } from '#shared/release/model.ts';
+import { findAppContainer, parseTaskDefinitionArn } from '#shared/release/task-definition.ts';
+
+const eventSchema = z.object({ input: z.unknown(), executionName: z.string().min(1) });
+
+/** A commit id in an image tag (`…/stackpilot/web:<commit>`), recorded when the input names no commit. */
+function commitFromTag(image: string): string | undefined {
+  return /:([0-9a-f]{40}|[0-9a-f]{64})(@|$)/.exec(image)?.[1];
+}
+
+/** How many recorded good revisions a rollback tries before giving up (deregistered ones are skipped). */
+const ROLLBACK_CANDIDATES = 5;
+
+export interface PrepareOptions {
+  /** Clock, in milliseconds (tests move it). */
+  readonly now?: () => number;
+}
+
+export async function prepareRelease(event: unknown, options: PrepareOptions = {}): Promise<PreparedRelease> {
+  const { input: raw, executionName } = parseInput(eventSchema, event, 'Prepare Release input');
+  const input = parseInput(releaseInputSchema, raw, 'release input');
+  const config = runtimeConfig();
+  const stage = findStage(config, input.app, input.stage);
+  if (!stage) {
+    const known = Object.entries(config.apps).flatMap(([app, a]) =>
+      Object.keys(a.stages).map((s) => `${app}/${s}`),
+    );
+    throw new InvalidInput(
+      `no stage ${input.stage} of app ${input.app} in stackpilot.yml (known: ${known.join(', ')})`,
+    );
+  }
+  const names = stageNames(input.app, input.stage);
+  const service = await describeService(names.cluster, names.service);
+  const deployments = service.deployments ?? [];
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  if (!primary?.id || !primary.taskDefinition) {
+    throw new ServiceNotFound(`ECS service ${names.service} has no PRIMARY deployment`);
+  }
+  const current = parseTaskDefinitionArn(primary.taskDefinition);
+  // A failed release returns to the last revision known good: the PRIMARY one when it
+  // completed, else the completed deployment it is replacing (a release interrupted mid-way).
+  const lastGood =
+    primary.rolloutState === 'COMPLETED'
+      ? primary
+      : (deployments.find((d) => d.id !== primary.id && d.rolloutState === 'COMPLETED') ?? primary);
+  const previousArn = lastGood.taskDefinition ?? primary.taskDefinition;
+
+  const prepared: PreparedRelease = {
+    app: input.app,
+    stage: input.stage,
+    action: actionOf(input),
+    cluster: names.cluster,
+    service: names.service,
+    current: {
+      taskDefinitionArn: primary.taskDefinition,
+      revision: current.revision,
+      deploymentId: primary.id,
+      rolloutState: primary.rolloutState ?? 'COMPLETED',
+    },
+    previous: { taskDefinitionArn: previousArn, revision: parseTaskDefinitionArn(previousArn).revision },
+    timeoutMinutes: stage.stageConfig.deployment.timeoutMinutes,
+    execution: executionName,
+    startedAt: new Date((options.now ?? Date.now)()).toISOString(),
+  };
+  if ('image' in input) {
+    const commit = input.commit ?? commitFromTag(input.image);
+    Object.assign(prepared, { image: input.image, ...(commit ? { commit } : {}) });
+  } else {
+    const target = await rollbackTarget(
+      input.app,
+      input.stage,
+      names.taskFamily,
+      current.revision,
+      input.toRevision,
+    );
+    prepared.rollbackTarget = { ...target, changed: target.taskDefinitionArn !== primary.taskDefinition };
+  }
+  logger.info('release prepared', { ...prepared });
+  return prepared;
+}
+
+async function activeRevision(app: string, family: string, revision: number) {
+  const { taskDefinition } = await describeTaskDefinition(`${family}:${revision}`);
+  if (taskDefinition.status !== 'ACTIVE' || !taskDefinition.taskDefinitionArn) {
+    throw new RevisionNotFound(
+      `revision ${revision} of task definition ${family} is ${taskDefinition.status} and cannot be deployed again`,
+    );
+  }
+  let image: string | undefined;
+  try {
+    image = findAppContainer(taskDefinition, app).image;
+  } catch {
+    image = undefined;
+  }
+  return { taskDefinitionArn: taskDefinition.taskDefinitionArn, revision, ...(image ? { image } : {}) };
+}
+
+async function rollbackTarget(
+  app: string,
+  stage: string,
+  family: string,
+  running: number,
+  toRevision?: number,
+) {
+  if (toRevision !== undefined) return activeRevision(app, family, toRevision);
+  const candidates = rollbackCandidates(await listHistoryKeys(historyBucket(), app, stage), running);
+  for (const revision of candidates.slice(0, ROLLBACK_CANDIDATES)) {
+    try {
+      return await activeRevision(app, family, revision);
+    } catch (error) {
+      if (!(error instanceof RevisionNotFound)) throw error;
+      logger.warn('skipping a recorded revision that cannot be deployed', { revision, error });
+    }
+  }
+  throw new NoPreviousRelease(
+    `no earlier successful release of ${app}/${stage} other than the running revision ${running} is recorded${candidates.length > 0 ? ' that can still be deployed' : ''}; name one with "toRevision"`,
+  );
+}
+
+export const handler = instrumentTask((event: unknown) => prepareRelease(event));

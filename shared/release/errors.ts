@@ -1,0 +1,40 @@
+/**
+ * Errors of the release workflow. Each `name` is an Error the `release` state machine
+ * matches or fails with (README, "Releases"); each message is one sentence for the
+ * operator, naming the app, stage and revision.
+ */
+
+/** No ECS service `stackpilot-<app>-<stage>` (the stage is not deployed yet, or was deleted). */
+export class ServiceNotFound extends Error {
+  override readonly name = 'ServiceNotFound';
+}
+
+/** The service's task definition has no container running the app's image. */
+export class ContainerNotFound extends Error {
+  override readonly name = 'ContainerNotFound';
+}
+
+/** Several containers run the app's image: stackpilot cannot tell which one to change. */
+export class AmbiguousContainer extends Error {
+  override readonly name = 'AmbiguousContainer';
+}
+
+/** A rollback names a revision that does not exist or was deregistered. */
+export class RevisionNotFound extends Error {
+  override readonly name = 'RevisionNotFound';
+}
+
+/** A rollback without `toRevision`, and no earlier successful release is recorded. */
+export class NoPreviousRelease extends Error {
+  override readonly name = 'NoPreviousRelease';
+}
+
+/** Ways a deployment fails, as the execution reports them (its `Error`). */
+export const DEPLOYMENT_ERRORS = [
+  'TaskFailedToStart',
+  'HealthCheckFailed',
+  'DeploymentTimedOut',
+  'DeploymentFailed',
+  'RollbackFailed',
+] as const;
+export type DeploymentError = (typeof DEPLOYMENT_ERRORS)[number];

@@ -4,6 +4,10 @@
  * Every adapter takes its client from here, so there is one place to configure them
  * and one place where the sandbox attaches its emulated account (a middleware on each
  * client's stack) without touching the adapters.
+ *
+ * Adapters import the named client they use (`ecsClient`): each is marked pure, so a
+ * function's bundle only carries the SDK clients it really calls. The `clients` record
+ * holds them all, for the sandbox and tests that attach to every client.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -19,18 +23,39 @@ import { tracer } from '../powertools.ts';
 /** Adaptive retry mode backs off on throttling across calls, not just within one. */
 const common = { retryMode: 'adaptive', maxAttempts: 5 } as const;
 
+export const autoScalingClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new AutoScalingClient(common),
+);
+export const cloudWatchClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new CloudWatchClient(common),
+);
+export const codePipelineClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new CodePipelineClient(common),
+);
+export const ecrClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new ECRClient(common));
+export const ecsClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new ECSClient(common));
+export const eventBridgeClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new EventBridgeClient(common),
+);
+export const s3Client = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new S3Client({ ...common, forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }),
+);
+export const secretsManagerClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new SecretsManagerClient(common),
+);
+export const sfnClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new SFNClient(common));
+
+/** Every client, by service: what the sandbox attaches its emulated account to. */
 export const clients = {
-  autoScaling: tracer.captureAWSv3Client(new AutoScalingClient(common)),
-  cloudWatch: tracer.captureAWSv3Client(new CloudWatchClient(common)),
-  codePipeline: tracer.captureAWSv3Client(new CodePipelineClient(common)),
-  ecr: tracer.captureAWSv3Client(new ECRClient(common)),
-  ecs: tracer.captureAWSv3Client(new ECSClient(common)),
-  eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(common)),
-  s3: tracer.captureAWSv3Client(
-    new S3Client({ ...common, forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }),
-  ),
-  secretsManager: tracer.captureAWSv3Client(new SecretsManagerClient(common)),
-  sfn: tracer.captureAWSv3Client(new SFNClient(common)),
+  autoScaling: autoScalingClient,
+  cloudWatch: cloudWatchClient,
+  codePipeline: codePipelineClient,
+  ecr: ecrClient,
+  ecs: ecsClient,
+  eventBridge: eventBridgeClient,
+  s3: s3Client,
+  secretsManager: secretsManagerClient,
+  sfn: sfnClient,
 };
 
 export type Clients = typeof clients;

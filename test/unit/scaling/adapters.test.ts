@@ -1,0 +1,190 @@
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+  SetInstanceProtectionCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListContainerInstancesCommand,
+  UpdateContainerInstancesStateCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  describeGroup,
+  setDesiredCapacity,
+  setInstanceProtection,
+  terminateInstanceInGroup,
+} from '../../../shared/aws/autoscaling.ts';
+import { describeAlarmState } from '../../../shared/aws/cloudwatch.ts';
+import {
+  describeServiceCount,
+  listContainerInstances,
+  setContainerInstanceState,
+  setServiceDesiredCount,
+} from '../../../shared/aws/ecs-scaling.ts';
+import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from '../../../shared/scaling/errors.ts';
+
+const ecs = mockClient(ECSClient);
+const autoScaling = mockClient(AutoScalingClient);
+const cloudWatch = mockClient(CloudWatchClient);
+const clients = {
+  ecs: new ECSClient({}),
+  autoScaling: new AutoScalingClient({}),
+  cloudWatch: new CloudWatchClient({}),
+};
+afterEach(() => {
+  ecs.reset();
+  autoScaling.reset();
+  cloudWatch.reset();
+});
+
+describe('ECS scaling adapter', () => {
+  it('reads the desired count of an ACTIVE service', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 's', status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0 }],
+    });
+    expect(await describeServiceCount('c', 's', clients.ecs)).toEqual({
+      desiredCount: 2,
+      runningCount: 2,
+      pendingCount: 0,
+    });
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'c', services: ['s'] });
+  });
+
+  it('reports a missing or draining service as ScalingTargetNotFound', async () => {
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ serviceName: 's', status: 'DRAINING' }], failures: [] });
+    await expect(describeServiceCount('c', 's', clients.ecs)).rejects.toBeInstanceOf(ScalingTargetNotFound);
+  });
+
+  it('changes only the desired count', async () => {
+    ecs.on(UpdateServiceCommand).resolves({});
+    await setServiceDesiredCount('c', 's', 4, clients.ecs);
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, {
+      cluster: 'c',
+      service: 's',
+      desiredCount: 4,
+    });
+    expect(Object.keys(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input ?? {}).sort()).toEqual([
+      'cluster',
+      'desiredCount',
+      'service',
+    ]);
+  });
+
+  it('lists every container instance across pages and describes them 100 at a time', async () => {
+    const arns = Array.from({ length: 150 }, (_, i) => `arn:ci/${i}`);
+    ecs
+      .on(ListContainerInstancesCommand)
+      .resolvesOnce({ containerInstanceArns: arns.slice(0, 100), nextToken: 't' })
+      .resolvesOnce({ containerInstanceArns: arns.slice(100) });
+    ecs.on(DescribeContainerInstancesCommand).callsFake((input) => ({
+      containerInstances: (input.containerInstances ?? []).map((arn: string) => ({
+        containerInstanceArn: arn,
+        ec2InstanceId: `i-${arn.slice(7)}`,
+        status: 'ACTIVE',
+        runningTasksCount: 1,
+        pendingTasksCount: 0,
+      })),
+    }));
+    const instances = await listContainerInstances('c', clients.ecs);
+    expect(instances).toHaveLength(150);
+    expect(ecs).toHaveReceivedCommandWith(ListContainerInstancesCommand, { cluster: 'c', nextToken: 't' });
+    expect(
+      ecs
+        .commandCalls(DescribeContainerInstancesCommand)
+        .map((c) => c.args[0].input.containerInstances?.length),
+    ).toEqual([100, 50]);
+  });
+
+  it('sets an instance DRAINING and surfaces an ECS failure by name', async () => {
+    ecs
+      .on(UpdateContainerInstancesStateCommand)
+      .resolvesOnce({ failures: [] })
+      .resolvesOnce({ failures: [{ arn: 'arn:ci/1', reason: 'MISSING' }] });
+    await setContainerInstanceState('c', 'arn:ci/1', 'DRAINING', clients.ecs);
+    expect(ecs).toHaveReceivedCommandWith(UpdateContainerInstancesStateCommand, {
+      cluster: 'c',
+      containerInstances: ['arn:ci/1'],
+      status: 'DRAINING',
+    });
+    await expect(setContainerInstanceState('c', 'arn:ci/1', 'ACTIVE', clients.ecs)).rejects.toThrow(
+      new ContainerInstanceUpdateFailed(
+        'ECS could not set container instance arn:ci/1 of cluster c to ACTIVE: MISSING',
+      ),
+    );
+  });
+});
+
+describe('Auto Scaling adapter', () => {
+  it('reads capacity, bounds and instance protection', async () => {
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'g',
+          DesiredCapacity: 2,
+          MinSize: 1,
+          MaxSize: 3,
+          Instances: [{ InstanceId: 'i-1', LifecycleState: 'InService', ProtectedFromScaleIn: true }],
+        } as never,
+      ],
+    });
+    expect(await describeGroup('g', clients.autoScaling)).toEqual({
+      name: 'g',
+      desiredCapacity: 2,
+      minSize: 1,
+      maxSize: 3,
+      instances: [{ instanceId: 'i-1', lifecycleState: 'InService', protectedFromScaleIn: true }],
+    });
+  });
+
+  it('reports a missing group as ScalingTargetNotFound', async () => {
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    await expect(describeGroup('g', clients.autoScaling)).rejects.toThrow(
+      'Auto Scaling group g does not exist',
+    );
+  });
+
+  it('sets the capacity without honouring the group cooldown, unprotects, and terminates with the capacity decremented', async () => {
+    autoScaling.on(SetDesiredCapacityCommand).resolves({});
+    autoScaling.on(SetInstanceProtectionCommand).resolves({});
+    autoScaling.on(TerminateInstanceInAutoScalingGroupCommand).resolves({});
+    await setDesiredCapacity('g', 3, clients.autoScaling);
+    await setInstanceProtection('g', 'i-1', false, clients.autoScaling);
+    await terminateInstanceInGroup('i-1', clients.autoScaling);
+    expect(autoScaling).toHaveReceivedCommandWith(SetDesiredCapacityCommand, {
+      AutoScalingGroupName: 'g',
+      DesiredCapacity: 3,
+      HonorCooldown: false,
+    });
+    expect(autoScaling).toHaveReceivedCommandWith(SetInstanceProtectionCommand, {
+      AutoScalingGroupName: 'g',
+      InstanceIds: ['i-1'],
+      ProtectedFromScaleIn: false,
+    });
+    expect(autoScaling).toHaveReceivedCommandWith(TerminateInstanceInAutoScalingGroupCommand, {
+      InstanceId: 'i-1',
+      ShouldDecrementDesiredCapacity: true,
+    });
+  });
+});
+
+describe('CloudWatch adapter', () => {
+  it("reads the alarm's state, or undefined when there is no such alarm", async () => {
+    cloudWatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'a', StateValue: 'ALARM' }] })
+      .resolvesOnce({ MetricAlarms: [] });
+    expect(await describeAlarmState('a', clients.cloudWatch)).toBe('ALARM');
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['a'] });
+    expect(await describeAlarmState('a', clients.cloudWatch)).toBeUndefined();
+  });
+});

@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../../shared/config.ts';
+import {
+  afterStep,
+  clamp,
+  cooldownSeconds,
+  intersectBounds,
+  leaseSeconds,
+  nextDesiredCount,
+  repeatOrStop,
+} from '../../../shared/scaling/decisions.ts';
+
+const boundsArb = fc
+  .tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }))
+  .map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }));
+const requestArb = fc.oneof(
+  fc.record({
+    direction: fc.constantFrom('out' as const, 'in' as const),
+    step: fc.integer({ min: 1, max: 10 }),
+  }),
+  fc.record({ desiredCount: fc.integer({ min: 0, max: 200 }) }),
+);
+
+describe('nextDesiredCount', () => {
+  it('adds one step on scale-out and removes one on scale-in', () => {
+    expect(nextDesiredCount(2, { direction: 'out', step: 1 }, { min: 1, max: 5 })).toMatchObject({
+      to: 3,
+      changed: true,
+      atBound: false,
+    });
+    expect(nextDesiredCount(2, { direction: 'in', step: 1 }, { min: 1, max: 5 })).toMatchObject({
+      to: 1,
+      changed: true,
+      atBound: true,
+    });
+  });
+
+  it('stops at the bound with no change and says which bound', () => {
+    const out = nextDesiredCount(5, { direction: 'out', step: 1 }, { min: 1, max: 5 });
+    expect(out).toEqual({
+      from: 5,
+      to: 5,
+      changed: false,
+      atBound: true,
+      reason: 'already at the maximum of 5 tasks',
+    });
+    const inward = nextDesiredCount(1, { direction: 'in', step: 2 }, { min: 1, max: 5 }, 'instances');
+    expect(inward.reason).toBe('already at the minimum of 1 instances');
+  });
+
+  it('clamps a step that would overshoot the bound', () => {
+    expect(nextDesiredCount(4, { direction: 'out', step: 3 }, { min: 1, max: 5 })).toMatchObject({
+      to: 5,
+      atBound: true,
+    });
+  });
+
+  it('property: the result never leaves [min, max]', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200 }), requestArb, boundsArb, (current, request, bounds) => {
+        const { to } = nextDesiredCount(current, request, bounds);
+        expect(to).toBeGreaterThanOrEqual(bounds.min);
+        expect(to).toBeLessThanOrEqual(bounds.max);
+      }),
+    );
+  });
+
+  it('property: from inside the bounds, scale-out never lowers and scale-in never raises the count', () => {
+    fc.assert(
+      fc.property(boundsArb, fc.nat(), fc.integer({ min: 1, max: 10 }), (bounds, seed, step) => {
+        const current = bounds.min + (seed % (bounds.max - bounds.min + 1));
+        expect(nextDesiredCount(current, { direction: 'out', step }, bounds).to).toBeGreaterThanOrEqual(
+          current,
+        );
+        expect(nextDesiredCount(current, { direction: 'in', step }, bounds).to).toBeLessThanOrEqual(current);
+      }),
+    );
+  });
+
+  it('property: changed is exactly "the count differs", and a loop of steps reaches the bound and stops', () => {
+    fc.assert(
+      fc.property(
+        boundsArb,
+        fc.constantFrom('out' as const, 'in' as const),
+        fc.integer({ min: 1, max: 5 }),
+        (bounds, direction, step) => {
+          let current = direction === 'out' ? bounds.min : bounds.max;
+          for (let i = 0; i <= bounds.max - bounds.min + 1; i++) {
+            const decision = nextDesiredCount(current, { direction, step }, bounds);
+            expect(decision.changed).toBe(decision.to !== current);
+            current = decision.to;
+          }
+          expect(current).toBe(direction === 'out' ? bounds.max : bounds.min);
+        },
+      ),
+    );
+  });
+});
+
+describe('bounds', () => {
+  it('clamps into the bounds', () => {
+    expect([
+      clamp(-1, { min: 0, max: 3 }),
+      clamp(2, { min: 0, max: 3 }),
+      clamp(9, { min: 0, max: 3 }),
+    ]).toEqual([0, 2, 3]);
+  });
+
+  it('intersects stackpilot.yml bounds with the group bounds, the stricter upper limit winning when they are disjoint', () => {
+    expect(intersectBounds({ min: 1, max: 6 }, { min: 2, max: 4 })).toEqual({ min: 2, max: 4 });
+    expect(intersectBounds({ min: 5, max: 6 }, { min: 0, max: 3 })).toEqual({ min: 3, max: 3 });
+  });
+});
+
+describe('loop decisions', () => {
+  const stage = loadConfigFile('stackpilot.yml').apps.starter?.stages.dev;
+  if (!stage) throw new Error('the example stackpilot.yml has no starter/dev');
+
+  it('cools down 60 s after a scale-out and 300 s after a scale-in by default', () => {
+    expect(cooldownSeconds(stage, 'service', 'out')).toBe(60);
+    expect(cooldownSeconds(stage, 'service', 'in')).toBe(300);
+    expect(cooldownSeconds(stage, 'cluster', 'in')).toBe(300);
+  });
+
+  it('cools down after an alarm step that changed something and did not reach the bound', () => {
+    expect(afterStep('alarm', { changed: true, atBound: false, to: 3 }).next).toBe('cool-down');
+    expect(afterStep('alarm', { changed: true, atBound: true, to: 5 }).next).toBe('stop');
+    expect(afterStep('alarm', { changed: false, atBound: true, to: 5 }).next).toBe('stop');
+    expect(afterStep('placement-failure', { changed: true, atBound: false, to: 2 }).next).toBe('cool-down');
+  });
+
+  it('stops after an operator count, except a cluster scale-in that has instances left to drain', () => {
+    expect(afterStep('operator', { changed: true, atBound: false, to: 3 }, 3).next).toBe('stop');
+    expect(afterStep('operator', { changed: true, atBound: false, to: 3 }, 1).next).toBe('drain-next');
+  });
+
+  it('repeats only while the alarm is in ALARM', () => {
+    expect(repeatOrStop('a', 'ALARM').repeat).toBe(true);
+    expect(repeatOrStop('a', 'OK')).toEqual({ repeat: false, reason: 'alarm a is OK now' });
+    expect(repeatOrStop('a', 'INSUFFICIENT_DATA').repeat).toBe(false);
+    expect(repeatOrStop('a', undefined)).toEqual({ repeat: false, reason: 'alarm a no longer exists' });
+  });
+
+  it('holds a lease long enough for every step of the loop, with drains for the cluster', () => {
+    // 5 service steps of (300 s cooldown + 120 s); 3 cluster steps of (300 + 600 drain + 120).
+    expect(leaseSeconds(stage, 'service')).toBe(5 * 420);
+    expect(leaseSeconds(stage, 'cluster')).toBe(3 * 1020);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The guard against its in-memory S3 (conditional writes honoured): the same event twice
+ * changes nothing the second time, and two loops never hold one target at once.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TransientError } from '../../../shared/errors.ts';
+import { leaseDecision, leaseKey, markerDecision, newLease } from '../../../shared/scaling/guard.ts';
+import { acquireScalingLease, releaseScalingLease } from '../../../shared/scaling/lease-store.ts';
+import { awsError, FakeAccount } from './fake-account.ts';
+
+const BUCKET = 'guard';
+let account: FakeAccount;
+const s3 = new S3Client({});
+beforeEach(() => {
+  account = new FakeAccount({ cluster: 'stackpilot-starter-dev' });
+});
+afterEach(() => account.restore());
+
+const base = { bucket: BUCKET, app: 'starter', stage: 'dev', target: 'service' as const, leaseSeconds: 600 };
+const now = () => new Date('2026-01-01T00:00:00Z');
+
+describe('guard decisions', () => {
+  it('tells a retried step of the same execution from a duplicate event', () => {
+    expect(markerDecision({ owner: 'a', handledAt: '' }, 'a')).toBe('mine');
+    expect(markerDecision({ owner: 'a', handledAt: '' }, 'b')).toBe('duplicate');
+  });
+
+  it('takes over only an expired lease', () => {
+    const lease = newLease('a', 'e', 60, now());
+    expect(leaseDecision(lease, 'a', now())).toBe('mine');
+    expect(leaseDecision(lease, 'b', now())).toBe('busy');
+    expect(leaseDecision(lease, 'b', new Date(now().getTime() + 60_000))).toBe('take-over');
+  });
+});
+
+describe('acquireScalingLease', () => {
+  it('writes the marker and the lease with If-None-Match so that racing writers cannot both win', async () => {
+    const result = await acquireScalingLease({ ...base, eventKey: 'alarm/x/t1', owner: 'exec-1' }, now, s3);
+    expect(result).toMatchObject({ acquired: true, leaseKey: leaseKey('starter', 'dev', 'service') });
+    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'scaling/events/starter/dev/service/alarm%2Fx%2Ft1',
+      IfNoneMatch: '*',
+    });
+    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'scaling/leases/starter/dev/service.json',
+      IfNoneMatch: '*',
+    });
+  });
+
+  it('is safe to retry within the same execution', async () => {
+    await acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1' }, now, s3);
+    const again = await acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1' }, now, s3);
+    expect(again).toMatchObject({
+      acquired: true,
+      reason: 'lease on the service of starter/dev already held by this execution',
+    });
+  });
+
+  it('takes over an expired lease with If-Match on its ETag', async () => {
+    await acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1', leaseSeconds: 1 }, now, s3);
+    const later = () => new Date(now().getTime() + 5_000);
+    const result = await acquireScalingLease({ ...base, eventKey: 'e2', owner: 'exec-2' }, later, s3);
+    expect(result).toMatchObject({ acquired: true });
+    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'scaling/leases/starter/dev/service.json',
+      IfMatch: '"2"',
+    });
+  });
+
+  it('turns a 409 conditional-write conflict into a TransientError the state machine retries', async () => {
+    account.failNext.set('PutObject', [awsError('ConditionalRequestConflict', 409)]);
+    await expect(
+      acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1' }, now, s3),
+    ).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('property: the same event twice changes nothing the second time, and one loop at a time holds a target', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ event: fc.integer({ min: 0, max: 4 }), finishes: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (arrivals) => {
+          account.objects.clear();
+          let scaled = 0;
+          const handled = new Set<number>();
+          const running: string[] = [];
+          for (const [i, { event, finishes }] of arrivals.entries()) {
+            const owner = `exec-${i}`;
+            const result = await acquireScalingLease(
+              { ...base, eventKey: `alarm/x/${event}`, owner },
+              now,
+              s3,
+            );
+            if (result.acquired) {
+              // Admitted: a new event and no loop running.
+              expect(handled.has(event)).toBe(false);
+              expect(running).toEqual([]);
+              handled.add(event);
+              scaled++;
+              running.push(owner);
+            } else if (handled.has(event)) {
+              expect(result.duplicate).toBe(true);
+            } else {
+              expect(running.length).toBe(1);
+              handled.add(event);
+            }
+            if (finishes && running.length > 0) {
+              const done = running.pop() as string;
+              expect((await releaseScalingLease({ ...base, owner: done }, s3)).released).toBe(true);
+            }
+          }
+          expect(scaled).toBeLessThanOrEqual(new Set(arrivals.map((a) => a.event)).size);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('releaseScalingLease', () => {
+  it("never removes another execution's lease", async () => {
+    await acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1' }, now, s3);
+    expect(await releaseScalingLease({ ...base, owner: 'exec-2' }, s3)).toEqual({
+      released: false,
+      reason: 'the lease is held by exec-1, not this execution',
+    });
+    expect(account.objects.has(leaseKey('starter', 'dev', 'service'))).toBe(true);
+    expect((await releaseScalingLease({ ...base, owner: 'exec-1' }, s3)).released).toBe(true);
+    expect(account.objects.has(leaseKey('starter', 'dev', 'service'))).toBe(false);
+  });
+});

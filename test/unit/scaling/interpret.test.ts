@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { alarmStateChangePattern, cloudWatchAlarmStateChangeSchema } from '#events/cloudwatch-alarm.ts';
+import {
+  ecsServiceActionSchema,
+  parseServiceArn,
+  taskPlacementFailurePattern,
+} from '#events/ecs-service-action.ts';
+import { scaleOperatorInputSchema } from '#events/scale.ts';
+import { loadConfigFile, parseConfig } from '../../../shared/config.ts';
+import { InvalidInput } from '../../../shared/errors.ts';
+import { interpretScalingEvent } from '../../../shared/scaling/interpret.ts';
+
+const sample = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
+const config = loadConfigFile('stackpilot.yml');
+const alarm = (alarmName: string, value = 'ALARM') => {
+  const event = sample('cloudwatch-alarm-state-change.json');
+  event.detail.alarmName = alarmName;
+  event.detail.state.value = value;
+  return event;
+};
+
+describe('event samples', () => {
+  it('parse with their schemas', () => {
+    expect(
+      cloudWatchAlarmStateChangeSchema.parse(sample('cloudwatch-alarm-state-change.json')).detail.state.value,
+    ).toBe('ALARM');
+    expect(ecsServiceActionSchema.parse(sample('ecs-task-placement-failure.json')).detail.reason).toBe(
+      'RESOURCE:CPU',
+    );
+    expect(scaleOperatorInputSchema.parse(sample('scale-operator.json'))).toEqual({
+      app: 'starter',
+      stage: 'dev',
+      target: 'service',
+      desiredCount: 3,
+    });
+  });
+
+  it('match the EventBridge patterns the rules use', () => {
+    const alarmEvent = sample('cloudwatch-alarm-state-change.json');
+    expect(alarmStateChangePattern.source).toContain(alarmEvent.source);
+    expect(alarmStateChangePattern['detail-type']).toContain(alarmEvent['detail-type']);
+    expect(alarmEvent.detail.alarmName.startsWith(alarmStateChangePattern.detail.alarmName[0].prefix)).toBe(
+      true,
+    );
+    expect(alarmStateChangePattern.detail.state.value).toContain(alarmEvent.detail.state.value);
+    const placement = sample('ecs-task-placement-failure.json');
+    const wildcard = new RegExp(
+      `^${taskPlacementFailurePattern.resources[0].wildcard.replaceAll('*', '.*')}$`,
+    );
+    expect(placement.resources[0]).toMatch(wildcard);
+    expect(taskPlacementFailurePattern.detail.eventName).toContain(placement.detail.eventName);
+  });
+
+  it('reads cluster and service from a long-format service ARN', () => {
+    expect(parseServiceArn('arn:aws:ecs:us-east-1:1:service/c/s')).toEqual({ cluster: 'c', service: 's' });
+    expect(parseServiceArn('arn:aws:ecs:us-east-1:1:service/s')).toBeUndefined();
+  });
+});
+
+describe('interpretScalingEvent', () => {
+  it('maps the docs alarm sample to a service scale-out of starter/dev keyed by the transition', () => {
+    expect(interpretScalingEvent(sample('cloudwatch-alarm-state-change.json'), config, 'x')).toMatchObject({
+      skip: false,
+      app: 'starter',
+      stage: 'dev',
+      target: 'service',
+      direction: 'out',
+      trigger: 'alarm',
+      alarmName: 'stackpilot-starter-dev-service-cpu-high',
+      eventKey: 'alarm/stackpilot-starter-dev-service-cpu-high/2019-10-02T17:04:40.989+0000',
+    });
+  });
+
+  it.each([
+    ['stackpilot-starter-prod-cluster-cpu-low', { stage: 'prod', target: 'cluster', direction: 'in' }],
+    ['stackpilot-starter-dev-cluster-cpu-high', { stage: 'dev', target: 'cluster', direction: 'out' }],
+    ['stackpilot-starter-prod-service-cpu-low', { stage: 'prod', target: 'service', direction: 'in' }],
+  ])('maps %s', (name, expected) => {
+    expect(interpretScalingEvent(alarm(name), config, 'x')).toMatchObject(expected);
+  });
+
+  it('tells apart stages whose names share hyphens', () => {
+    const tricky = parseConfig({
+      apps: {
+        a: {
+          repository: { provider: 'github', url: 'https://github.com/o/a' },
+          stages: { 'b-c': { branch: 'main' } },
+        },
+        'a-b': {
+          repository: { provider: 'github', url: 'https://github.com/o/ab' },
+          stages: { d: { branch: 'main' } },
+        },
+      },
+    });
+    expect(interpretScalingEvent(alarm('stackpilot-a-b-c-service-cpu-high'), tricky, 'x')).toMatchObject({
+      app: 'a',
+      stage: 'b-c',
+    });
+    expect(interpretScalingEvent(alarm('stackpilot-a-b-d-service-cpu-high'), tricky, 'x')).toMatchObject({
+      app: 'a-b',
+      stage: 'd',
+    });
+  });
+
+  it('skips a foreign alarm, an unknown stage and a transition out of ALARM, with the reason', () => {
+    expect(interpretScalingEvent(alarm('ServerCpuTooHigh'), config, 'x')).toMatchObject({ skip: true });
+    expect(interpretScalingEvent(alarm('stackpilot-other-dev-service-cpu-high'), config, 'x')).toMatchObject({
+      skip: true,
+    });
+    expect(
+      interpretScalingEvent(alarm('stackpilot-starter-dev-service-cpu-high', 'OK'), config, 'x'),
+    ).toEqual({
+      skip: true,
+      reason: 'alarm stackpilot-starter-dev-service-cpu-high went to OK: no scaling needed',
+    });
+  });
+
+  it('maps the docs placement-failure sample to a cluster scale-out keyed by the event id', () => {
+    expect(interpretScalingEvent(sample('ecs-task-placement-failure.json'), config, 'x')).toMatchObject({
+      app: 'starter',
+      stage: 'dev',
+      target: 'cluster',
+      direction: 'out',
+      trigger: 'placement-failure',
+      eventKey: 'ecs/57c9506e-9d21-294c-d2fe-e8738da7e67d',
+    });
+  });
+
+  it('skips other ECS service actions and services that are not stackpilot stages', () => {
+    const steady = sample('ecs-task-placement-failure.json');
+    steady.detail.eventName = 'SERVICE_STEADY_STATE';
+    expect(interpretScalingEvent(steady, config, 'x')).toMatchObject({ skip: true });
+    const foreign = sample('ecs-task-placement-failure.json');
+    foreign.resources = ['arn:aws:ecs:us-east-1:111122223333:service/default/servicetest'];
+    expect(interpretScalingEvent(foreign, config, 'x')).toMatchObject({ skip: true });
+  });
+
+  it('keys an operator input by the execution name', () => {
+    expect(interpretScalingEvent(sample('scale-operator.json'), config, 'console-1')).toMatchObject({
+      trigger: 'operator',
+      desiredCount: 3,
+      eventKey: 'operator/console-1',
+    });
+  });
+
+  it('refuses an operator input for an unknown stage or a count out of bounds', () => {
+    expect(() =>
+      interpretScalingEvent({ app: 'starter', stage: 'qa', target: 'service', desiredCount: 2 }, config, 'x'),
+    ).toThrow(new InvalidInput('there is no stage qa of app starter in stackpilot.yml'));
+    expect(() =>
+      interpretScalingEvent(
+        { app: 'starter', stage: 'prod', target: 'cluster', desiredCount: 1 },
+        config,
+        'x',
+      ),
+    ).toThrow('desiredCount 1 is outside the instances bounds [2, 6] of starter/prod');
+  });
+
+  it('refuses a malformed alarm event naming the bad field', () => {
+    const broken = sample('cloudwatch-alarm-state-change.json');
+    delete broken.detail.state.timestamp;
+    expect(() => interpretScalingEvent(broken, config, 'x')).toThrow(
+      /invalid CloudWatch alarm event: detail\.state\.timestamp/,
+    );
+  });
+});

@@ -1,0 +1,504 @@
+/**
+ * Path tests of `state-machines/scale.asl.json`: the real ASL run locally, with the real
+ * step handlers on the real adapters, against an in-memory account (test/unit/scaling/
+ * fake-account.ts) that answers the SDK commands: one case per path.
+ */
+import { readFileSync } from 'node:fs';
+import { TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler as acquireLease } from '../../../functions/acquire-scaling-lease/handler.ts';
+import { handler as checkDrain } from '../../../functions/check-drain/handler.ts';
+import { handler as drainInstance } from '../../../functions/drain-instance/handler.ts';
+import { handler as interpret } from '../../../functions/interpret-scaling-event/handler.ts';
+import { handler as readAlarmState } from '../../../functions/read-alarm-state/handler.ts';
+import { handler as releaseLease } from '../../../functions/release-scaling-lease/handler.ts';
+import { handler as restoreInstance } from '../../../functions/restore-instance/handler.ts';
+import { handler as scaleClusterOut } from '../../../functions/scale-cluster-out/handler.ts';
+import { handler as scaleService } from '../../../functions/scale-service/handler.ts';
+import { handler as terminateInstance } from '../../../functions/terminate-instance/handler.ts';
+import {
+  allStates,
+  type ExecutionResult,
+  loadDefinition,
+  placeholdersOf,
+  runStateMachine,
+  type TaskHandlers,
+} from '../../../sandbox/state-machines.ts';
+import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig } from '../../../shared/config.ts';
+import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
+import { stageNames } from '../../../shared/naming.ts';
+import { leaseKey } from '../../../shared/scaling/guard.ts';
+import { GUARD_BUCKET_ENV } from '../../../shared/scaling/lease-store.ts';
+import { awsError, FakeAccount } from '../scaling/fake-account.ts';
+
+const sample = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
+const alarmSample = sample('cloudwatch-alarm-state-change.json');
+const placementSample = sample('ecs-task-placement-failure.json');
+const operatorSample = sample('scale-operator.json');
+
+const DEV = stageNames('starter', 'dev');
+
+/** The docs' alarm event, for another alarm name, state or transition time. */
+function alarmEvent(alarmName: string, state = 'ALARM', timestamp = '2019-10-02T17:04:40.989+0000') {
+  const event = structuredClone(alarmSample);
+  event.detail.alarmName = alarmName;
+  event.resources = [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`];
+  event.detail.state.value = state;
+  event.detail.state.timestamp = timestamp;
+  return event;
+}
+
+const context = {
+  functionName: 'stackpilot-scale-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:stackpilot-scale-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/stackpilot-scale-test',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+const HANDLERS = {
+  'Interpret Event': interpret,
+  'Acquire Lease': acquireLease,
+  'Scale Service': scaleService,
+  'Scale Cluster Out': scaleClusterOut,
+  'Read Alarm State': readAlarmState,
+  'Drain Instance': drainInstance,
+  'Check Drain': checkDrain,
+  'Terminate Instance': terminateInstance,
+  'Restore Instance': restoreInstance,
+  'Restore Instance After Error': restoreInstance,
+  'Release Lease After Failure': releaseLease,
+  'Release Lease': releaseLease,
+} as const;
+
+const definition = loadDefinition('scale');
+let invocations = 0;
+
+/** Runs one execution with the real handlers; counts Lambda invocations (retries included). */
+function run(
+  input: unknown,
+  executionName = `scale-${Math.random().toString(36).slice(2)}`,
+): Promise<ExecutionResult> {
+  const tasks: TaskHandlers = {};
+  for (const [state, handler] of Object.entries(HANDLERS)) {
+    tasks[state] = (payload: unknown) => {
+      invocations++;
+      return (handler as (e: unknown, c: Context) => Promise<unknown>)(payload, context);
+    };
+  }
+  return runStateMachine(definition, input, { tasks, executionName });
+}
+
+let account: FakeAccount;
+function useAccount(options: Partial<ConstructorParameters<typeof FakeAccount>[0]> = {}): FakeAccount {
+  account?.restore();
+  account = new FakeAccount({ cluster: DEV.cluster, groupMin: 1, groupMax: 3, ...options });
+  return account;
+}
+
+beforeEach(() => {
+  process.env[CONFIG_ENV] = JSON.stringify(loadConfigFile('stackpilot.yml'));
+  process.env[GUARD_BUCKET_ENV] = 'stackpilot-scaling-guard-test';
+  resetRuntimeConfig();
+  invocations = 0;
+  useAccount();
+});
+afterEach(() => {
+  account.restore();
+  vi.useRealTimers();
+});
+
+const leaseHeld = () =>
+  account.objects.has(leaseKey('starter', 'dev', 'service')) ||
+  account.objects.has(leaseKey('starter', 'dev', 'cluster'));
+
+describe('scale state machine: service', () => {
+  it('routes the docs alarm sample to Scale Service and scales out once when the alarm is OK after the cooldown', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['OK']);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount).toBe(2);
+    expect(result.statesEntered).toEqual([
+      'Interpret Event',
+      'Anything To Do?',
+      'Acquire Lease',
+      'Lease Acquired?',
+      'Route Scaling',
+      'Scale Service',
+      'After Scaling Step',
+      'Cool Down',
+      'Triggered By Alarm?',
+      'Read Alarm State',
+      'Still In Alarm?',
+      'Release Lease',
+      'Done',
+    ]);
+    expect(result.output.ScaleResult).toMatchObject({ from: 1, to: 2, changed: true, cooldownSeconds: 60 });
+    expect(result.output.AlarmResult).toMatchObject({ state: 'OK', repeat: false });
+    expect(leaseHeld()).toBe(false);
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 13, invocations: 5 });
+  });
+
+  it('scales out repeatedly while the alarm stays in ALARM and stops at the maximum of 5 tasks', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM']);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount).toBe(5);
+    expect(account.count('UpdateService')).toBe(4);
+    expect(result.statesEntered.filter((s) => s === 'Scale Service')).toHaveLength(4);
+    // The last step reaches the bound: no cooldown after it, no fifth UpdateService.
+    expect(result.output.ScaleResult).toMatchObject({ from: 4, to: 5, atBound: true, next: 'stop' });
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('measures a 3-step scale-out episode (alarm in ALARM for two cooldowns)', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM', 'ALARM', 'OK']);
+    const result = await run(alarmSample);
+    expect(account.serviceDesiredCount).toBe(4);
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 27, invocations: 9 });
+  });
+
+  it('makes no UpdateService call at the bound and says why', async () => {
+    useAccount({ serviceDesiredCount: 5 });
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.count('UpdateService')).toBe(0);
+    expect(result.output.ScaleResult).toMatchObject({ changed: false, next: 'stop' });
+    expect(result.output.ScaleResult.reason).toContain('already at the maximum of 5 tasks');
+  });
+
+  it('scales the service in on its low alarm, with the 300 s scale-in cooldown', async () => {
+    useAccount({ serviceDesiredCount: 3 });
+    account.alarmStates.set(DEV.alarm('service', 'in'), ['OK']);
+    const result = await run(alarmEvent(DEV.alarm('service', 'in')));
+    expect(account.serviceDesiredCount).toBe(2);
+    expect(result.output.ScaleResult).toMatchObject({ from: 3, to: 2, cooldownSeconds: 300 });
+  });
+
+  it('retries a throttled UpdateService and then scales', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['OK']);
+    account.failNext.set('UpdateService', [awsError('ThrottlingException', 400, 'Rate exceeded')]);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.count('UpdateService')).toBe(2);
+    expect(account.serviceDesiredCount).toBe(2);
+    const failed = result.events.filter((e) => e.type === 'TaskFailed' || e.type === 'StateRetried');
+    expect(failed.length).toBeGreaterThan(0);
+  });
+
+  it('sets the operator count from the console sample, without a cooldown', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    const result = await run(operatorSample, 'operator-scale-1');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount).toBe(3);
+    expect(result.statesEntered).not.toContain('Cool Down');
+    expect(result.output.InterpretResult).toMatchObject({
+      trigger: 'operator',
+      eventKey: 'operator/operator-scale-1',
+    });
+  });
+
+  it('rejects an operator count outside the stage bounds with a readable cause', async () => {
+    const result = await run({ ...operatorSample, desiredCount: 9 });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInput');
+    expect(result.cause).toBe(
+      'desiredCount 9 is outside the tasks bounds [1, 5] of starter/dev in stackpilot.yml',
+    );
+    expect(account.calls).toEqual([]);
+  });
+
+  it('fails clearly, releasing its lease, when the stage service does not exist', async () => {
+    account.failNext.set('DescribeServices', [
+      awsError('ClusterNotFoundException', 400, 'Cluster not found.'),
+    ]);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ClusterNotFoundException');
+    expect(result.statesEntered).toContain('Release Lease After Failure');
+    expect(leaseHeld()).toBe(false);
+  });
+});
+
+describe('scale state machine: ignored inputs', () => {
+  it("succeeds without touching anything for an alarm that is not stackpilot's, saying why", async () => {
+    const foreign = alarmEvent('ServerCpuTooHigh');
+    const result = await run(foreign);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({
+      skip: true,
+      reason: 'alarm ServerCpuTooHigh is not a stackpilot scaling alarm of this configuration',
+    });
+    expect(account.calls).toEqual([]);
+  });
+
+  it.each(['OK', 'INSUFFICIENT_DATA'])('ignores a transition to %s', async (state) => {
+    const result = await run(alarmEvent(DEV.alarm('service', 'out'), state));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.reason).toContain(`went to ${state}`);
+    expect(result.statesEntered).toEqual(['Interpret Event', 'Anything To Do?', 'Nothing To Do']);
+    expect(account.calls).toEqual([]);
+  });
+
+  it('changes nothing the second time the same alarm event arrives', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['OK']);
+    await run(alarmSample);
+    const second = await run(alarmSample);
+    expect(second.status).toBe('SUCCEEDED');
+    expect(second.output).toMatchObject({ acquired: false, duplicate: true });
+    expect(account.serviceDesiredCount).toBe(2);
+    expect(account.count('UpdateService')).toBe(1);
+  });
+
+  it('does not double-scale when a loop for the same target is already running', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    const key = leaseKey('starter', 'dev', 'service');
+    const lease = {
+      owner: 'arn:other-execution',
+      eventKey: 'x',
+      acquiredAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
+    account.objects.set(key, { body: JSON.stringify(lease), etag: '"other"' });
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.reason).toContain('is already running (arn:other-execution');
+    expect(account.count('UpdateService')).toBe(0);
+    // The running loop's lease is untouched.
+    expect(account.objects.get(key)?.etag).toBe('"other"');
+  });
+
+  it('takes over the lease of a loop that died without releasing it', async () => {
+    useAccount({ serviceDesiredCount: 1 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['OK']);
+    const key = leaseKey('starter', 'dev', 'service');
+    const expired = {
+      owner: 'arn:dead-execution',
+      eventKey: 'x',
+      acquiredAt: '2019-01-01T00:00:00.000Z',
+      expiresAt: '2019-01-01T01:00:00.000Z',
+    };
+    account.objects.set(key, { body: JSON.stringify(expired), etag: '"dead"' });
+    const result = await run(alarmSample);
+    expect(result.output.LeaseResult.reason).toContain('taken over');
+    expect(account.serviceDesiredCount).toBe(2);
+  });
+
+  it('fails with InvalidInput on an input of no known shape', async () => {
+    const result = await run({ hello: 'world' });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInput');
+    expect(result.cause).toContain('neither a CloudWatch alarm event');
+  });
+});
+
+describe('scale state machine: cluster', () => {
+  it('adds an instance for the docs placement-failure sample, cools down and stops without reading an alarm', async () => {
+    useAccount({ instances: [2] });
+    const result = await run(placementSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.groupDesired).toBe(2);
+    expect(result.statesEntered).toContain('Scale Cluster Out');
+    expect(result.statesEntered).not.toContain('Read Alarm State');
+    expect(result.output.ScaleResult).toMatchObject({ from: 1, to: 2, cooldownSeconds: 60 });
+  });
+
+  it('scales the cluster out on its high alarm until the alarm clears', async () => {
+    useAccount({ instances: [2] });
+    account.alarmStates.set(DEV.alarm('cluster', 'out'), ['ALARM', 'OK']);
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'out')));
+    expect(account.groupDesired).toBe(3);
+    expect(account.count('SetDesiredCapacity')).toBe(2);
+    expect(result.output.ScaleResult).toMatchObject({ to: 3, atBound: true });
+  });
+
+  it('scales in by draining the instance with the fewest tasks, then terminating it with the capacity decremented', async () => {
+    useAccount({ instances: [3, 1, 2], drainRate: 1 });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['OK']);
+    const emptiest = [...account.instances.values()][1]?.ec2InstanceId as string;
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.DrainResult).toMatchObject({
+      started: true,
+      ec2InstanceId: emptiest,
+      runningTasksCount: 1,
+    });
+    expect(account.instanceById(emptiest)).toBeUndefined();
+    expect(account.groupDesired).toBe(2);
+    // Protection off before the termination, and the termination decremented the group.
+    const order = account.calls.filter(
+      (c) => c === 'SetInstanceProtection' || c === 'TerminateInstanceInAutoScalingGroup',
+    );
+    expect(order).toEqual(['SetInstanceProtection', 'TerminateInstanceInAutoScalingGroup']);
+    expect(account.autoScaling).toHaveReceivedCommandWith(TerminateInstanceInAutoScalingGroupCommand, {
+      InstanceId: emptiest,
+      ShouldDecrementDesiredCapacity: true,
+    });
+    expect(result.output.ScaleResult).toMatchObject({ from: 3, to: 2, cooldownSeconds: 300 });
+    expect(result.statesEntered).toEqual([
+      'Interpret Event',
+      'Anything To Do?',
+      'Acquire Lease',
+      'Lease Acquired?',
+      'Route Scaling',
+      'Drain Instance',
+      'Drain Started?',
+      'Check Drain',
+      'Drained?',
+      'Terminate Instance',
+      'After Scaling Step',
+      'Cool Down',
+      'Triggered By Alarm?',
+      'Read Alarm State',
+      'Still In Alarm?',
+      'Release Lease',
+      'Done',
+    ]);
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 17, invocations: 7 });
+  });
+
+  it('waits while the instance still runs tasks, checking again after each wait', async () => {
+    useAccount({ instances: [4, 5], drainRate: 1 });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['OK']);
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered.filter((s) => s === 'Wait For Drain')).toHaveLength(3);
+    expect(account.groupDesired).toBe(1);
+  });
+
+  it('never drains below the minimum of instances', async () => {
+    useAccount({ instances: [0] });
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.DrainResult).toMatchObject({ started: false });
+    expect(result.output.DrainResult.reason).toContain('already at the minimum of 1 instance');
+    expect(account.count('UpdateContainerInstancesState')).toBe(0);
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
+  });
+
+  it('sets a drain that outlasts its time limit back to ACTIVE and fails with DrainTimeout naming the instance', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    useAccount({ instances: [2, 3], drainRate: 0 });
+    // Each look at the cluster happens a minute after the last: the 600 s limit passes after ten.
+    account.onCommand = (name) => {
+      if (name === 'DescribeContainerInstances') vi.setSystemTime(Date.now() + 60_000);
+    };
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DrainTimeout');
+    const instanceId = [...account.instances.values()][0]?.ec2InstanceId as string;
+    expect(result.cause).toMatch(new RegExp(`\\(${instanceId}\\) of starter/dev still runs 2 task\\(s\\)`));
+    expect(result.cause).toContain('set back to ACTIVE');
+    expect(account.instanceById(instanceId)?.status).toBe('ACTIVE');
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
+    expect(account.groupDesired).toBe(2);
+    expect(result.statesEntered.slice(-5)).toEqual([
+      'Restore Instance',
+      'Describe Drain Timeout',
+      'Release Lease After Failure',
+      'Known Error?',
+      'Scaling Failed',
+    ]);
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('never terminates an instance that picked up a task after its drain: restores it and fails with InstanceNotEmpty', async () => {
+    useAccount({ instances: [0, 2] });
+    const emptiest = [...account.instances.values()][0]?.ec2InstanceId as string;
+    let describes = 0;
+    // Calls: Drain Instance's listing, Check Drain's look (empty), Terminate Instance's last look.
+    account.onCommand = (name) => {
+      if (name === 'DescribeContainerInstances' && ++describes === 3) {
+        const instance = account.instanceById(emptiest);
+        if (instance) instance.pendingTasksCount = 1;
+      }
+    };
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InstanceNotEmpty');
+    expect(result.cause).toContain(
+      `(${emptiest}) of starter/dev is DRAINING with 0 running and 1 pending task(s): not terminated`,
+    );
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
+    expect(account.instanceById(emptiest)?.status).toBe('ACTIVE');
+    expect(result.statesEntered).toContain('Restore Instance After Error');
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('drains one instance at a time down to an operator count', async () => {
+    useAccount({ instances: [0, 1, 0] });
+    const result = await run({ app: 'starter', stage: 'dev', target: 'cluster', desiredCount: 1 });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.groupDesired).toBe(1);
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(2);
+    // The instance that ran a task is the one kept.
+    expect([...account.instances.values()].map((i) => i.runningTasksCount)).toEqual([1]);
+    expect(result.statesEntered).not.toContain('Cool Down');
+  });
+
+  it('raises the group to an operator count in one call', async () => {
+    useAccount({ instances: [0] });
+    const result = await run({ app: 'starter', stage: 'dev', target: 'cluster', desiredCount: 3 });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.groupDesired).toBe(3);
+    expect(account.count('SetDesiredCapacity')).toBe(1);
+  });
+});
+
+describe('scale.asl.json', () => {
+  it('is valid ASL once its placeholders are filled', async () => {
+    const { default: aslValidator } = (await import('asl-validator' as string)) as {
+      default: (d: unknown, o: object) => { isValid: boolean; errorsText: (s: string) => string };
+    };
+    const { isValid, errorsText } = aslValidator(structuredClone(definition), {
+      checkArn: true,
+      checkPaths: true,
+    });
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  it('retries the retryable errors with backoff and jitter in every Task, and catches with States.ALL last', () => {
+    for (const [name, state] of Object.entries(allStates(definition))) {
+      if (state.Type !== 'Task') continue;
+      const retry = state.Retry?.[0];
+      expect(retry?.ErrorEquals, name).toEqual([...RETRYABLE_ERRORS]);
+      expect(retry?.JitterStrategy, name).toBe('FULL');
+      expect(retry?.BackoffRate, name).toBeGreaterThan(1);
+      expect(state.Catch?.at(-1)?.ErrorEquals, name).toEqual(['States.ALL']);
+    }
+  });
+
+  it('maps every Task to a handler under test and uses one placeholder per function', () => {
+    const tasks = Object.entries(allStates(definition))
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([n]) => n);
+    expect(tasks.sort()).toEqual(Object.keys(HANDLERS).sort());
+    expect(placeholdersOf('scale').sort()).toEqual([
+      'AcquireScalingLeaseFunctionArn',
+      'CheckDrainFunctionArn',
+      'DrainInstanceFunctionArn',
+      'InterpretScalingEventFunctionArn',
+      'ReadAlarmStateFunctionArn',
+      'ReleaseScalingLeaseFunctionArn',
+      'RestoreInstanceFunctionArn',
+      'ScaleClusterOutFunctionArn',
+      'ScaleServiceFunctionArn',
+      'TerminateInstanceFunctionArn',
+    ]);
+  });
+});

@@ -119,6 +119,12 @@ export interface RunOptions {
   readonly retryIntervals?: Readonly<Record<string, number | number[]>>;
   /** Execution name, as Step Functions would give it in the context object. */
   readonly executionName?: string;
+  /**
+   * Real time divided by this factor: Wait states (`Seconds` and, computed when the state
+   * is entered, `SecondsPath`) and Retry intervals take their ASL duration / timeScale
+   * instead of 0 ms. Explicit `waits` and `retryIntervals` still win.
+   */
+  readonly timeScale?: number;
 }
 
 export interface ExecutionResult {
@@ -158,9 +164,36 @@ export async function runStateMachine(
   const states = allStates(definition);
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number | number[]> = {};
+  const scale = options.timeScale;
+  // Raw input of the state entered last, by name: what a SecondsPath wait is computed from.
+  const enteredWith = new Map<string, unknown>();
   for (const [stateName, state] of Object.entries(states)) {
-    if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waits?.[stateName] ?? 0;
-    if (state.Retry) retryIntervalOverrides[stateName] = options.retryIntervals?.[stateName] ?? 0;
+    if (state.Type === 'Wait') {
+      const fixed = options.waits?.[stateName];
+      if (fixed !== undefined || !scale) waitTimeOverrides[stateName] = fixed ?? 0;
+      else if (typeof state.Seconds === 'number')
+        waitTimeOverrides[stateName] = (state.Seconds * 1000) / scale;
+      else if (typeof state.SecondsPath === 'string') {
+        // The engine reads the override when the Wait starts, right after the state was entered.
+        Object.defineProperty(waitTimeOverrides, stateName, {
+          enumerable: true,
+          get: () => {
+            const input = readPath(state.InputPath ?? '$', enteredWith.get(stateName));
+            const seconds = Number(readPath(state.SecondsPath, input));
+            return Number.isFinite(seconds) && seconds > 0 ? (seconds * 1000) / scale : 0;
+          },
+        });
+      } else waitTimeOverrides[stateName] = 0;
+    }
+    if (state.Retry) {
+      retryIntervalOverrides[stateName] =
+        options.retryIntervals?.[stateName] ??
+        (scale
+          ? (state.Retry as { IntervalSeconds?: number }[]).map(
+              (r) => ((r.IntervalSeconds ?? 1) * 1000) / scale,
+            )
+          : 0);
+    }
   }
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<never>> = {};
   for (const [stateName, handler] of Object.entries(options.tasks)) {
@@ -170,6 +203,7 @@ export async function runStateMachine(
   const machine = new StateMachine(definition as never, {
     validationOptions: { checkArn: true, checkPaths: true },
   });
+  if (scale) recordEnteredStates(machine, enteredWith);
   const executionName = options.executionName ?? `local-${Date.now()}`;
   const execution = machine.run(input as never, {
     overrides: {
@@ -209,6 +243,37 @@ export async function runStateMachine(
     };
   }
   return result;
+}
+
+/**
+ * Keeps the raw input of each state as it is entered (top-level states). The engine has no
+ * public hook for it: its event logger is handed to the private `execute`, so this wraps
+ * that logger's StateEntered dispatch, which runs synchronously just before the state.
+ */
+function recordEnteredStates(machine: StateMachine, enteredWith: Map<string, unknown>): void {
+  type Logger = { dispatchStateEnteredEvent: (name: string, type: string, input: unknown) => void };
+  const target = machine as unknown as {
+    execute: (input: unknown, options: { eventLogger: Logger }, ...rest: unknown[]) => unknown;
+  };
+  const execute = target.execute;
+  target.execute = function (input, options, ...rest) {
+    const dispatch = options.eventLogger.dispatchStateEnteredEvent.bind(options.eventLogger);
+    options.eventLogger.dispatchStateEnteredEvent = (name, type, stateInput) => {
+      enteredWith.set(name, stateInput);
+      dispatch(name, type, stateInput);
+    };
+    return execute.call(this, input, options, ...rest);
+  };
+}
+
+/** Reads a reference path such as `$`, `$.a.b` or `$.a[0].b` (what Wait states and InputPath use here). */
+function readPath(path: string, document: unknown): unknown {
+  let value: unknown = document;
+  for (const part of path.replace(/^\$/, '').match(/[^.[\]'"]+/g) ?? []) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
 }
 
 function summarize(events: EventLog[]) {

@@ -60,6 +60,14 @@ const rollback = z
 
 export const releaseInputSchema = z.union([rollback, imageRelease]);
 
+/**
+ * The schema an input is meant for (an `action` field makes it a rollback), so a bad input
+ * is told what is wrong with the shape it was meant to have, not that it matches none.
+ */
+export function releaseInputSchemaFor(input: unknown) {
+  return typeof input === 'object' && input !== null && 'action' in input ? rollback : imageRelease;
+}
+
 export type ReleaseInput = z.output<typeof releaseInputSchema>;
 export type RollbackInput = z.output<typeof rollback>;
 export type ImageReleaseInput = z.output<typeof imageRelease>;

@@ -4,7 +4,7 @@
  * good one, and for a rollback the revision to return to. Changes nothing.
  */
 import { z } from 'zod';
-import { actionOf, releaseInputSchema } from '#events/release.ts';
+import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
 import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
 import { findStage, runtimeConfig } from '#shared/config.ts';
@@ -33,7 +33,7 @@ export interface PrepareOptions {
 
 export async function prepareRelease(event: unknown, options: PrepareOptions = {}): Promise<PreparedRelease> {
   const { input: raw, executionName } = parseInput(eventSchema, event, 'Prepare Release input');
-  const input = parseInput(releaseInputSchema, raw, 'release input');
+  const input = parseInput(releaseInputSchemaFor(raw), raw, 'release input');
   const config = runtimeConfig();
   const stage = findStage(config, input.app, input.stage);
   if (!stage) {

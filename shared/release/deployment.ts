@@ -147,7 +147,8 @@ export function classifyFailure(evidence: FailureEvidence): Classification {
     ),
   ]);
   const stoppedFailedToStart = (evidence.stoppedTasks ?? []).some((t) => t.stopCode === 'TaskFailedToStart');
-  const all = [evidence.reason, ...taskReasons, ...(evidence.events ?? [])];
+  // Most specific first: what the tasks say, then the service events, then the rollout reason.
+  const all = [...taskReasons, ...(evidence.events ?? []), evidence.reason];
   const health = distinct(
     all.filter((m) => m && HEALTH_CHECK.test(m)),
     2,

@@ -1,4 +1,4 @@
-import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { Compatibility, ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -204,7 +204,7 @@ const described = fc
     readOnly: fc.record(
       {
         status: fc.constantFrom('ACTIVE' as const, 'INACTIVE' as const),
-        compatibilities: fc.constant(['EC2' as const]),
+        compatibilities: fc.constant<Compatibility[]>(['EC2']),
         requiresAttributes: fc.array(fc.record({ name }), { maxLength: 3 }),
         registeredAt: fc.date({ noInvalidDate: true }),
         registeredBy: fc.string(),

@@ -329,7 +329,7 @@ describe('release state machine', () => {
   it('on a re-run while the first run is still deploying, watches that deployment instead of starting another', async () => {
     const running = starterRevision(13, '4f5d1c2b9a8e7d6c5b4a39281706f5e4d3c2b1a0');
     account.addRevision(running, []);
-    account.deployments[0]!.status = 'ACTIVE';
+    for (const d of account.deployments) d.status = 'ACTIVE';
     account.deployments.unshift({
       id: 'ecs-svc/9',
       status: 'PRIMARY',

@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { allStages, type StackpilotConfig } from '../../shared/config.ts';
+import { stageNames, stateMachineName } from '../../shared/naming.ts';
+import { PROJECT_ROOT, StackpilotFunction } from './stackpilot-function.ts';
+
+/** The ASL file of the `deploy` state machine. */
+export const DEPLOY_DEFINITION_PATH = join(PROJECT_ROOT, 'state-machines', 'deploy.asl.json');
+
+/** Webhook routes of the HTTP API, by git provider. */
+export const WEBHOOK_ROUTES = { github: '/webhooks/github', gitlab: '/webhooks/gitlab' } as const;
+
+export interface DeployWorkflowProps {
+  /** The validated `stackpilot.yml`: the stages whose pipelines and source keys the functions may touch. */
+  readonly config: StackpilotConfig;
+  /** Versioned bucket of the source zips (`sources/<app>/<stage>/source.zip`). */
+  readonly sourceBucket: s3.IBucket;
+  /** HMAC secret of the GitHub webhooks. */
+  readonly githubWebhookSecret: secretsmanager.ISecret;
+  /** Shared token of the GitLab webhooks. */
+  readonly gitlabWebhookToken: secretsmanager.ISecret;
+  /**
+   * How long a deploy waits for its pipeline before failing with `PipelineTimedOut`.
+   * @default 60
+   */
+  readonly pipelineTimeoutMinutes?: number;
+  /**
+   * Steady-state requests per second the webhook API accepts (bursts up to twice as many).
+   * Pushes come at human pace; the limit keeps a flood of forged deliveries from costing much.
+   * @default 10
+   */
+  readonly webhookRateLimit?: number;
+}
+
+/**
+ * The push path: the webhook endpoint (API Gateway HTTP API -> webhook function), and the
+ * `deploy` state machine (Package Source -> Start Pipeline -> wait for the pipeline) with its
+ * three functions, from `state-machines/deploy.asl.json`.
+ *
+ * Permissions name resources: the functions may write only the configured stages' source
+ * keys and start and read only the configured stages' pipelines.
+ */
+export class DeployWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly webhookFunction: StackpilotFunction;
+  readonly packageSourceFunction: StackpilotFunction;
+  readonly startPipelineFunction: StackpilotFunction;
+  readonly checkPipelineFunction: StackpilotFunction;
+  readonly api: apigwv2.HttpApi;
+  /** `https://…/webhooks/github`: the Payload URL of the GitHub webhooks. */
+  readonly githubWebhookUrl: string;
+  /** `https://…/webhooks/gitlab`: the URL of the GitLab webhooks. */
+  readonly gitlabWebhookUrl: string;
+
+  constructor(scope: Construct, id: string, props: DeployWorkflowProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const stages = allStages(props.config);
+
+    // --- Package Source: clone + zip + multipart upload, CPU- and I/O-bound.
+    this.packageSourceFunction = new StackpilotFunction(this, 'PackageSource', {
+      folder: 'package-source',
+      role: this.functionRole('PackageSource'),
+      description: 'stackpilot deploy: clones the pushed commit and uploads it as the stage source zip',
+      // 1769 MB is one full vCPU: zipping is CPU-bound and single-threaded.
+      memorySize: 1769,
+      timeout: Duration.minutes(15),
+      // Room for a checkout of a large repository if the function spills to /tmp.
+      ephemeralStorageSize: Size.gibibytes(2),
+      environment: { SOURCE_BUCKET: props.sourceBucket.bucketName },
+    }).bindConfig(props.config);
+    this.packageSourceFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteStageSourceZips',
+        // PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: stages.map((s) => props.sourceBucket.arnForObjects(stageNames(s.app, s.stage).sourceKey)),
+      }),
+    );
+    const tokenSecrets = [
+      ...new Set(Object.values(props.config.apps).flatMap((a) => a.repository.tokenSecret ?? [])),
+    ];
+    if (tokenSecrets.length > 0) {
+      this.packageSourceFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadRepositoryTokens',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: tokenSecrets.flatMap((secret) => secretArns(stack, secret)),
+        }),
+      );
+    }
+
+    // --- Start Pipeline and Check Pipeline: one CodePipeline call or two each.
+    const pipelineArns = stages.map((s) =>
+      stack.formatArn({ service: 'codepipeline', resource: stageNames(s.app, s.stage).pipeline }),
+    );
+    this.startPipelineFunction = new StackpilotFunction(this, 'StartPipeline', {
+      folder: 'start-pipeline',
+      role: this.functionRole('StartPipeline'),
+      description: 'stackpilot deploy: starts the stage pipeline on the uploaded source zip version',
+      timeout: Duration.seconds(30),
+    });
+    this.startPipelineFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartStagePipelines',
+        actions: ['codepipeline:StartPipelineExecution'],
+        resources: pipelineArns,
+      }),
+    );
+    this.checkPipelineFunction = new StackpilotFunction(this, 'CheckPipeline', {
+      folder: 'check-pipeline',
+      role: this.functionRole('CheckPipeline'),
+      description:
+        'stackpilot deploy: reads the pipeline execution status and, on failure, the failed action',
+      timeout: Duration.seconds(30),
+      environment: { PIPELINE_TIMEOUT_MINUTES: String(props.pipelineTimeoutMinutes ?? 60) },
+    });
+    this.checkPipelineFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadStagePipelineExecutions',
+        actions: ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
+        resources: pipelineArns,
+      }),
+    );
+
+    // --- The state machine, from its ASL file.
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy small.
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName('deploy')}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const tasks = [this.packageSourceFunction, this.startPipelineFunction, this.checkPipelineFunction];
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: stateMachineName('deploy'),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'stackpilot deploy: source zip -> pipeline -> result',
+      definitionBody: sfn.DefinitionBody.fromString(readFileSync(DEPLOY_DEFINITION_PATH, 'utf8')),
+      definitionSubstitutions: {
+        PackageSourceFunctionArn: this.packageSourceFunction.functionArn,
+        StartPipelineFunctionArn: this.startPipelineFunction.functionArn,
+        CheckPipelineFunctionArn: this.checkPipelineFunction.functionArn,
+      },
+      // Inputs and outputs carry no secret (a commit, a repository URL, S3 coordinates).
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The ASL invokes the functions by their unqualified ARNs: nothing else (no versions, no aliases).
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeDeployTasks',
+        actions: ['lambda:InvokeFunction'],
+        resources: tasks.map((fn) => fn.functionArn),
+      }),
+    );
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statements CDK adds for logging and tracing: logs:*LogDelivery, logs:DescribeLogGroups/DescribeResourcePolicies/PutResourcePolicy and xray:PutTraceSegments/GetSampling* have no resource-level permissions.',
+    });
+
+    // --- The webhook: verify, decide, start the state machine.
+    this.webhookFunction = new StackpilotFunction(this, 'Webhook', {
+      folder: 'webhook',
+      role: this.functionRole('Webhook'),
+      description: 'stackpilot: verifies GitHub/GitLab push webhooks and starts the deploy state machine',
+      timeout: Duration.seconds(15),
+      environment: { DEPLOY_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+    })
+      .bindConfig(props.config)
+      .bindSecret('GITHUB_WEBHOOK_SECRET_ARN', props.githubWebhookSecret)
+      .bindSecret('GITLAB_WEBHOOK_TOKEN_ARN', props.gitlabWebhookToken);
+    this.webhookFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartDeployExecutions',
+        actions: ['states:StartExecution'],
+        resources: [this.stateMachine.stateMachineArn],
+      }),
+    );
+
+    for (const fn of [...tasks, this.webhookFunction]) {
+      // Without AWSLambdaBasicExecutionRole: the function writes only to its own log group.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [fn.logGroup.logGroupArn],
+        }),
+      );
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'StackpilotFunction pins Node.js 22, the runtime the bundles target (esbuild node22) and the tests run against; moving to a newer runtime is one change there for every function.',
+      });
+    }
+
+    // --- The HTTP API in front of the webhook.
+    const rateLimit = props.webhookRateLimit ?? 10;
+    this.api = new apigwv2.HttpApi(this, 'WebhookApi', {
+      apiName: 'stackpilot-webhooks',
+      description: 'stackpilot: GitHub and GitLab push webhooks',
+      // The stage is declared below, with access logs and throttling.
+      createDefaultStage: false,
+    });
+    const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const stage = new apigwv2.HttpStage(this, 'WebhookApiStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit, burstLimit: rateLimit * 2 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+    });
+    const integration = new HttpLambdaIntegration('WebhookIntegration', this.webhookFunction, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    for (const path of Object.values(WEBHOOK_ROUTES)) {
+      for (const route of this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration })) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'GitHub and GitLab cannot sign requests for IAM or send a JWT: the function authenticates every delivery itself (HMAC-SHA256 signature or shared token, constant-time) before reading it.',
+        });
+      }
+    }
+
+    const base = stage.url.replace(/\/$/, '');
+    this.githubWebhookUrl = `${base}${WEBHOOK_ROUTES.github}`;
+    this.gitlabWebhookUrl = `${base}${WEBHOOK_ROUTES.gitlab}`;
+    new CfnOutput(this, 'GithubWebhookUrl', {
+      description:
+        'Payload URL of the GitHub webhooks (content type application/json, secret: GithubWebhookSecret)',
+      value: this.githubWebhookUrl,
+    });
+    new CfnOutput(this, 'GitlabWebhookUrl', {
+      description: 'URL of the GitLab webhooks (push events, secret token: GitlabWebhookToken)',
+      value: this.gitlabWebhookUrl,
+    });
+    new CfnOutput(this, 'StateMachineArn', {
+      description:
+        'The deploy state machine: start it with events/samples/deploy-input.json to deploy a commit',
+      value: this.stateMachine.stateMachineArn,
+    });
+  }
+
+  /** A function role without managed policies: each function gets exactly the statements added here. */
+  private functionRole(id: string): iam.Role {
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `stackpilot deploy: role of the ${id} function`,
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statement of active tracing: xray:PutTraceSegments/PutTelemetryRecords have no resource-level permissions. Every other statement names its resources.',
+    });
+    return role;
+  }
+}
+
+/**
+ * The ARNs under which a secret named in `stackpilot.yml` can be read. A name matches the
+ * secret's full ARN only with the 6-character suffix Secrets Manager appends; an ARN may be
+ * complete or partial (without the suffix), so both forms are allowed.
+ */
+function secretArns(stack: Stack, nameOrArn: string): string[] {
+  if (nameOrArn.startsWith('arn:')) return [nameOrArn, `${nameOrArn}-??????`];
+  return [
+    stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${nameOrArn}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  ];
+}

@@ -5,12 +5,22 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfigFile, type StackpilotConfig } from '../shared/config.ts';
+import { allStages, loadConfigFile, type StackpilotConfig } from '../shared/config.ts';
+import {
+  AppRepositoryStack,
+  AppStageStack,
+  appRepositoryStackId,
+  appStageStackId,
+} from './stacks/app-stage-stack.ts';
 import { ControlPlaneStack } from './stacks/control-plane-stack.ts';
 
 export interface BuiltApp {
   readonly app: App;
   readonly controlPlane: ControlPlaneStack;
+  /** One ECR repository stack per app. */
+  readonly repositories: AppRepositoryStack[];
+  /** One stack per (app, stage), in file order. */
+  readonly stages: AppStageStack[];
 }
 
 /** Builds the whole app from a validated configuration (the synth test calls this too). */
@@ -18,7 +28,28 @@ export function buildApp(config: StackpilotConfig, app = new App()): BuiltApp {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const controlPlane = new ControlPlaneStack(app, 'StackpilotControlPlane', { env, config });
-  return { app, controlPlane };
+  const repositories = new Map<string, AppRepositoryStack>();
+  const stages = allStages(config).map((ref) => {
+    let repository = repositories.get(ref.app);
+    if (!repository) {
+      repository = new AppRepositoryStack(app, appRepositoryStackId(ref.app), {
+        env,
+        app: ref.app,
+        appConfig: ref.appConfig,
+      });
+      repositories.set(ref.app, repository);
+    }
+    const stage = new AppStageStack(app, appStageStackId(ref.app, ref.stage), {
+      env,
+      stage: ref,
+      sourceBucket: controlPlane.sourceBucket,
+    });
+    // Found by name, not referenced: the dependencies order the deployment.
+    stage.addStackDependency(repository);
+    stage.addStackDependency(controlPlane);
+    return stage;
+  });
+  return { app, controlPlane, repositories: [...repositories.values()], stages };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

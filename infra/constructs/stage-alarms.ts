@@ -1,0 +1,87 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../../shared/config.ts';
+import { type ScaleDirection, type ScaleTarget, stageNames } from '../../shared/naming.ts';
+
+export interface StageAlarmsProps {
+  readonly app: string;
+  readonly stage: string;
+  readonly stageConfig: StageConfig;
+}
+
+/**
+ * The four scaling alarms of a stage, named `stackpilot-<app>-<stage>-<service|cluster>-cpu-<high|low>`
+ * (`stageNames().alarm`), so the scale state machine maps an alarm to (app, stage, target,
+ * direction) from its name alone. They have no actions: the control plane's EventBridge rule
+ * on "CloudWatch Alarm State Change" reacts to them.
+ *
+ * Service CPU is the service's average CPUUtilization (AWS/ECS, by cluster and service);
+ * cluster CPU is the cluster's average CPUUtilization over its instances.
+ */
+export class StageAlarms extends Construct {
+  readonly alarms: Record<`${ScaleTarget}-${ScaleDirection}`, cloudwatch.Alarm>;
+
+  constructor(scope: Construct, id: string, props: StageAlarmsProps) {
+    super(scope, id);
+    const { app, stage, stageConfig } = props;
+    const names = stageNames(app, stage);
+    const service = stageConfig.serviceScaling;
+    const cluster = stageConfig.clusterScaling;
+
+    const metric = (target: ScaleTarget, periodSeconds: number) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
+        dimensionsMap:
+          target === 'service'
+            ? { ClusterName: names.cluster, ServiceName: names.service }
+            : { ClusterName: names.cluster },
+        statistic: cloudwatch.Stats.AVERAGE,
+        period: Duration.seconds(periodSeconds),
+      });
+
+    const alarm = (
+      constructId: string,
+      target: ScaleTarget,
+      direction: ScaleDirection,
+      settings: { threshold: number; periodSeconds: number; evaluationPeriods: number },
+    ) =>
+      new cloudwatch.Alarm(this, constructId, {
+        alarmName: names.alarm(target, direction),
+        alarmDescription: `stackpilot ${app}/${stage}: ${target} CPU ${direction === 'out' ? 'above' : 'below'} ${settings.threshold}% (scales ${direction})`,
+        metric: metric(target, settings.periodSeconds),
+        threshold: settings.threshold,
+        evaluationPeriods: settings.evaluationPeriods,
+        comparisonOperator:
+          direction === 'out'
+            ? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+            : cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No tasks, no data: neither a reason to add capacity nor to remove it.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+
+    this.alarms = {
+      'service-out': alarm('ServiceCpuHigh', 'service', 'out', {
+        threshold: service.cpuHigh,
+        periodSeconds: service.periodSeconds,
+        evaluationPeriods: service.evaluationPeriods,
+      }),
+      'service-in': alarm('ServiceCpuLow', 'service', 'in', {
+        threshold: service.cpuLow,
+        periodSeconds: service.periodSeconds,
+        evaluationPeriods: service.evaluationPeriods,
+      }),
+      'cluster-out': alarm('ClusterCpuHigh', 'cluster', 'out', {
+        threshold: cluster.cpuHigh,
+        periodSeconds: cluster.periodSeconds,
+        evaluationPeriods: cluster.evaluationPeriods,
+      }),
+      'cluster-in': alarm('ClusterCpuLow', 'cluster', 'in', {
+        threshold: cluster.cpuLow,
+        periodSeconds: cluster.periodSeconds,
+        evaluationPeriods: cluster.evaluationPeriods,
+      }),
+    };
+  }
+}

@@ -1,0 +1,284 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { AppConfig, StageConfig } from '../../shared/config.ts';
+import { stageNames } from '../../shared/naming.ts';
+import { acknowledge, wildcardAction, wildcardResource } from './nag.ts';
+
+/** Name of the app's container in every task definition revision (the release swaps its image). */
+export const APP_CONTAINER_NAME = 'app';
+
+/**
+ * Docker label on the container of the first revision, which runs a placeholder web server
+ * until the first push has built an image. The release drops the label and the placeholder's
+ * `command` when it swaps that container's image.
+ */
+export const PLACEHOLDER_LABEL = 'stackpilot.placeholder';
+
+/** Public image of the placeholder: BusyBox's httpd, from the ECR Public mirror of Docker's library. */
+export const PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/busybox:stable';
+
+/** Bridge networking maps each task's container port to an ephemeral host port in this range. */
+export const DYNAMIC_HOST_PORTS = ec2.Port.tcpRange(32768, 65535);
+
+export interface StageClusterProps {
+  readonly app: string;
+  readonly stage: string;
+  readonly appConfig: AppConfig;
+  readonly stageConfig: StageConfig;
+  readonly vpc: ec2.IVpc;
+  /** Registers the tasks in Cloud Map with SRV records (the standard tier's API Gateway finds them there). */
+  readonly cloudMapNamespace?: servicediscovery.INamespace;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Graviton families (`t4g`, `m7g`, `c6gn`, …) need the ARM64 ECS-optimized AMI. */
+export function isArmInstanceType(instanceType: string): boolean {
+  const attributes = /^[a-z-]+\d+([a-z-]*)\./.exec(instanceType)?.[1] ?? '';
+  return attributes.includes('g') || instanceType.startsWith('a1.');
+}
+
+/** A single-quoted shell word. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * The placeholder's command: BusyBox httpd on the container port, answering `/` and the
+ * health check path with 200 so the first deployment (and the load balancer) see a healthy task.
+ */
+export function placeholderCommand(
+  app: string,
+  stage: string,
+  port: number,
+  healthCheckPath: string,
+): string[] {
+  const page = `stackpilot: ${app}/${stage} is ready; push to its branch to deploy your app.`;
+  const lines = ['mkdir -p /www', `echo ${shellQuote(page)} > /www/index.html`];
+  if (healthCheckPath !== '/') {
+    const file = healthCheckPath.endsWith('/') ? `${healthCheckPath}index.html` : healthCheckPath;
+    lines.push(
+      `mkdir -p "$(dirname ${shellQuote(`/www${file}`)})"`,
+      `echo ok > ${shellQuote(`/www${file}`)}`,
+    );
+  }
+  lines.push(`exec httpd -f -p ${port} -h /www`);
+  return ['sh', '-c', lines.join(' && ')];
+}
+
+/**
+ * The ECS cluster of one stage on EC2: an Auto Scaling group (launch template, ECS-optimized
+ * Amazon Linux 2023 AMI from its SSM parameter, new instances protected from scale-in), an
+ * ASG capacity provider without managed scaling (the `scale` state machine decides), and the
+ * service (REPLICA, spread across AZs, circuit breaker with rollback, ECS Exec).
+ *
+ * Neither the service's desired count nor the group's desired capacity is in the template:
+ * CloudFormation then uses a default on creation and leaves the live value alone on every
+ * later update, so a `cdk deploy` never undoes what scaling did.
+ */
+export class StageCluster extends Construct {
+  readonly cluster: ecs.Cluster;
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly launchTemplate: ec2.LaunchTemplate;
+  readonly instanceSecurityGroup: ec2.SecurityGroup;
+  readonly taskDefinition: ecs.Ec2TaskDefinition;
+  readonly service: ecs.Ec2Service;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: StageClusterProps) {
+    super(scope, id);
+    const { app, stage, appConfig, stageConfig, vpc } = props;
+    const names = stageNames(app, stage);
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', { clusterName: names.cluster, vpc });
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-ECS4',
+      reason:
+        'Container Insights bills custom metrics per task and container; the CPU alarms use the free AWS/ECS metrics. Enable it per cluster when needed.',
+    });
+
+    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+      vpc,
+      description: `stackpilot ${app}/${stage}: container instances, reachable only from the front door`,
+      // Instances pull images and ship logs through the internet gateway (no NAT, no endpoints).
+      allowAllOutbound: true,
+    });
+
+    const arm = isArmInstanceType(stageConfig.instanceType);
+    const instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `stackpilot ${app}/${stage}: ECS container instances`,
+    });
+    // An explicit launch template (a launch configuration is deprecated and lacks IMDSv2 settings).
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      instanceType: new ec2.InstanceType(stageConfig.instanceType),
+      // Resolved from the public SSM parameter at deploy time: new instances get the latest ECS AMI.
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
+        arm ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
+      ),
+      // The cluster appends its ECS_CLUSTER line to this.
+      userData: ec2.UserData.forLinux(),
+      role: instanceRole,
+      securityGroup: this.instanceSecurityGroup,
+      associatePublicIpAddress: true,
+      requireImdsv2: true,
+      // One hop: the instance reaches IMDS, containers on the docker bridge do not (they use their task role).
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(30, { volumeType: ec2.EbsDeviceVolumeType.GP3, encrypted: true }),
+        },
+      ],
+    });
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Instances', {
+      autoScalingGroupName: names.autoScalingGroup,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      launchTemplate: this.launchTemplate,
+      minCapacity: stageConfig.instances.min,
+      maxCapacity: stageConfig.instances.max,
+      // No desiredCapacity: CloudFormation starts at minCapacity and never resets the live value.
+      newInstancesProtectedFromScaleIn: true,
+    });
+    Validations.of(this.autoScalingGroup).acknowledge(
+      {
+        id: 'AwsSolutions-AS1',
+        reason:
+          'Replacement of unhealthy instances is ECS work here: the service replaces failed tasks and the ALB health check judges tasks, not instances.',
+      },
+      {
+        id: 'AwsSolutions-AS2',
+        reason:
+          'Capacity changes are made by the scale state machine, whose execution history records each one; SNS notifications would duplicate it.',
+      },
+      {
+        id: 'AwsSolutions-AS3',
+        reason: 'Scaling events are recorded by the scale state machine executions (see AS2).',
+      },
+    );
+
+    const capacityProvider = new ecs.AsgCapacityProvider(this, 'CapacityProvider', {
+      autoScalingGroup: this.autoScalingGroup,
+      // The scale state machine changes capacity and chooses which instance leaves.
+      enableManagedScaling: false,
+      enableManagedTerminationProtection: false,
+      machineImageType: ecs.MachineImageType.AMAZON_LINUX_2,
+      // ECS drains an instance the group terminates (also the terminations the scale state machine
+      // does not start, such as AZ rebalancing), with no drain-hook Lambda of our own.
+      enableManagedDraining: true,
+    });
+    this.cluster.addAsgCapacityProvider(capacityProvider);
+    acknowledge(
+      instanceRole,
+      'The ECS agent policy CDK gives container instances: ecs:Submit* (task and container state of this agent) and ecs:DiscoverPollEndpoint, ecr:GetAuthorizationToken, logs:CreateLogStream have no narrower resource.',
+      wildcardAction('ecs:Submit*'),
+      wildcardResource('*'),
+    );
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
+      family: names.taskFamily,
+      // Bridge mode with dynamic host ports packs several tasks on one small instance
+      // (awsvpc would need one ENI per task, and a t3.micro has room for one).
+      networkMode: ecs.NetworkMode.BRIDGE,
+    });
+    this.taskDefinition.addContainer(APP_CONTAINER_NAME, {
+      image: ecs.ContainerImage.fromRegistry(PLACEHOLDER_IMAGE),
+      command: placeholderCommand(app, stage, appConfig.containerPort, appConfig.healthCheckPath),
+      dockerLabels: { [PLACEHOLDER_LABEL]: 'true' },
+      cpu: appConfig.cpu,
+      memoryLimitMiB: appConfig.memory,
+      essential: true,
+      portMappings: [{ containerPort: appConfig.containerPort, hostPort: 0, protocol: ecs.Protocol.TCP }],
+      environment: { PORT: String(appConfig.containerPort), STACKPILOT_APP: app, STACKPILOT_STAGE: stage },
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: stage }),
+      // An init process reaps the zombies of `aws ecs execute-command` sessions.
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+    });
+
+    this.service = new ecs.Ec2Service(this, 'Service', {
+      serviceName: names.service,
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      // No desiredCount: see the class comment.
+      minHealthyPercent: stageConfig.deployment.minHealthyPercent,
+      maxHealthyPercent: stageConfig.deployment.maxPercent,
+      circuitBreaker: { enable: true, rollback: true },
+      enableExecuteCommand: true,
+      placementStrategies: [
+        ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE),
+        ecs.PlacementStrategy.spreadAcrossInstances(),
+      ],
+      cloudMapOptions: props.cloudMapNamespace
+        ? {
+            cloudMapNamespace: props.cloudMapNamespace,
+            name: 'app',
+            // SRV records carry the dynamic host port; API Gateway reads IP and port from them.
+            dnsRecordType: servicediscovery.DnsRecordType.SRV,
+            dnsTtl: Duration.seconds(10),
+            container: this.taskDefinition.defaultContainer,
+            containerPort: appConfig.containerPort,
+          }
+        : undefined,
+    });
+    acknowledge(
+      this.taskDefinition.taskRole,
+      'ECS Exec needs ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel, which have no resource-level permissions.',
+      wildcardResource('*'),
+    );
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The environment holds only the port and the stage name; secrets belong in the task definition secrets, never in plain variables.',
+    });
+
+    if (stageConfig.tasks.min !== 1) this.setInitialDesiredCount(stageConfig.tasks.min);
+  }
+
+  /**
+   * CloudFormation creates the service with one task when no desired count is given. A
+   * stage whose minimum is not one gets its minimum once, right after creation, by a custom
+   * resource with no update handler: later deploys never touch the count again.
+   */
+  private setInitialDesiredCount(count: number): void {
+    const initial = new cr.AwsCustomResource(this, 'InitialDesiredCount', {
+      onCreate: {
+        service: 'ECS',
+        action: 'updateService',
+        parameters: {
+          cluster: this.cluster.clusterName,
+          service: this.service.serviceName,
+          desiredCount: count,
+        },
+        physicalResourceId: cr.PhysicalResourceId.of(`${this.service.serviceName}-initial-desired-count`),
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['ecs:UpdateService'], resources: [this.service.serviceArn] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    initial.node.addDependency(this.service);
+    // The custom resource's Lambda is a stack-wide singleton, outside this construct.
+    const provider = Stack.of(this).node.tryFindChild(
+      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
+    );
+    if (provider) {
+      acknowledge(
+        provider,
+        'AWSLambdaBasicExecutionRole only lets the one-shot custom resource function write its own logs.',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      );
+    }
+  }
+}

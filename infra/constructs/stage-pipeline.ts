@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { parse as parseYaml } from 'yaml';
+import type { AppConfig } from '../../shared/config.ts';
+import { stageNames, stateMachineName } from '../../shared/naming.ts';
+import { acknowledge, arnPrefix, arnToken, refToken, wildcardAction, wildcardResource } from './nag.ts';
+import { PROJECT_ROOT } from './stackpilot-function.ts';
+
+/** The buildspec every stage's CodeBuild project runs (it runs the repository's `build.yml` when there is one). */
+export const DEFAULT_BUILDSPEC_PATH = join(PROJECT_ROOT, 'infra', 'buildspec', 'default.yml');
+
+/** Names the deploy state machine uses to start a pipeline execution. */
+export const PIPELINE_CONTRACT = {
+  /** Source action whose S3 object version `StartPipelineExecution.sourceRevisions` pins. */
+  sourceActionName: 'Source',
+  /** Pipeline variables set by `StartPipelineExecution.variables`. */
+  variables: { commit: 'COMMIT', deliveryId: 'DELIVERY_ID' },
+  /** Namespace of the build's exported variables (`IMAGE_URI`, `COMMIT`). */
+  buildNamespace: 'Build',
+} as const;
+
+export interface StagePipelineProps {
+  readonly app: string;
+  readonly stage: string;
+  readonly appConfig: AppConfig;
+  /** The control plane's versioned source bucket. */
+  readonly sourceBucket: s3.IBucket;
+  readonly repository: ecr.IRepository;
+}
+
+/**
+ * The stage's CodePipeline (V2, SUPERSEDED: a newer push replaces an older one still waiting):
+ * Source = the control plane's S3 object for this stage, no polling and no event trigger (the
+ * deploy state machine starts the pipeline pinned to an object version) -> Build = CodeBuild
+ * (privileged Docker) with TinyStacks' variables, exporting the image URI tagged with the
+ * commit -> Release = the `release` state machine with `{app, stage, image, commit}`.
+ */
+export class StagePipeline extends Construct {
+  readonly pipeline: codepipeline.Pipeline;
+  readonly project: codebuild.PipelineProject;
+
+  constructor(scope: Construct, id: string, props: StagePipelineProps) {
+    super(scope, id);
+    const { app, stage, appConfig, sourceBucket, repository } = props;
+    const names = stageNames(app, stage);
+    const region = Stack.of(this).region;
+
+    const artifacts = new s3.Bucket(this, 'Artifacts', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // Artifacts only matter while their execution runs; the image in ECR is what a rollback uses.
+      lifecycleRules: [{ expiration: Duration.days(14), noncurrentVersionExpiration: Duration.days(1) }],
+    });
+    Validations.of(artifacts).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Holds only transient pipeline artifacts (copies of the source zip, whose bucket is access-logged); CodePipeline and CodeBuild are its only readers.',
+    });
+
+    this.project = new codebuild.PipelineProject(this, 'Build', {
+      projectName: names.pipeline,
+      description: `stackpilot ${app}/${stage}: docker build and push`,
+      environment: {
+        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+        computeType: codebuild.ComputeType.SMALL,
+        // Docker-in-Docker needs a privileged build container.
+        privileged: true,
+      },
+      buildSpec: codebuild.BuildSpec.fromObjectToYaml(
+        parseYaml(readFileSync(DEFAULT_BUILDSPEC_PATH, 'utf8')),
+      ),
+      environmentVariables: {
+        ECR_ENDPOINT: { value: `${Stack.of(this).account}.dkr.ecr.${region}.${Stack.of(this).urlSuffix}` },
+        ECR_IMAGE_URL: { value: repository.repositoryUri },
+        ECR_REPOSITORY: { value: repository.repositoryName },
+        AWS_REGION: { value: region },
+        S3_BUCKET: { value: sourceBucket.bucketName },
+        DOCKERFILE_PATH: { value: appConfig.dockerfilePath },
+        STACKPILOT_APP: { value: app },
+        STACKPILOT_STAGE: { value: stage },
+      },
+      timeout: Duration.minutes(30),
+      logging: {
+        cloudWatch: {
+          logGroup: new logs.LogGroup(this, 'BuildLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+        },
+      },
+    });
+    repository.grantPullPush(this.project);
+    this.project.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [repository.repositoryArn] }),
+    );
+    Validations.of(this.project).acknowledge(
+      {
+        id: 'AwsSolutions-CB3',
+        reason:
+          'Building Docker images inside CodeBuild needs privileged mode (Docker daemon in the build container).',
+      },
+      {
+        id: 'AwsSolutions-CB4',
+        reason:
+          'Build artifacts are encrypted with S3-managed keys; a customer-managed KMS key would cost $1 a month per stage for no added control here.',
+      },
+    );
+
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName: names.pipeline,
+      pipelineType: codepipeline.PipelineType.V2,
+      executionMode: codepipeline.ExecutionMode.SUPERSEDED,
+      artifactBucket: artifacts,
+      restartExecutionOnUpdate: false,
+      variables: [
+        new codepipeline.Variable({
+          variableName: PIPELINE_CONTRACT.variables.commit,
+          defaultValue: 'HEAD',
+          description:
+            'Commit being deployed (set by the deploy state machine; HEAD = the commit in the source zip)',
+        }),
+        new codepipeline.Variable({
+          variableName: PIPELINE_CONTRACT.variables.deliveryId,
+          defaultValue: 'manual',
+          description: 'Webhook delivery that started this execution',
+        }),
+      ],
+    });
+
+    const source = new codepipeline.Artifact('Source');
+    this.pipeline.addStage({
+      stageName: 'Source',
+      actions: [
+        new actions.S3SourceAction({
+          actionName: PIPELINE_CONTRACT.sourceActionName,
+          bucket: sourceBucket,
+          bucketKey: names.sourceKey,
+          // The deploy state machine starts the pipeline with the exact object version it uploaded.
+          trigger: actions.S3Trigger.NONE,
+          output: source,
+        }),
+      ],
+    });
+    this.pipeline.addStage({
+      stageName: 'Build',
+      actions: [
+        new actions.CodeBuildAction({
+          actionName: 'Build',
+          project: this.project,
+          input: source,
+          variablesNamespace: PIPELINE_CONTRACT.buildNamespace,
+          environmentVariables: {
+            COMMIT: { value: `#{variables.${PIPELINE_CONTRACT.variables.commit}}` },
+            DELIVERY_ID: { value: `#{variables.${PIPELINE_CONTRACT.variables.deliveryId}}` },
+          },
+        }),
+      ],
+    });
+    // By name, not by reference: the release state machine lives in the control plane stack.
+    const release = sfn.StateMachine.fromStateMachineName(this, 'Release', stateMachineName('release'));
+    this.pipeline.addStage({
+      stageName: 'Release',
+      actions: [
+        new actions.StepFunctionInvokeAction({
+          actionName: 'Release',
+          stateMachine: release,
+          // CodePipeline resolves #{…} variables inside the action's configuration, including this input.
+          stateMachineInput: actions.StateMachineInput.literal({
+            app,
+            stage,
+            image: `#{${PIPELINE_CONTRACT.buildNamespace}.IMAGE_URI}`,
+            commit: `#{${PIPELINE_CONTRACT.buildNamespace}.COMMIT}`,
+          }),
+        }),
+      ],
+    });
+
+    const artifactObjects = [
+      wildcardAction('s3:GetObject*'),
+      wildcardAction('s3:GetBucket*'),
+      wildcardAction('s3:List*'),
+      wildcardAction('s3:DeleteObject*'),
+      wildcardAction('s3:Abort*'),
+      wildcardResource(`${arnToken(artifacts)}/*`),
+    ];
+    acknowledge(
+      this.project,
+      'CDK grants of this project only: objects of its own artifact bucket, its own log group and report groups (named after the project), and ecr:GetAuthorizationToken, which has no resource.',
+      ...artifactObjects,
+      wildcardResource('*'),
+      wildcardResource(`${arnPrefix(this, 'codebuild')}report-group/${refToken(this.project)}-*`),
+      wildcardResource(`${arnPrefix(this, 'logs')}log-group:/aws/codebuild/${refToken(this.project)}:*`),
+    );
+    acknowledge(
+      this.pipeline,
+      'CDK grants of this pipeline only: objects of its artifact bucket, versions of the source zip key in the source bucket, and the executions of the release state machine it starts (execution ARNs are only known at run time).',
+      ...artifactObjects,
+      wildcardResource(`${arnPrefix(this, 'states')}execution:${stateMachineName('release')}:*`),
+    );
+  }
+}

@@ -119,12 +119,16 @@ export interface RunOptions {
   readonly retryIntervals?: Readonly<Record<string, number | number[]>>;
   /** Execution name, as Step Functions would give it in the context object. */
   readonly executionName?: string;
+  /** Execution ARN for the context object's `Execution.Id` (a local stand-in by default). */
+  readonly executionArn?: string;
   /**
    * Real time divided by this factor: Wait states (`Seconds` and, computed when the state
    * is entered, `SecondsPath`) and Retry intervals take their ASL duration / timeScale
    * instead of 0 ms. Explicit `waits` and `retryIntervals` still win.
    */
   readonly timeScale?: number;
+  /** Called with each history event as it happens (the sandbox shows running executions). */
+  readonly onEvent?: (event: EventLog) => void;
 }
 
 export interface ExecutionResult {
@@ -213,7 +217,7 @@ export async function runStateMachine(
     },
     context: {
       Execution: {
-        Id: `arn:aws:states:us-east-1:000000000000:execution:local:${executionName}`,
+        Id: options.executionArn ?? `arn:aws:states:us-east-1:000000000000:execution:local:${executionName}`,
         Name: executionName,
         StartTime: new Date().toISOString(),
         Input: input,
@@ -222,7 +226,10 @@ export async function runStateMachine(
   });
   const events: EventLog[] = [];
   const collecting = (async () => {
-    for await (const event of execution.eventLogs) events.push(event);
+    for await (const event of execution.eventLogs) {
+      events.push(event);
+      options.onEvent?.(event);
+    }
   })();
   let result: ExecutionResult;
   try {

@@ -238,20 +238,34 @@ export class DeployWorkflow extends Construct {
     const base = stage.url.replace(/\/$/, '');
     this.githubWebhookUrl = `${base}${WEBHOOK_ROUTES.github}`;
     this.gitlabWebhookUrl = `${base}${WEBHOOK_ROUTES.gitlab}`;
-    new CfnOutput(this, 'GithubWebhookUrl', {
-      description:
-        'Payload URL of the GitHub webhooks (content type application/json, secret: GithubWebhookSecret)',
-      value: this.githubWebhookUrl,
-    });
-    new CfnOutput(this, 'GitlabWebhookUrl', {
-      description: 'URL of the GitLab webhooks (push events, secret token: GitlabWebhookToken)',
-      value: this.gitlabWebhookUrl,
-    });
-    new CfnOutput(this, 'StateMachineArn', {
-      description:
-        'The deploy state machine: start it with events/samples/deploy-input.json to deploy a commit',
-      value: this.stateMachine.stateMachineArn,
-    });
+    // Plain output keys (no construct-path hash), so the README and scripts can name them.
+    const outputs: Record<string, { value: string; description: string }> = {
+      GithubWebhookUrl: {
+        value: this.githubWebhookUrl,
+        description: 'Payload URL of the GitHub webhooks (content type application/json)',
+      },
+      GitlabWebhookUrl: {
+        value: this.gitlabWebhookUrl,
+        description: 'URL of the GitLab webhooks (push events)',
+      },
+      GithubWebhookSecretArn: {
+        value: props.githubWebhookSecret.secretArn,
+        description: 'Secret to paste as the GitHub webhook secret (aws secretsmanager get-secret-value)',
+      },
+      GitlabWebhookTokenArn: {
+        value: props.gitlabWebhookToken.secretArn,
+        description:
+          'Secret to paste as the GitLab webhook secret token (aws secretsmanager get-secret-value)',
+      },
+      DeployStateMachineArn: {
+        value: this.stateMachine.stateMachineArn,
+        description:
+          'The deploy state machine: start it with events/samples/deploy-input.json to deploy a commit',
+      },
+    };
+    for (const [key, output] of Object.entries(outputs)) {
+      new CfnOutput(this, key, output).overrideLogicalId(key);
+    }
   }
 
   /** A function role without managed policies: each function gets exactly the statements added here. */

@@ -10,6 +10,7 @@ import {
   CodePipelineClient,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
+  PipelineExecutionNotFoundException,
   PipelineNotFoundException,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
@@ -287,6 +288,33 @@ describe('deploy state machine', () => {
       .map((call) => call.args[0].input.clientRequestToken);
     expect(tokens).toHaveLength(2);
     expect(new Set(tokens).size).toBe(1);
+  });
+
+  it('looks again when a just-started execution is not visible yet', async () => {
+    codePipeline
+      .on(GetPipelineExecutionCommand)
+      .rejectsOnce(new PipelineExecutionNotFoundException({ message: 'not found', $metadata: {} }))
+      .resolves({ pipelineExecution: { status: 'Succeeded' } });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 2);
+  });
+
+  it('fails with PipelineExecutionNotFound when the execution never shows up', async () => {
+    codePipeline
+      .on(GetPipelineExecutionCommand)
+      .rejects(new PipelineExecutionNotFoundException({ message: 'not found', $metadata: {} }));
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.error).toBe('PipelineExecutionNotFound');
+    expect(result.cause).toBe(
+      'Check Pipeline failed: pipeline stackpilot-starter-dev has no execution exec-1',
+    );
+    // The first look and three retries.
+    expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 4);
   });
 
   it('fails with PipelineNotFound when the app stage is not deployed', async () => {

@@ -1,0 +1,342 @@
+/**
+ * Emulated CloudWatch: the four alarms of each stage (service and cluster CPU, high and
+ * low), evaluated at the end of each period of emulated time on metrics that a load knob
+ * drives. A state transition puts a "CloudWatch Alarm State Change" event on the bus,
+ * shaped as the AWS documentation's sample.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  type DescribeAlarmsCommandInput,
+  type DescribeAlarmsCommandOutput,
+  type ListTagsForResourceCommandInput,
+  type ListTagsForResourceCommandOutput,
+  type MetricAlarm,
+  ResourceNotFoundException,
+  type SetAlarmStateCommandInput,
+  type SetAlarmStateCommandOutput,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
+import { findStage } from '#shared/config.ts';
+import { type ScaleDirection, type ScaleTarget, stageNames } from '#shared/naming.ts';
+import { awsError } from './errors.ts';
+import { JsonFile } from './store.ts';
+import type { AccountContext, Emulator, Result } from './types.ts';
+
+interface AlarmState {
+  value: StateValue;
+  reason: string;
+  reasonData?: string;
+  timestamp: number;
+}
+
+interface AlarmRecord {
+  app: string;
+  stage: string;
+  target: ScaleTarget;
+  direction: ScaleDirection;
+  clusterName: string;
+  serviceName: string;
+  period: number;
+  evaluationPeriods: number;
+  threshold: number;
+  createdAt: number;
+  state: AlarmState;
+  /** Per-period sums of the sampled metric, keyed by the period's start (ms). */
+  buckets: Record<string, { sum: number; count: number }>;
+  /** Start of the period in progress at the last evaluation. */
+  evaluatedThrough: number;
+}
+
+interface CloudWatchState {
+  alarms: Record<string, AlarmRecord>;
+  /** Service CPU (%) per `app/stage`, set by the load knob. */
+  loads: Record<string, number>;
+}
+
+/** What the metrics are computed from: the running tasks and instances of a stage. */
+export interface MetricSource {
+  usage(
+    clusterName: string,
+    serviceName: string,
+  ): {
+    serviceTasks: { cpu: number }[];
+    clusterTasks: { cpu: number; serviceName?: string }[];
+    instances: { cpu: number }[];
+  };
+}
+
+/** CloudWatch's timestamps in events and reason data: `2019-10-02T17:04:40.989+0000`. */
+const cwTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+/** Java prints doubles with a decimal point: `75.0`. */
+const javaDouble = (n: number) => (Number.isInteger(n) ? n.toFixed(1) : String(n));
+/** `02/10/19 16:59:00`, as alarm reasons print datapoint times. */
+function reasonDate(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+}
+
+export class CloudWatchEmulator implements Emulator {
+  readonly service = 'CloudWatch';
+  private readonly file: JsonFile<CloudWatchState>;
+
+  constructor(
+    private readonly ctx: AccountContext,
+    dataDir: string,
+    private readonly metrics: MetricSource,
+  ) {
+    this.file = new JsonFile(join(dataDir, 'account', 'cloudwatch.json'), () => ({ alarms: {}, loads: {} }));
+  }
+
+  save(): void {
+    this.file.save();
+  }
+
+  /** Creates the four alarms of a stage from its configuration (what the CDK app creates). */
+  ensureStageAlarms(app: string, stage: string): void {
+    const ref = findStage(this.ctx.config, app, stage);
+    if (!ref) throw new Error(`no stage ${stage} of app ${app} in the configuration`);
+    const names = stageNames(app, stage);
+    const t = this.ctx.clock.now();
+    for (const target of ['service', 'cluster'] as const) {
+      const scaling = target === 'service' ? ref.stageConfig.serviceScaling : ref.stageConfig.clusterScaling;
+      for (const direction of ['out', 'in'] as const) {
+        this.file.value.alarms[names.alarm(target, direction)] ??= {
+          app,
+          stage,
+          target,
+          direction,
+          clusterName: names.cluster,
+          serviceName: names.service,
+          period: scaling.periodSeconds,
+          evaluationPeriods: scaling.evaluationPeriods,
+          threshold: direction === 'out' ? scaling.cpuHigh : scaling.cpuLow,
+          createdAt: t,
+          state: { value: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', timestamp: t },
+          buckets: {},
+          evaluatedThrough: Math.floor(t / (scaling.periodSeconds * 1000)) * scaling.periodSeconds * 1000,
+        };
+      }
+    }
+  }
+
+  /** The load knob: the stage's service runs at `cpuPercent` CPU (of what its tasks reserve). */
+  setLoad(app: string, stage: string, cpuPercent: number): void {
+    if (!(cpuPercent >= 0 && cpuPercent <= 100))
+      throw new Error(`CPU load must be between 0 and 100, got ${cpuPercent}`);
+    if (!findStage(this.ctx.config, app, stage))
+      throw new Error(`no stage ${stage} of app ${app} in the configuration`);
+    this.file.value.loads[`${app}/${stage}`] = cpuPercent;
+  }
+
+  /** The stage's load: the knob's value, else midway between the service's low and high thresholds. */
+  load(app: string, stage: string): number {
+    const set = this.file.value.loads[`${app}/${stage}`];
+    if (set !== undefined) return set;
+    const scaling = findStage(this.ctx.config, app, stage)?.stageConfig.serviceScaling;
+    return scaling ? (scaling.cpuLow + scaling.cpuHigh) / 2 : 50;
+  }
+
+  /** The current value of an alarm's metric; undefined when ECS would publish no datapoint. */
+  metricValue(alarm: AlarmRecord): number | undefined {
+    const usage = this.metrics.usage(alarm.clusterName, alarm.serviceName);
+    const load = this.load(alarm.app, alarm.stage);
+    if (alarm.target === 'service') return usage.serviceTasks.length > 0 ? load : undefined;
+    const capacity = usage.instances.reduce((sum, i) => sum + i.cpu, 0);
+    if (capacity === 0) return undefined;
+    const used = usage.clusterTasks.reduce(
+      (sum, task) => sum + (task.serviceName === alarm.serviceName ? (task.cpu * load) / 100 : 0),
+      0,
+    );
+    return (used / capacity) * 100;
+  }
+
+  /** Alarm states per stage, for `GET /stages`. */
+  view(app: string, stage: string) {
+    return Object.entries(this.file.value.alarms)
+      .filter(([, a]) => a.app === app && a.stage === stage)
+      .map(([name, a]) => ({ name, state: a.state.value, value: this.metricValue(a) }));
+  }
+
+  step(t: number): void {
+    for (const [name, alarm] of Object.entries(this.file.value.alarms)) {
+      const periodMs = alarm.period * 1000;
+      const current = Math.floor(t / periodMs) * periodMs;
+      if (current > alarm.evaluatedThrough) {
+        this.evaluate(name, alarm, current, t);
+        alarm.evaluatedThrough = current;
+      }
+      const value = this.metricValue(alarm);
+      if (value !== undefined) {
+        const bucket = alarm.buckets[current] ?? { sum: 0, count: 0 };
+        alarm.buckets[current] = bucket;
+        bucket.sum += value;
+        bucket.count += 1;
+      }
+      // Keep only the periods an evaluation can still look at.
+      for (const start of Object.keys(alarm.buckets)) {
+        if (Number(start) < current - alarm.evaluationPeriods * periodMs) delete alarm.buckets[start];
+      }
+    }
+  }
+
+  readonly commands = {
+    DescribeAlarms: (input: DescribeAlarmsCommandInput): Result<DescribeAlarmsCommandOutput> => {
+      const alarms = Object.entries(this.file.value.alarms).filter(
+        ([name, a]) =>
+          (!input.AlarmNames?.length || input.AlarmNames.includes(name)) &&
+          (!input.AlarmNamePrefix || name.startsWith(input.AlarmNamePrefix)) &&
+          (!input.StateValue || a.state.value === input.StateValue),
+      );
+      const wantsMetricAlarms = !input.AlarmTypes?.length || input.AlarmTypes.includes('MetricAlarm');
+      return {
+        MetricAlarms: wantsMetricAlarms
+          ? alarms.map(([name, a]) => this.alarmOutput(name, a)).slice(0, input.MaxRecords ?? 100)
+          : [],
+        CompositeAlarms: [],
+      };
+    },
+    SetAlarmState: (input: SetAlarmStateCommandInput): Result<SetAlarmStateCommandOutput> => {
+      const alarm = this.alarm(input.AlarmName ?? '');
+      this.transition(input.AlarmName ?? '', alarm, {
+        value: input.StateValue ?? 'OK',
+        reason: input.StateReason ?? '',
+        ...(input.StateReasonData && { reasonData: input.StateReasonData }),
+        timestamp: this.ctx.clock.now(),
+      });
+      return {};
+    },
+    ListTagsForResource: (
+      input: ListTagsForResourceCommandInput,
+    ): Result<ListTagsForResourceCommandOutput> => {
+      const name = Object.keys(this.file.value.alarms).find((n) => this.alarmArn(n) === input.ResourceARN);
+      if (!name)
+        throw awsError(ResourceNotFoundException, `Alarm ${input.ResourceARN} does not exist.`, {
+          httpStatusCode: 404,
+        });
+      const a = this.alarm(name);
+      return {
+        Tags: [
+          { Key: 'stackpilot:app', Value: a.app },
+          { Key: 'stackpilot:stage', Value: a.stage },
+          { Key: 'stackpilot:target', Value: a.target },
+          { Key: 'stackpilot:direction', Value: a.direction },
+        ],
+      };
+    },
+  };
+
+  private alarm(name: string): AlarmRecord {
+    const alarm = this.file.value.alarms[name];
+    if (!alarm)
+      throw awsError(ResourceNotFoundException, `Alarm ${name} does not exist.`, { httpStatusCode: 404 });
+    return alarm;
+  }
+
+  private alarmArn(name: string): string {
+    return `arn:aws:cloudwatch:${this.ctx.region}:${this.ctx.accountId}:alarm:${name}`;
+  }
+
+  /** Evaluates the periods completed before `current` (the M-of-N rule with M = N). */
+  private evaluate(name: string, alarm: AlarmRecord, current: number, t: number): void {
+    const periodMs = alarm.period * 1000;
+    const points: { start: number; value: number }[] = [];
+    for (let i = 1; i <= alarm.evaluationPeriods; i += 1) {
+      const start = current - i * periodMs;
+      const bucket = alarm.buckets[start];
+      if (bucket && bucket.count > 0) points.push({ start, value: bucket.sum / bucket.count });
+    }
+    const greater = alarm.direction === 'out';
+    const breaching = points.filter((p) => (greater ? p.value > alarm.threshold : p.value < alarm.threshold));
+    const n = alarm.evaluationPeriods;
+    const previous = alarm.state.value;
+    let value: StateValue;
+    let reason: string;
+    if (points.length === 0) {
+      value = 'INSUFFICIENT_DATA';
+      reason = `Insufficient Data: ${n} datapoint${n === 1 ? ' was' : 's were'} unknown.`;
+    } else {
+      value = breaching.length >= n ? 'ALARM' : 'OK';
+      const shown = value === 'ALARM' ? breaching.length : points.length - breaching.length;
+      const list = points.map((p) => `${p.value} (${reasonDate(p.start)})`).join(', ');
+      const verb = shown === 1 ? 'was' : 'were';
+      const compare = `${value === 'ALARM' ? '' : 'not '}${greater ? 'greater' : 'less'} than`;
+      reason = `Threshold Crossed: ${shown} out of the last ${n} datapoints [${list}] ${verb} ${compare} the threshold (${javaDouble(alarm.threshold)}) (minimum ${n} datapoint${n === 1 ? '' : 's'} for ${previous === 'ALARM' ? 'ALARM' : 'OK'} -> ${value} transition).`;
+    }
+    if (value === previous) return;
+    const reasonData = `{"version":"1.0","queryDate":"${cwTime(t)}","startDate":"${cwTime(current - n * periodMs)}","statistic":"Average","period":${alarm.period},"recentDatapoints":[${points.map((p) => p.value).join(',')}],"threshold":${javaDouble(alarm.threshold)}}`;
+    this.transition(name, alarm, { value, reason, reasonData, timestamp: t });
+  }
+
+  private transition(name: string, alarm: AlarmRecord, state: AlarmState): void {
+    const previous = alarm.state;
+    alarm.state = state;
+    const describe = (s: AlarmState) => ({
+      reason: s.reason,
+      ...(s.reasonData && { reasonData: s.reasonData }),
+      timestamp: cwTime(s.timestamp),
+      value: s.value,
+    });
+    this.ctx.emit('CloudWatch Alarm State Change', 'aws.cloudwatch', [this.alarmArn(name)], {
+      alarmName: name,
+      configuration: {
+        description: this.description(alarm),
+        metrics: [
+          {
+            id: randomUUID(),
+            metricStat: {
+              metric: { dimensions: this.dimensions(alarm), name: 'CPUUtilization', namespace: 'AWS/ECS' },
+              period: alarm.period,
+              stat: 'Average',
+            },
+            returnData: true,
+          },
+        ],
+      },
+      previousState: describe(previous),
+      state: describe(state),
+    });
+  }
+
+  private dimensions(alarm: AlarmRecord): Record<string, string> {
+    return alarm.target === 'service'
+      ? { ClusterName: alarm.clusterName, ServiceName: alarm.serviceName }
+      : { ClusterName: alarm.clusterName };
+  }
+
+  private description(alarm: AlarmRecord): string {
+    const what = alarm.target === 'service' ? 'service' : 'cluster';
+    const side = alarm.direction === 'out' ? 'above' : 'below';
+    return `stackpilot ${alarm.app}/${alarm.stage}: ${what} CPU ${side} ${alarm.threshold}% for ${alarm.evaluationPeriods} x ${alarm.period}s (scale ${alarm.direction})`;
+  }
+
+  private alarmOutput(name: string, a: AlarmRecord): MetricAlarm {
+    return {
+      AlarmName: name,
+      AlarmArn: this.alarmArn(name),
+      AlarmDescription: this.description(a),
+      AlarmConfigurationUpdatedTimestamp: new Date(a.createdAt),
+      ActionsEnabled: true,
+      OKActions: [],
+      AlarmActions: [],
+      InsufficientDataActions: [],
+      StateValue: a.state.value,
+      StateReason: a.state.reason,
+      ...(a.state.reasonData && { StateReasonData: a.state.reasonData }),
+      StateUpdatedTimestamp: new Date(a.state.timestamp),
+      StateTransitionedTimestamp: new Date(a.state.timestamp),
+      MetricName: 'CPUUtilization',
+      Namespace: 'AWS/ECS',
+      Statistic: 'Average',
+      Dimensions: Object.entries(this.dimensions(a)).map(([Name, Value]) => ({ Name, Value })),
+      Period: a.period,
+      Unit: 'Percent',
+      EvaluationPeriods: a.evaluationPeriods,
+      DatapointsToAlarm: a.evaluationPeriods,
+      Threshold: a.threshold,
+      ComparisonOperator: a.direction === 'out' ? 'GreaterThanThreshold' : 'LessThanThreshold',
+      TreatMissingData: 'missing',
+    };
+  }
+}

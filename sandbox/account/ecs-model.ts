@@ -1,0 +1,193 @@
+/**
+ * The emulated ECS account's records and the constants of its timing. Times are emulated
+ * epoch milliseconds; the records are plain JSON (they are the state file).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { KeyValuePair, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+
+/** How long a task takes from placement to RUNNING (image pull and start), or to failing. */
+export const TASK_START_MS = 10_000;
+/** How long a stopping task takes to stop (connection draining, SIGTERM). */
+export const TASK_STOP_MS = 5_000;
+/** A FAILED deployment stays listed this long after it ends, so pollers see its reason. */
+export const FAILED_DEPLOYMENT_LINGER_MS = 5 * 60_000;
+/** A service reports a placement failure at most this often. */
+export const PLACEMENT_EVENT_INTERVAL_MS = 60_000;
+/** Stopped tasks stay describable this long (about an hour on AWS). */
+export const STOPPED_TASK_RETENTION_MS = 60 * 60_000;
+/** The stoppedReason of a task whose container fails to start. */
+export const DEFAULT_FAILURE_REASON = 'Essential container in task exited';
+/** Service events kept per service (AWS shows the latest 100). */
+export const MAX_SERVICE_EVENTS = 100;
+
+export interface TaskDefinitionRecord {
+  /** The definition without its dates (JSON keeps numbers, not Dates). */
+  definition: Omit<TaskDefinition, 'registeredAt' | 'deregisteredAt'>;
+  registeredAt: number;
+  deregisteredAt?: number;
+}
+
+export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+
+export interface DeploymentRecord {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE';
+  taskDefinition: string;
+  desiredCount: number;
+  failedTasks: number;
+  rolloutState: RolloutState;
+  rolloutStateReason: string;
+  createdAt: number;
+  updatedAt: number;
+  /** When set, this deployment's tasks fail to start with this reason. */
+  failReason?: string;
+}
+
+export interface ServiceRecord {
+  serviceName: string;
+  serviceArn: string;
+  clusterName: string;
+  taskDefinition: string;
+  desiredCount: number;
+  createdAt: number;
+  minimumHealthyPercent: number;
+  maximumPercent: number;
+  circuitBreaker: { enable: boolean; rollback: boolean };
+  /** Newest first: deployments[0] is the PRIMARY one. */
+  deployments: DeploymentRecord[];
+  /** Newest first. */
+  events: { id: string; createdAt: number; message: string }[];
+  /** The task definition of the last deployment that completed: where a rollback goes. */
+  lastCompletedDeployment?: { id: string; taskDefinition: string };
+  /** `failNextDeployment`: the next deployment's tasks fail with this reason. */
+  failNext?: string;
+  lastPlacementFailureAt?: number;
+  steady: boolean;
+}
+
+export interface InstanceRecord {
+  containerInstanceArn: string;
+  ec2InstanceId: string;
+  clusterName: string;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  instanceType: string;
+  availabilityZone: string;
+  cpu: number;
+  memory: number;
+  registeredAt: number;
+  attributes?: KeyValuePair[];
+}
+
+export interface TaskRecord {
+  taskArn: string;
+  clusterName: string;
+  serviceName?: string;
+  deploymentId?: string;
+  taskDefinitionArn: string;
+  containerInstanceArn: string;
+  cpu: number;
+  memory: number;
+  lastStatus: 'PENDING' | 'RUNNING' | 'STOPPED';
+  desiredStatus: 'RUNNING' | 'STOPPED';
+  createdAt: number;
+  /** When a PENDING task becomes RUNNING (or fails, when failReason is set). */
+  startAt: number;
+  startedAt?: number;
+  /** When a task whose desired status is STOPPED stops. */
+  stopAt?: number;
+  stoppedAt?: number;
+  stoppingAt?: number;
+  stoppedReason?: string;
+  stopCode?:
+    | 'EssentialContainerExited'
+    | 'ServiceSchedulerInitiated'
+    | 'TerminationNotice'
+    | 'TaskFailedToStart';
+  failReason?: string;
+}
+
+export interface EcsState {
+  clusters: Record<string, { clusterArn: string; createdAt: number }>;
+  /** Latest revision number of each family. */
+  families: Record<string, number>;
+  /** Keyed `family:revision`. */
+  taskDefinitions: Record<string, TaskDefinitionRecord>;
+  /** Keyed `cluster/service`. */
+  services: Record<string, ServiceRecord>;
+  /** Keyed by container instance ARN. */
+  instances: Record<string, InstanceRecord>;
+  /** Keyed by task ARN. */
+  tasks: Record<string, TaskRecord>;
+  /** Tags by resource ARN. */
+  tags: Record<string, Tag[]>;
+}
+
+export const emptyEcsState = (): EcsState => ({
+  clusters: {},
+  families: {},
+  taskDefinitions: {},
+  services: {},
+  instances: {},
+  tasks: {},
+  tags: {},
+});
+
+/** `ecs-svc/` and 19 digits, as ECS names deployments. */
+export function newDeploymentId(): string {
+  let digits = String(randomInt(1, 10));
+  while (digits.length < 19) digits += String(randomInt(0, 10));
+  return `ecs-svc/${digits}`;
+}
+
+export const newResourceId = (): string => randomBytes(16).toString('hex');
+
+/**
+ * CPU units and memory (MiB) an instance type registers with ECS: the vCPUs times 1024,
+ * and the memory minus what the OS and the agent keep (as the ECS-optimized AMI reports).
+ */
+const INSTANCE_RESOURCES: Record<string, { cpu: number; memory: number }> = {
+  't3.nano': { cpu: 2048, memory: 460 },
+  't3.micro': { cpu: 2048, memory: 943 },
+  't3.small': { cpu: 2048, memory: 1939 },
+  't3.medium': { cpu: 2048, memory: 3917 },
+  't3.large': { cpu: 2048, memory: 7846 },
+  't3.xlarge': { cpu: 4096, memory: 15_822 },
+  'm5.large': { cpu: 2048, memory: 7687 },
+  'm5.xlarge': { cpu: 4096, memory: 15_577 },
+  'c5.large': { cpu: 2048, memory: 3711 },
+};
+
+/** Unknown types get the resources of a `.large` size: two vCPUs, 7.5 GiB. */
+export function instanceResources(instanceType: string): { cpu: number; memory: number } {
+  return INSTANCE_RESOURCES[instanceType] ?? { cpu: 2048, memory: 7680 };
+}
+
+/** What a task reserves on its instance: task-level cpu/memory, else the sum of its containers'. */
+export function taskResources(definition: TaskDefinitionRecord['definition']): {
+  cpu: number;
+  memory: number;
+} {
+  const containers = definition.containerDefinitions ?? [];
+  const cpu = Number(definition.cpu) || containers.reduce((sum, c) => sum + (c.cpu ?? 0), 0);
+  const memory =
+    Number(definition.memory) ||
+    containers.reduce((sum, c) => sum + (c.memoryReservation ?? c.memory ?? 0), 0);
+  return { cpu, memory };
+}
+
+/**
+ * The circuit breaker's failure threshold: half the desired count, at least 3 and at most
+ * 200 (as documented for the ECS deployment circuit breaker).
+ */
+export function circuitBreakerThreshold(desiredCount: number): number {
+  return Math.min(200, Math.max(3, Math.ceil(desiredCount * 0.5)));
+}
+
+/** The tag of an image reference (`repo:tag`, `registry:port/repo:tag`), or undefined. */
+export function imageTag(image: string): string | undefined {
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  const at = name.indexOf('@');
+  const bare = at >= 0 ? name.slice(0, at) : name;
+  const colon = bare.lastIndexOf(':');
+  return colon >= 0 ? bare.slice(colon + 1) : undefined;
+}

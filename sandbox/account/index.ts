@@ -1,0 +1,320 @@
+/**
+ * The sandbox's emulated AWS account: one emulator per service, state on disk under the
+ * data folder, time from an injectable clock, and `attach(clients)`, which puts a
+ * middleware on SDK v3 clients so that every command is answered by the emulators
+ * before any HTTP is sent. The production adapters run unchanged on top of it.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { allStages, type StackpilotConfig } from '#shared/config.ts';
+import { stageNames } from '#shared/naming.ts';
+import { AutoScalingEmulator } from './auto-scaling.ts';
+import { type Clock, scaledClock } from './clock.ts';
+import { CloudWatchEmulator } from './cloudwatch.ts';
+import { CodePipelineEmulator, type ReleaseHook } from './codepipeline.ts';
+import { EcrEmulator } from './ecr.ts';
+import { EcsEmulator } from './ecs.ts';
+import { NotEmulated } from './errors.ts';
+import { EventBridgeEmulator } from './event-bridge.ts';
+import { S3Emulator } from './s3.ts';
+import { SecretsManagerEmulator } from './secrets-manager.ts';
+import { seedFromConfig } from './seed.ts';
+import { type StepFunctionsBackend, StepFunctionsEmulator } from './step-functions.ts';
+import { JsonFile } from './store.ts';
+import { type AccountContext, type AccountEvent, type Emulator, eventTime } from './types.ts';
+
+export type { Clock, ManualClock } from './clock.ts';
+export { manualClock, scaledClock } from './clock.ts';
+export type { ReleaseHook, ReleaseOutcome, ReleaseRequest } from './codepipeline.ts';
+export { awsError, NotEmulated } from './errors.ts';
+export type { StepFunctionsBackend } from './step-functions.ts';
+export type { AccountEvent } from './types.ts';
+
+/** The emulated account advances in steps of one emulated second. */
+export const STEP_MS = 1000;
+/** After a long stop (or a huge time scale) the account catches up at most this much time. */
+export const MAX_CATCH_UP_MS = 60 * 60_000;
+
+/** What the sandbox server plugs into the account. All optional; settable later on `account.hooks`. */
+export interface AccountHooks {
+  /** Every event the account puts on its default bus (alarm state changes, ECS and pipeline events). */
+  onEvent?: (event: AccountEvent) => void | Promise<void>;
+  /** The pipeline's Release stage: run the release state machine, resolve when it ends. */
+  onRelease?: ReleaseHook;
+  /** Answers the Step Functions API (the server runs the ASL files). */
+  stepFunctions?: StepFunctionsBackend;
+  /** Errors thrown by onEvent (default: printed to stderr). */
+  onHookError?: (error: unknown, event: AccountEvent) => void;
+}
+
+export interface EmulatedAccountOptions {
+  /** Folder of the account's state (JSON per service, S3 objects as files). */
+  dataDir: string;
+  config: StackpilotConfig;
+  /** @default scaledClock() (real time) */
+  clock?: Clock;
+  /** @default '123456789012' */
+  accountId?: string;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** The control plane's source bucket (versioned). @default 'stackpilot-sources-<accountId>' */
+  sourceBucket?: string;
+  /** Secrets Manager secrets by name (the webhook secret, repository tokens). */
+  secrets?: Record<string, string>;
+  hooks?: AccountHooks;
+}
+
+/** A client of the AWS SDK v3: all `attach` needs is its middleware stack. */
+export interface SdkClient {
+  middlewareStack: { add: (middleware: never, options: Record<string, unknown>) => void };
+}
+
+/** Which emulator answers which client, by the client class's name. */
+const CLIENTS: Record<string, keyof ServiceEmulators> = {
+  S3Client: 's3',
+  ECSClient: 'ecs',
+  ECRClient: 'ecr',
+  AutoScalingClient: 'autoScaling',
+  CodePipelineClient: 'codePipeline',
+  CloudWatchClient: 'cloudWatch',
+  SFNClient: 'stepFunctions',
+  SecretsManagerClient: 'secretsManager',
+  EventBridgeClient: 'eventBridge',
+};
+
+interface ServiceEmulators {
+  s3: S3Emulator;
+  ecs: EcsEmulator;
+  ecr: EcrEmulator;
+  autoScaling: AutoScalingEmulator;
+  codePipeline: CodePipelineEmulator;
+  cloudWatch: CloudWatchEmulator;
+  stepFunctions: StepFunctionsEmulator;
+  secretsManager: SecretsManagerEmulator;
+  eventBridge: EventBridgeEmulator;
+}
+
+export type EmulatedAccount = ReturnType<typeof createEmulatedAccount>;
+
+/** One stage of the account, as `GET /stages` shows it. */
+export type StageSnapshot = ReturnType<EmulatedAccount['snapshot']>[number];
+
+export function createEmulatedAccount(options: EmulatedAccountOptions) {
+  const accountId = options.accountId ?? '123456789012';
+  const region = options.region ?? 'us-east-1';
+  const clock = options.clock ?? scaledClock();
+  const config = options.config;
+  const dataDir = options.dataDir;
+  const sourceBucket = options.sourceBucket ?? `stackpilot-sources-${accountId}`;
+  const hooks: AccountHooks = { ...options.hooks };
+
+  const pending: AccountEvent[] = [];
+  const publish = (event: AccountEvent) => {
+    pending.push(event);
+  };
+  const ctx: AccountContext & { publish(event: AccountEvent): void } = {
+    accountId,
+    region,
+    clock,
+    config,
+    publish,
+    emit(detailType, source, resources, detail) {
+      publish({
+        version: '0',
+        id: randomUUID(),
+        'detail-type': detailType,
+        source,
+        account: accountId,
+        time: eventTime(clock.now()),
+        region,
+        resources,
+        detail,
+      });
+    },
+  };
+
+  const s3 = new S3Emulator(ctx, dataDir);
+  const ecs = new EcsEmulator(ctx, dataDir);
+  const ecr = new EcrEmulator(ctx, dataDir);
+  const autoScaling = new AutoScalingEmulator(ctx, dataDir, ecs);
+  const codePipeline = new CodePipelineEmulator(ctx, dataDir, s3, ecr, () => hooks.onRelease);
+  const cloudWatch = new CloudWatchEmulator(ctx, dataDir, ecs);
+  const stepFunctions = new StepFunctionsEmulator(() => hooks.stepFunctions);
+  const secretsManager = new SecretsManagerEmulator(ctx);
+  const eventBridge = new EventBridgeEmulator(ctx);
+  for (const [name, value] of Object.entries(options.secrets ?? {})) secretsManager.put(name, value);
+
+  const emulators: ServiceEmulators = {
+    s3,
+    ecs,
+    ecr,
+    autoScaling,
+    codePipeline,
+    cloudWatch,
+    stepFunctions,
+    secretsManager,
+    eventBridge,
+  };
+  // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
+  const stepping: Emulator[] = [autoScaling, ecs, cloudWatch, codePipeline];
+  const meta = new JsonFile<{ lastStep?: number }>(join(dataDir, 'account', 'clock.json'), () => ({}));
+  let advancing = false;
+
+  function flush(): void {
+    for (const emulator of Object.values(emulators)) emulator.save();
+    meta.save();
+  }
+
+  function deliverEvents(): void {
+    for (const event of pending.splice(0)) {
+      const report = (error: unknown) =>
+        hooks.onHookError
+          ? hooks.onHookError(error, event)
+          : console.error(`sandbox: the event hook failed on a ${event['detail-type']} event:`, error);
+      try {
+        Promise.resolve(hooks.onEvent?.(event)).catch(report);
+      } catch (error) {
+        report(error);
+      }
+    }
+  }
+
+  /** Moves every emulator to the clock's time, one emulated second at a time. */
+  function tick(): void {
+    if (advancing) return;
+    advancing = true;
+    try {
+      const now = clock.now();
+      let last = meta.value.lastStep ?? now;
+      if (now - last > MAX_CATCH_UP_MS) last = now - MAX_CATCH_UP_MS;
+      let moved = false;
+      for (let t = last + STEP_MS; t <= now; t += STEP_MS) {
+        for (const emulator of stepping) emulator.step?.(t);
+        last = t;
+        moved = true;
+      }
+      meta.value.lastStep = last;
+      if (moved) flush();
+    } finally {
+      advancing = false;
+    }
+    deliverEvents();
+  }
+
+  /** Answers one SDK command from the emulators (what the middleware calls). */
+  async function dispatch(
+    clientName: string,
+    commandName: string,
+    input: unknown,
+  ): Promise<Record<string, unknown>> {
+    const service = clientName.replace(/Client$/, '');
+    const command = commandName.replace(/Command$/, '');
+    const key = CLIENTS[clientName];
+    const emulator: Emulator | undefined = key ? emulators[key] : undefined;
+    const table = emulator?.commands;
+    const handler = table && Object.hasOwn(table, command) ? table[command] : undefined;
+    if (!emulator || !handler) throw new NotEmulated(emulator?.service ?? service, command);
+    tick();
+    try {
+      return (await (handler as (input: unknown) => unknown)(input ?? {})) as Record<string, unknown>;
+    } finally {
+      flush();
+      deliverEvents();
+    }
+  }
+
+  /**
+   * Puts the sandbox middleware on each client (an object of clients such as
+   * `shared/aws/clients.ts`'s `clients`, or an array). It answers at the initialize step,
+   * before serialization, signing, retries or any HTTP.
+   */
+  function attach(clients: Record<string, unknown> | unknown[]): void {
+    for (const client of Object.values(clients)) {
+      const stack = (client as Partial<SdkClient> | undefined)?.middlewareStack;
+      if (!stack) continue;
+      const clientClass = (client as object).constructor.name;
+      const middleware =
+        (_next: unknown, context: { clientName?: string; commandName?: string }) =>
+        async (args: { input: unknown }) => {
+          const output = await dispatch(
+            context.clientName || clientClass,
+            context.commandName ?? 'UnknownCommand',
+            args.input,
+          );
+          return {
+            output: {
+              ...output,
+              $metadata: { httpStatusCode: 200, requestId: randomUUID(), attempts: 1, totalRetryDelay: 0 },
+            },
+            response: {},
+          };
+        };
+      stack.add(middleware as never, {
+        step: 'initialize',
+        name: 'stackpilotSandbox',
+        priority: 'high',
+        override: true,
+      });
+    }
+  }
+
+  /** Per stage: revision and image, tasks, instances, the last pipeline execution, alarms. */
+  function snapshot() {
+    return allStages(config).map(({ app, stage }) => {
+      const names = stageNames(app, stage);
+      const service = ecs.view(names.cluster, names.service);
+      const group = autoScaling.view(names.autoScalingGroup);
+      const instances = (group?.instances ?? []).map((i) => {
+        const ecsInstance = service?.instances.find((e) => e.id === i.id);
+        return {
+          id: i.id,
+          lifecycleState: i.lifecycleState,
+          status: ecsInstance?.status ?? (i.lifecycleState === 'Pending' ? 'LAUNCHING' : 'GONE'),
+          runningTasks: ecsInstance?.runningTasks ?? 0,
+          pendingTasks: ecsInstance?.pendingTasks ?? 0,
+          protectedFromScaleIn: i.protectedFromScaleIn,
+        };
+      });
+      return {
+        app,
+        stage,
+        taskDefinition: service?.taskDefinition,
+        desiredCount: service?.desiredCount ?? 0,
+        runningCount: service?.runningCount ?? 0,
+        pendingCount: service?.pendingCount ?? 0,
+        deployments: service?.deployments ?? [],
+        events: service?.events ?? [],
+        instances,
+        autoScalingGroup: group ? { min: group.min, max: group.max, desired: group.desired } : undefined,
+        lastPipelineExecution: codePipeline.lastExecution(names.pipeline),
+        alarms: cloudWatch.view(app, stage),
+        load: cloudWatch.load(app, stage),
+      };
+    });
+  }
+
+  return {
+    accountId,
+    region,
+    clock,
+    config,
+    dataDir,
+    sourceBucket,
+    /** Mutable: the server installs its hooks after creating the account. */
+    hooks,
+    ...emulators,
+    attach,
+    dispatch,
+    tick,
+    flush,
+    snapshot,
+    /** Creates what the CDK app would for every stage of the configuration (idempotent). */
+    seedFromConfig(seedConfig: StackpilotConfig = config) {
+      seedFromConfig(
+        { accountId, region, sourceBucket, s3, ecs, ecr, autoScaling, codePipeline, cloudWatch },
+        seedConfig,
+      );
+      flush();
+    },
+  };
+}

@@ -5,6 +5,8 @@
  * and each matching rule's target runs with the event, as EventBridge would deliver it.
  */
 import { randomUUID } from 'node:crypto';
+import { alarmStateChangePattern } from '#events/cloudwatch-alarm.ts';
+import { taskPlacementFailurePattern } from '#events/ecs-service-action.ts';
 import { type EventPattern, matchesPattern } from './event-pattern.ts';
 
 /** An event as EventBridge delivers it to a target. */
@@ -169,4 +171,20 @@ export class EventBus {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The rules of stackpilot's control plane, with the patterns the CDK stack deploys: alarms
+ * of stackpilot stages entering ALARM, and task placement failures of stackpilot services,
+ * both starting the `scale` state machine with the event (EventBridge's default target input).
+ */
+export function controlPlaneRules(startScale: (event: BusEvent) => unknown): BusRule[] {
+  return [
+    { name: 'stackpilot-scale-on-alarm', pattern: alarmStateChangePattern, target: startScale },
+    {
+      name: 'stackpilot-scale-on-placement-failure',
+      pattern: taskPlacementFailurePattern,
+      target: startScale,
+    },
+  ];
 }

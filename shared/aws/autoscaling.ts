@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { ScalingTargetNotFound } from '../scaling/errors.ts';
 import type { GroupInstanceView } from '../scaling/instances.ts';
-import { clients } from './clients.ts';
+import { autoScalingClient } from './clients.ts';
 
 export interface GroupInstance extends GroupInstanceView {
   readonly protectedFromScaleIn: boolean;
@@ -25,7 +25,7 @@ export interface GroupCapacity {
 /** The group's capacity and instances; {@link ScalingTargetNotFound} when there is no such group. */
 export async function describeGroup(
   name: string,
-  autoScaling: AutoScalingClient = clients.autoScaling,
+  autoScaling: AutoScalingClient = autoScalingClient,
 ): Promise<GroupCapacity> {
   const response = await autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
@@ -49,7 +49,7 @@ export async function describeGroup(
 export async function setDesiredCapacity(
   name: string,
   desiredCapacity: number,
-  autoScaling: AutoScalingClient = clients.autoScaling,
+  autoScaling: AutoScalingClient = autoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new SetDesiredCapacityCommand({
@@ -65,7 +65,7 @@ export async function setInstanceProtection(
   name: string,
   instanceId: string,
   protectedFromScaleIn: boolean,
-  autoScaling: AutoScalingClient = clients.autoScaling,
+  autoScaling: AutoScalingClient = autoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new SetInstanceProtectionCommand({
@@ -79,7 +79,7 @@ export async function setInstanceProtection(
 /** Terminates one instance and lowers the group's desired capacity by one, so the group does not replace it. */
 export async function terminateInstanceInGroup(
   instanceId: string,
-  autoScaling: AutoScalingClient = clients.autoScaling,
+  autoScaling: AutoScalingClient = autoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new TerminateInstanceInAutoScalingGroupCommand({

@@ -1,11 +1,11 @@
 /** CloudWatch calls of the `scale` state machine: an alarm's current state. */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { clients } from './clients.ts';
+import { cloudWatchClient } from './clients.ts';
 
 /** The alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), or undefined when there is no such alarm. */
 export async function describeAlarmState(
   alarmName: string,
-  cloudWatch: CloudWatchClient = clients.cloudWatch,
+  cloudWatch: CloudWatchClient = cloudWatchClient,
 ): Promise<string | undefined> {
   const response = await cloudWatch.send(
     new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),

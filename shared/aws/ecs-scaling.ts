@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from '../scaling/errors.ts';
 import type { ContainerInstanceView } from '../scaling/instances.ts';
-import { clients } from './clients.ts';
+import { ecsClient } from './clients.ts';
 
 export interface ServiceCount {
   readonly desiredCount: number;
@@ -24,7 +24,7 @@ export interface ServiceCount {
 export async function describeServiceCount(
   cluster: string,
   service: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<ServiceCount> {
   const response = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const found = response.services?.find((s) => s.serviceName === service && s.status === 'ACTIVE');
@@ -44,7 +44,7 @@ export async function setServiceDesiredCount(
   cluster: string,
   service: string,
   desiredCount: number,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<void> {
   await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
 }
@@ -69,7 +69,7 @@ function toView(c: {
 export async function describeContainerInstances(
   cluster: string,
   arns: readonly string[],
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<ContainerInstanceView[]> {
   const out: ContainerInstanceView[] = [];
   for (let i = 0; i < arns.length; i += 100) {
@@ -84,7 +84,7 @@ export async function describeContainerInstances(
 /** Every container instance of the cluster, whatever its status. */
 export async function listContainerInstances(
   cluster: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<ContainerInstanceView[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
@@ -100,7 +100,7 @@ export async function listContainerInstances(
 export async function describeContainerInstance(
   cluster: string,
   arn: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<ContainerInstanceView | undefined> {
   return (await describeContainerInstances(cluster, [arn], ecs))[0];
 }
@@ -110,7 +110,7 @@ export async function setContainerInstanceState(
   cluster: string,
   arn: string,
   status: 'ACTIVE' | 'DRAINING',
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<void> {
   const response = await ecs.send(
     new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn], status }),

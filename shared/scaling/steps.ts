@@ -13,7 +13,7 @@ import {
   setInstanceProtection,
   terminateInstanceInGroup,
 } from '../aws/autoscaling.ts';
-import { clients } from '../aws/clients.ts';
+import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
 import { describeAlarmState } from '../aws/cloudwatch.ts';
 import {
   describeContainerInstance,
@@ -48,9 +48,9 @@ export interface StepDeps {
 }
 
 export const defaultDeps = (): StepDeps => ({
-  ecs: clients.ecs,
-  autoScaling: clients.autoScaling,
-  cloudWatch: clients.cloudWatch,
+  ecs: ecsClient,
+  autoScaling: autoScalingClient,
+  cloudWatch: cloudWatchClient,
   now: () => new Date(),
 });
 

@@ -3,6 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StackpilotConfig } from '../../shared/config.ts';
+import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
   /** The validated `stackpilot.yml`. */
@@ -20,6 +21,8 @@ export class ControlPlaneStack extends Stack {
   readonly githubWebhookSecret: secretsmanager.Secret;
   /** Shared token of GitLab webhooks (`X-Gitlab-Token`). */
   readonly gitlabWebhookToken: secretsmanager.Secret;
+  /** The `scale` state machine, its functions and the rules that start it. */
+  readonly scale: ScaleWorkflow;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
@@ -63,5 +66,6 @@ export class ControlPlaneStack extends Stack {
           'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (README).',
       });
     }
+    this.scale = new ScaleWorkflow(this, 'Scale', { config: props.config });
   }
 }

@@ -3,6 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StackpilotConfig } from '../../shared/config.ts';
+import { ReleaseWorkflow } from '../constructs/release-workflow.ts';
 import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
@@ -21,6 +22,8 @@ export class ControlPlaneStack extends Stack {
   readonly githubWebhookSecret: secretsmanager.Secret;
   /** Shared token of GitLab webhooks (`X-Gitlab-Token`). */
   readonly gitlabWebhookToken: secretsmanager.Secret;
+  /** The `release` state machine (`stackpilot-release`) and its functions. */
+  readonly release: ReleaseWorkflow;
   /** The `scale` state machine, its functions and the rules that start it. */
   readonly scale: ScaleWorkflow;
 
@@ -67,5 +70,9 @@ export class ControlPlaneStack extends Stack {
       });
     }
     this.scale = new ScaleWorkflow(this, 'Scale', { config: props.config });
+    this.release = new ReleaseWorkflow(this, 'Release', {
+      config: props.config,
+      historyBucket: this.sourceBucket,
+    });
   }
 }

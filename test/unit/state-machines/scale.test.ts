@@ -199,6 +199,20 @@ describe('scale state machine: service', () => {
     expect(failed.length).toBeGreaterThan(0);
   });
 
+  it('fails with a readable cause once the retries of a throttled call run out, releasing its lease', async () => {
+    account.failNext.set(
+      'UpdateService',
+      Array.from({ length: 7 }, () => awsError('ThrottlingException', 400, 'Rate exceeded')),
+    );
+    const result = await run(alarmSample);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TransientError');
+    expect(result.cause).toBe('ThrottlingException: Rate exceeded');
+    // One attempt and six retries.
+    expect(account.count('UpdateService')).toBe(7);
+    expect(leaseHeld()).toBe(false);
+  });
+
   it('sets the operator count from the console sample, without a cooldown', async () => {
     useAccount({ serviceDesiredCount: 1 });
     const result = await run(operatorSample, 'operator-scale-1');

@@ -159,6 +159,9 @@ export function allStates(definition: AslDefinition): Record<string, AslDefiniti
   return out;
 }
 
+/** Definitions that aws-local-stepfunctions has already validated (the runner and tests reuse them). */
+const validated = new WeakSet<AslDefinition>();
+
 /** Runs one execution to its end and returns what happened. Never throws for a failed execution. */
 export async function runStateMachine(
   definition: AslDefinition,
@@ -204,9 +207,11 @@ export async function runStateMachine(
     if (!(stateName in states)) throw new Error(`no state named "${stateName}" in the definition`);
     taskResourceLocalHandlers[stateName] = asLambdaTask(handler) as (input: unknown) => Promise<never>;
   }
+  // Validating a definition costs about half a second: each definition object is validated once.
   const machine = new StateMachine(definition as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
+    validationOptions: validated.has(definition) ? { noValidate: true } : { checkArn: true, checkPaths: true },
   });
+  validated.add(definition);
   if (scale) recordEnteredStates(machine, enteredWith);
   const executionName = options.executionName ?? `local-${Date.now()}`;
   const execution = machine.run(input as never, {

@@ -209,7 +209,9 @@ export async function runStateMachine(
   }
   // Validating a definition costs about half a second: each definition object is validated once.
   const machine = new StateMachine(definition as never, {
-    validationOptions: validated.has(definition) ? { noValidate: true } : { checkArn: true, checkPaths: true },
+    validationOptions: validated.has(definition)
+      ? { noValidate: true }
+      : { checkArn: true, checkPaths: true },
   });
   validated.add(definition);
   if (scale) recordEnteredStates(machine, enteredWith);

@@ -254,8 +254,9 @@ export class CloudWatchEmulator implements Emulator {
     let value: StateValue;
     let reason: string;
     if (points.length === 0) {
-      value = 'INSUFFICIENT_DATA';
-      reason = `Insufficient Data: ${n} datapoint${n === 1 ? ' was' : 's were'} unknown.`;
+      // treatMissingData notBreaching (as the CDK app sets it): no tasks, no reason to scale.
+      value = 'OK';
+      reason = `Threshold Crossed: no datapoints were received for ${n} period${n === 1 ? '' : 's'} and ${n} missing datapoint${n === 1 ? ' was' : 's were'} treated as [NonBreaching].`;
     } else {
       value = breaching.length >= n ? 'ALARM' : 'OK';
       const shown = value === 'ALARM' ? breaching.length : points.length - breaching.length;
@@ -305,10 +306,10 @@ export class CloudWatchEmulator implements Emulator {
       : { ClusterName: alarm.clusterName };
   }
 
+  /** The description the CDK app gives the alarm (infra/constructs/stage-alarms.ts). */
   private description(alarm: AlarmRecord): string {
-    const what = alarm.target === 'service' ? 'service' : 'cluster';
     const side = alarm.direction === 'out' ? 'above' : 'below';
-    return `stackpilot ${alarm.app}/${alarm.stage}: ${what} CPU ${side} ${alarm.threshold}% for ${alarm.evaluationPeriods} x ${alarm.period}s (scale ${alarm.direction})`;
+    return `stackpilot ${alarm.app}/${alarm.stage}: ${alarm.target} CPU ${side} ${alarm.threshold}% (scales ${alarm.direction})`;
   }
 
   private alarmOutput(name: string, a: AlarmRecord): MetricAlarm {
@@ -336,7 +337,7 @@ export class CloudWatchEmulator implements Emulator {
       DatapointsToAlarm: a.evaluationPeriods,
       Threshold: a.threshold,
       ComparisonOperator: a.direction === 'out' ? 'GreaterThanThreshold' : 'LessThanThreshold',
-      TreatMissingData: 'missing',
+      TreatMissingData: 'notBreaching',
     };
   }
 }

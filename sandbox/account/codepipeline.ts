@@ -61,6 +61,9 @@ export type ReleaseHook = (request: ReleaseRequest) => Promise<ReleaseOutcome>;
 
 type StageName = 'Source' | 'Build' | 'Release';
 
+/** The variables the stage pipelines declare (infra/constructs/stage-pipeline.ts). */
+export const PIPELINE_VARIABLES = ['COMMIT', 'DELIVERY_ID'];
+
 interface ActionRecord {
   id: string;
   stageName: StageName;
@@ -202,7 +205,7 @@ export class CodePipelineEmulator implements Emulator {
               StateMachineArn: `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:stateMachine:${stateMachineName('release')}`,
             }),
           ],
-          variables: [{ name: 'COMMIT', defaultValue: 'unknown' }],
+          variables: PIPELINE_VARIABLES.map((variable) => ({ name: variable })),
         },
         metadata: {
           pipelineArn: this.pipelineArn(name),
@@ -221,7 +224,21 @@ export class CodePipelineEmulator implements Emulator {
         if (same) return { pipelineExecutionId: same.id };
       }
       let sourceVersionId: string | undefined;
+      for (const variable of input.variables ?? []) {
+        if (!PIPELINE_VARIABLES.includes(variable.name ?? '')) {
+          throw awsError(
+            ValidationException,
+            `Pipeline variable ${variable.name} is not declared in pipeline ${name}.`,
+          );
+        }
+      }
       for (const revision of input.sourceRevisions ?? []) {
+        if (revision.actionName !== 'Source') {
+          throw awsError(
+            ValidationException,
+            `Action ${revision.actionName} is not a source action of pipeline ${name}.`,
+          );
+        }
         if (revision.revisionType !== 'S3_OBJECT_VERSION_ID') {
           throw awsError(
             ValidationException,

@@ -59,6 +59,8 @@ export interface EmulatedAccountOptions {
   region?: string;
   /** The control plane's source bucket (versioned). @default 'stackpilot-sources-<accountId>' */
   sourceBucket?: string;
+  /** The release history bucket (`RELEASE_HISTORY_BUCKET`). @default 'stackpilot-release-history-<accountId>' */
+  releaseHistoryBucket?: string;
   /** Secrets Manager secrets by name (the webhook secret, repository tokens). */
   secrets?: Record<string, string>;
   hooks?: AccountHooks;
@@ -106,6 +108,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   const config = options.config;
   const dataDir = options.dataDir;
   const sourceBucket = options.sourceBucket ?? `stackpilot-sources-${accountId}`;
+  const releaseHistoryBucket = options.releaseHistoryBucket ?? `stackpilot-release-history-${accountId}`;
   const hooks: AccountHooks = { ...options.hooks };
 
   const pending: AccountEvent[] = [];
@@ -158,6 +161,8 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
   const stepping: Emulator[] = [autoScaling, ecs, cloudWatch, codePipeline];
   const meta = new JsonFile<{ lastStep?: number }>(join(dataDir, 'account', 'clock.json'), () => ({}));
+  // Time starts when the account is first created; a restart catches up from where it stopped.
+  meta.value.lastStep ??= clock.now();
   let advancing = false;
 
   function flush(): void {
@@ -300,6 +305,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     config,
     dataDir,
     sourceBucket,
+    releaseHistoryBucket,
     /** Mutable: the server installs its hooks after creating the account. */
     hooks,
     ...emulators,

@@ -104,7 +104,8 @@ describe('emulated CloudWatch alarms', () => {
         },
       },
     });
-    expect(JSON.parse(String((event?.detail.state as { reasonData: string }).reasonData))).toMatchObject({
+    const reasonData = (event?.detail.state as { reasonData?: string } | undefined)?.reasonData ?? '{}';
+    expect(JSON.parse(reasonData)).toMatchObject({
       statistic: 'Average',
       period: 60,
       // The period in which the load changed averages the old and the new load.

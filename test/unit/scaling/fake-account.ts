@@ -75,6 +75,8 @@ export class FakeAccount {
   /** Alarm name -> the states DescribeAlarms returns, one per call; the last one repeats. */
   readonly alarmStates = new Map<string, string[]>();
   readonly objects = new Map<string, { body: string; etag: string }>();
+  /** Instances terminated while they still ran or expected a task (must stay empty). */
+  readonly terminatedWithTasks: string[] = [];
   /** Every command received, in order, by name. */
   readonly calls: string[] = [];
   /** Errors to throw for the next calls of a command, by command name. */
@@ -225,6 +227,7 @@ export class FakeAccount {
         );
       if (this.groupDesired - 1 < this.groupMin)
         throw awsError('ValidationError', 400, 'Currently, desiredSize equals minSize');
+      if (instance.runningTasksCount + instance.pendingTasksCount > 0) this.terminatedWithTasks.push(id);
       this.instances.delete(this.arnOf(id));
       if (input.ShouldDecrementDesiredCapacity) this.groupDesired -= 1;
       return {

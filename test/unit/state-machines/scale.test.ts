@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as acquireLease } from '../../../functions/acquire-scaling-lease/handler.ts';
 import { handler as checkDrain } from '../../../functions/check-drain/handler.ts';
@@ -470,6 +471,35 @@ describe('scale state machine: cluster', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(account.groupDesired).toBe(3);
     expect(account.count('SetDesiredCapacity')).toBe(1);
+  });
+});
+
+describe('scale state machine: properties', () => {
+  it('property: a cluster scale-in never terminates an instance with tasks and never goes below the minimum', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.array(fc.constantFrom('ALARM', 'OK'), { minLength: 1, maxLength: 3 }),
+        async (tasks, drainRate, alarmStates) => {
+          useAccount({ instances: tasks, drainRate });
+          account.alarmStates.set(DEV.alarm('cluster', 'in'), [...alarmStates]);
+          // Time moves on between looks at the cluster, so a stuck drain reaches its limit.
+          account.onCommand = (name) => {
+            if (name === 'DescribeContainerInstances') vi.setSystemTime(Date.now() + 30_000);
+          };
+          const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+          expect(account.terminatedWithTasks).toEqual([]);
+          expect(account.groupDesired).toBeGreaterThanOrEqual(1);
+          expect(account.groupDesired).toBe(account.instances.size);
+          expect([...account.instances.values()].every((i) => i.status === 'ACTIVE')).toBe(true);
+          if (result.status === 'FAILED') expect(result.error).toBe('DrainTimeout');
+          expect(leaseHeld()).toBe(false);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
 

@@ -68,6 +68,8 @@ export class FakeAccount {
   defaultPlan: Plan = { kind: 'complete', afterSeconds: 90 };
   /** Command name -> how many more calls throw ThrottlingException. */
   readonly throttle = new Map<string, number>();
+  /** Called before each command by name; throw from it to make the command fail. */
+  before?: (command: string) => void;
   private sequence = 0;
 
   constructor(running: TaskDefinition = starterRevision(), tags: Tag[] = starterTags) {
@@ -119,6 +121,7 @@ export class FakeAccount {
   }
 
   private throttled(name: string): void {
+    this.before?.(name);
     const left = this.throttle.get(name) ?? 0;
     if (left > 0) {
       this.throttle.set(name, left - 1);
@@ -276,6 +279,7 @@ export class FakeAccount {
       tasks: [...this.stopped.values()].flat().filter((t) => input.tasks.includes(t.taskArn as string)),
     }));
     this.s3.on(PutObjectCommand).callsFake((input) => {
+      this.throttled('PutObject');
       this.objects.set(input.Key, String(input.Body));
       return {};
     });

@@ -248,6 +248,38 @@ describe('release state machine', () => {
     expect(historyKeys()[0]).toMatch(/-r13-ROLLBACK_FAILED\.json$/);
   });
 
+  it('rolls back when the deployment cannot be watched', async () => {
+    account.before = (command) => {
+      if (command === 'DescribeServices' && account.calls(UpdateServiceCommand).length === 1) {
+        throw Object.assign(new Error('User is not authorized to perform: ecs:DescribeServices'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+    };
+    const result = await run(releaseInput);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeploymentFailed');
+    expect(result.cause).toContain(
+      'could not be watched (AccessDeniedException: User is not authorized to perform: ecs:DescribeServices)',
+    );
+    expect(result.cause).toContain('revision 12 is running');
+    expect(account.calls(UpdateServiceCommand)).toEqual([
+      expect.objectContaining({ taskDefinition: arn(13) }),
+      expect.objectContaining({ taskDefinition: arn(12) }),
+    ]);
+  });
+
+  it('fails with ReleaseNotRecorded when the history cannot be written, the new revision live', async () => {
+    account.before = (command) => {
+      if (command === 'PutObject') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    };
+    const result = await run(releaseInput);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'ReleaseNotRecorded' });
+    expect(result.cause).toContain('Access Denied');
+    expect(runningRevision()).toBe(arn(13));
+  });
+
   it('retries throttled ECS calls and completes', async () => {
     account.throttle.set('DescribeServices', 2);
     account.throttle.set('RegisterTaskDefinition', 1);

@@ -1,0 +1,147 @@
+/**
+ * What the CLI commands share: their I/O, flag parsing with one-line usage errors (exit
+ * code 2), and the client of a running sandbox's HTTP API.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile } from '../server.ts';
+import type { CommandIo } from './cost.ts';
+
+/** Standard streams of a command (the process's, or a test's). */
+export interface CliIo extends CommandIo {
+  readonly stdin?: NodeJS.ReadableStream;
+}
+
+/** Exit codes of every command: 0 done, 1 failed (an execution, the sandbox), 2 bad usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Bad usage: unknown flag, missing argument, bad value. Printed as one line; exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A failure to report as one line with exit code 1. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs, strict, with its multi-line messages folded into one {@link UsageError}. */
+export function parse<T extends Options>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replaceAll(/\s*\n\s*/g, ' '));
+  }
+}
+
+/** Flags every command that talks to a sandbox takes. */
+export const SANDBOX_FLAGS = {
+  url: { type: 'string' },
+  data: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * The URL of the sandbox to talk to: `--url`, else the one a sandbox started on the data
+ * folder recorded (`<data>/server.json`), else `http://127.0.0.1:$PORT` (4010).
+ */
+export function sandboxUrl(values: { url?: string; data?: string }): string {
+  if (values.url) return values.url.replace(/\/+$/, '');
+  try {
+    const recorded = JSON.parse(readFileSync(serverFile(values.data ?? DEFAULT_DATA_DIR), 'utf8')) as {
+      url?: string;
+    };
+    if (recorded.url) return recorded.url;
+  } catch {
+    // no sandbox recorded there
+  }
+  return `http://127.0.0.1:${process.env.PORT ?? DEFAULT_PORT}`;
+}
+
+/** True when a sandbox answers at `url`. */
+export async function sandboxRunning(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Calls the sandbox's HTTP API; a sandbox that does not answer is one clear line. */
+export async function api<T>(
+  url: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  let response: Response;
+  try {
+    response = await fetch(`${url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+  } catch {
+    throw new CommandError(`no sandbox answers at ${url}: start one with \`npm start\` (or pass --url)`);
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { message: text };
+  }
+  return { status: response.status, body: body as T };
+}
+
+/** Reads `--input`: a file path, or `-` for standard input. */
+export async function readInput(source: string, io: CliIo): Promise<unknown> {
+  let text: string;
+  if (source === '-') {
+    if (!io.stdin) throw new UsageError('--input - needs standard input');
+    const chunks: Buffer[] = [];
+    for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `cannot read --input ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `--input ${source === '-' ? '(stdin)' : source} is not JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Left-aligned text table. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** `12s`, `3m04s`: how long something took. */
+export function duration(fromIso: string | undefined, toIso?: string): string {
+  if (!fromIso) return '';
+  const ms = (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso);
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 60
+    ? `${seconds}s`
+    : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+export { DEFAULT_DATA_DIR, join };

@@ -1,0 +1,116 @@
+/** `stackpilot status`: the stages and the recent executions of a running sandbox. */
+import type { ExecutionRecord } from '../runner.ts';
+import { shortCause } from '../server.ts';
+import {
+  api,
+  type CliIo,
+  duration,
+  EXIT,
+  parse,
+  SANDBOX_FLAGS,
+  sandboxUrl,
+  table,
+  UsageError,
+} from './common.ts';
+
+export const STATUS_USAGE = `usage: stackpilot status [--json] [--limit N] [--url URL | --data DIR]
+  stages (revision, image, tasks, instances, alarms, last release) and the recent executions`;
+
+const options = { ...SANDBOX_FLAGS, json: { type: 'boolean' }, limit: { type: 'string' } } as const;
+
+/** A stage as `GET /stages` returns it (the fields the table shows). */
+export interface StageView {
+  app: string;
+  stage: string;
+  taskDefinition?: { revision?: number; image?: string };
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  instances: { id: string; lifecycleState?: string; status?: string; runningTasks?: number }[];
+  autoScalingGroup?: { min: number; max: number; desired: number };
+  alarms?: { name: string; state: string; value?: number }[];
+  load?: number;
+  lastRelease?: { execution: string; status: string; commit?: string; image?: string; stopDate?: string };
+}
+
+export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help) {
+    io.stdout.write(`${STATUS_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const limit = Number(values.limit ?? 10);
+  if (!(Number.isInteger(limit) && limit > 0))
+    throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
+  const url = sandboxUrl(values);
+  const [{ body: stageBody }, { body: executionBody }] = await Promise.all([
+    api<{ stages: StageView[] }>(url, '/stages'),
+    api<{ executions: Omit<ExecutionRecord, 'history'>[] }>(url, `/executions?limit=${limit}`),
+  ]);
+  if (values.json) {
+    io.stdout.write(
+      `${JSON.stringify({ stages: stageBody.stages, executions: executionBody.executions }, null, 2)}\n`,
+    );
+    return EXIT.ok;
+  }
+  io.stdout.write(`${formatStatus(stageBody.stages, executionBody.executions)}\n`);
+  return EXIT.ok;
+}
+
+/** The two tables of `stackpilot status`. */
+export function formatStatus(stages: StageView[], executions: Omit<ExecutionRecord, 'history'>[]): string {
+  const stageRows = stages.map((s) => {
+    const instances = s.instances.filter((i) => i.lifecycleState === 'InService').length;
+    const alarms = (s.alarms ?? [])
+      .filter((a) => a.state === 'ALARM')
+      .map((a) => a.name.replace(`stackpilot-${s.app}-${s.stage}-`, ''));
+    return [
+      `${s.app}/${s.stage}`,
+      s.taskDefinition?.revision ? `:${s.taskDefinition.revision}` : '-',
+      imageTag(s.taskDefinition?.image),
+      `${s.runningCount}/${s.desiredCount}${s.pendingCount ? ` (+${s.pendingCount} pending)` : ''}`,
+      s.autoScalingGroup
+        ? `${instances}/${s.autoScalingGroup.desired} (${s.autoScalingGroup.min}-${s.autoScalingGroup.max})`
+        : `${instances}`,
+      s.load === undefined ? '-' : `${Math.round(s.load)}%`,
+      alarms.length > 0 ? alarms.join(', ') : '-',
+      s.lastRelease ? `${s.lastRelease.status} ${s.lastRelease.commit?.slice(0, 7) ?? ''}`.trim() : '-',
+    ];
+  });
+  const executionRows = executions.map((e) => [
+    e.stateMachine,
+    e.name.length > 40 ? `${e.name.slice(0, 37)}...` : e.name,
+    e.input?.app ? `${e.input.app}/${e.input.stage ?? ''}` : alarmOf(e.input),
+    e.status,
+    e.statesEntered.at(-1) ?? '',
+    e.startDate.slice(11, 19),
+    duration(e.startDate, e.stopDate),
+    e.status === 'FAILED' || e.status === 'ABORTED'
+      ? `${e.error ?? ''}: ${shortCause(e.cause)}`.slice(0, 80)
+      : '',
+  ]);
+  return [
+    'STAGES',
+    table(['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release'], stageRows),
+    '',
+    'RECENT EXECUTIONS',
+    executionRows.length > 0
+      ? table(
+          ['machine', 'name', 'target', 'status', 'last state', 'started', 'took', 'error'],
+          executionRows,
+        )
+      : '(none yet: push to the starter repository, or stackpilot run ...)',
+  ].join('\n');
+}
+
+function imageTag(image: string | undefined): string {
+  if (!image) return '-';
+  const tag = image.split(':').at(-1) ?? image;
+  return /^[0-9a-f]{40,64}$/.test(tag) ? tag.slice(0, 12) : tag;
+}
+
+function alarmOf(input: unknown): string {
+  const detail = (input as { detail?: { alarmName?: string; eventName?: string } } | undefined)?.detail;
+  return detail?.alarmName ?? detail?.eventName ?? '';
+}

@@ -105,6 +105,7 @@ export class AutoScalingEmulator implements Emulator {
     instanceType: string;
     min: number;
     max: number;
+    newInstancesProtected?: boolean;
   }): void {
     if (this.file.value.groups[spec.name]) return;
     const t = this.ctx.clock.now();
@@ -112,7 +113,7 @@ export class AutoScalingEmulator implements Emulator {
       ...spec,
       desired: spec.min,
       createdAt: t,
-      newInstancesProtected: false,
+      newInstancesProtected: spec.newInstancesProtected ?? false,
       instances: [],
       activities: [],
     };

@@ -32,6 +32,8 @@ export type { AccountEvent } from './types.ts';
 
 /** The emulated account advances in steps of one emulated second. */
 export const STEP_MS = 1000;
+/** Between calls, the state is written to disk at most this often (wall-clock ms); `flush()` writes at once. */
+export const FLUSH_INTERVAL_MS = 1000;
 /** After a long stop (or a huge time scale) the account catches up at most this much time. */
 export const MAX_CATCH_UP_MS = 60 * 60_000;
 
@@ -165,9 +167,11 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   meta.value.lastStep ??= clock.now();
   let advancing = false;
 
+  let lastFlush = 0;
   function flush(): void {
     for (const emulator of Object.values(emulators)) emulator.save();
     meta.save();
+    lastFlush = Date.now();
   }
 
   function deliverEvents(): void {
@@ -199,7 +203,8 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
         moved = true;
       }
       meta.value.lastStep = last;
-      if (moved) flush();
+      // The server ticks many times a second: write the state at most once a (real) second.
+      if (moved && Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flush();
     } finally {
       advancing = false;
     }

@@ -15,6 +15,8 @@ import type { S3Emulator } from './s3.ts';
 
 /** The tag of the placeholder image the first revision runs before the first push. */
 export const INITIAL_IMAGE_TAG = 'initial';
+/** The app's container in the task definition (as the CDK app names it). */
+export const APP_CONTAINER_NAME = 'app';
 
 export interface SeedTargets {
   accountId: string;
@@ -54,37 +56,41 @@ export function seedFromConfig(account: SeedTargets, config: StackpilotConfig): 
       instanceType: stageConfig.instanceType,
       min: stageConfig.instances.min,
       max: stageConfig.instances.max,
+      // The CDK app protects new instances: only the scale state machine chooses which one leaves.
+      newInstancesProtected: true,
     });
 
     const hasDefinition =
       (ecs.ListTaskDefinitions({ familyPrefix: names.taskFamily }).taskDefinitionArns ?? []).length > 0;
     if (!hasDefinition) {
+      // As infra/constructs/stage-cluster.ts registers it: bridge mode, one essential container
+      // named `app` with container-level cpu and memory, on a placeholder image of the app's repository.
       ecs.RegisterTaskDefinition({
         family: names.taskFamily,
         networkMode: 'bridge',
         requiresCompatibilities: ['EC2'],
-        cpu: String(appConfig.cpu),
-        memory: String(appConfig.memory),
         taskRoleArn: `arn:aws:iam::${account.accountId}:role/${names.taskFamily}-task`,
         executionRoleArn: `arn:aws:iam::${account.accountId}:role/${names.taskFamily}-execution`,
         containerDefinitions: [
           {
-            name: app,
+            name: APP_CONTAINER_NAME,
             image,
             essential: true,
             cpu: appConfig.cpu,
-            memoryReservation: appConfig.memory,
+            memory: appConfig.memory,
             portMappings: [{ containerPort: appConfig.containerPort, hostPort: 0, protocol: 'tcp' }],
             environment: [
+              { name: 'PORT', value: String(appConfig.containerPort) },
               { name: 'STACKPILOT_APP', value: app },
               { name: 'STACKPILOT_STAGE', value: stage },
             ],
+            linuxParameters: { initProcessEnabled: true },
             logConfiguration: {
               logDriver: 'awslogs',
               options: {
                 'awslogs-group': `/stackpilot/${app}/${stage}`,
                 'awslogs-region': account.region,
-                'awslogs-stream-prefix': app,
+                'awslogs-stream-prefix': stage,
               },
             },
           },

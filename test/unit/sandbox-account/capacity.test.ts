@@ -147,15 +147,22 @@ describe('emulated cluster capacity', () => {
     s.advance(50_000);
     expect(await s.instances()).toHaveLength(2);
 
+    // New instances are protected from scale-in (as the CDK app sets it): a lower desired capacity removes none.
+    await s.autoScaling.send(
+      new SetDesiredCapacityCommand({ AutoScalingGroupName: names.autoScalingGroup, DesiredCapacity: 1 }),
+    );
+    s.advance(20_000);
+    expect((await s.group())?.Instances?.map((i) => [i.LifecycleState, i.ProtectedFromScaleIn])).toEqual([
+      ['InService', true],
+      ['InService', true],
+    ]);
+    const added = (await s.group())?.Instances?.find((i) => i.InstanceId !== only)?.InstanceId ?? '';
     await s.autoScaling.send(
       new SetInstanceProtectionCommand({
         AutoScalingGroupName: names.autoScalingGroup,
-        InstanceIds: [only],
-        ProtectedFromScaleIn: true,
+        InstanceIds: [added],
+        ProtectedFromScaleIn: false,
       }),
-    );
-    await s.autoScaling.send(
-      new SetDesiredCapacityCommand({ AutoScalingGroupName: names.autoScalingGroup, DesiredCapacity: 1 }),
     );
     s.advance(20_000);
     const group = await s.group();

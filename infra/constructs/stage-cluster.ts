@@ -176,6 +176,9 @@ export class StageCluster extends Construct {
       enableManagedDraining: true,
     });
     this.cluster.addAsgCapacityProvider(capacityProvider);
+    // A launch-template group exposes no security group of its own: give the cluster (and so the
+    // service's connections, which the load balancer's target registration opens) the instances' group.
+    this.cluster.connections.addSecurityGroup(this.instanceSecurityGroup);
     acknowledge(
       instanceRole,
       'The ECS agent policy CDK gives container instances: ecs:Submit* (task and container state of this agent) and ecs:DiscoverPollEndpoint, ecr:GetAuthorizationToken, logs:CreateLogStream have no narrower resource.',

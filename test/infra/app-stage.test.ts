@@ -35,7 +35,8 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
     const repository = synth.repositories[0];
     if (!repository) throw new Error('no repository stack');
     repositoryTemplate = Template.fromStack(repository);
-  });
+    // The whole app: the control plane bundles every function with esbuild, which takes minutes on a busy machine.
+  }, 600_000);
 
   it('creates one stack per stage, named Stackpilot-<app>-<stage>, and one repository stack per app', () => {
     expect(synth.stages.map((s) => s.stackName)).toEqual([

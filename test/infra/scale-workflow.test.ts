@@ -17,7 +17,11 @@ import { placeholdersOf } from '../../sandbox/state-machines.ts';
 import { loadConfigFile } from '../../shared/config.ts';
 
 function synthScaleWorkflow() {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'stackpilot-scale-synth-')) });
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'stackpilot-scale-synth-')),
+    // No stack is bundled: these tests read the template, not the function code.
+    context: { 'aws:cdk:bundling-stacks': [] },
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new Stack(app, 'ScaleTest');
   new ScaleWorkflow(stack, 'Scale', { config: loadConfigFile('stackpilot.yml') });

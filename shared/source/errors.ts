@@ -1,0 +1,30 @@
+/**
+ * Errors of source packaging. Each `name` is an error code the deploy state machine's
+ * Catch clauses match; each message names the repository, commit, bucket or key involved.
+ * Transient failures (network errors, 5xx, throttling) are `TransientError` instead, retried.
+ */
+
+/** The pushed commit cannot be fetched: the branch moved on and the server will not serve the commit by id, or it never existed. */
+export class CommitNotFound extends Error {
+  override readonly name = 'CommitNotFound';
+}
+
+/** The repository does not exist at that URL (or is hidden from these credentials), or is not a git server. */
+export class RepositoryUnreachable extends Error {
+  override readonly name = 'RepositoryUnreachable';
+}
+
+/** The git server refused the credentials (or their absence). */
+export class RepositoryAccessDenied extends Error {
+  override readonly name = 'RepositoryAccessDenied';
+}
+
+/** The zip could not be written or uploaded for a reason that retrying will not fix. */
+export class SourceUploadFailed extends Error {
+  override readonly name = 'SourceUploadFailed';
+}
+
+/** S3 returned no version id: the bucket is not versioned, so the pipeline could not be pinned to this upload. */
+export class SourceBucketNotVersioned extends Error {
+  override readonly name = 'SourceBucketNotVersioned';
+}

@@ -1,0 +1,221 @@
+/**
+ * Fetches exactly one commit of a remote repository with isomorphic-git (no git binary on
+ * Lambda): a shallow (`depth: 1`), single-branch fetch of the pushed branch, verified against
+ * the pushed commit. When the branch has moved on since the push, the commit itself is
+ * fetched by id (GitHub and GitLab serve reachable commits by id). Nothing is checked out:
+ * the zip is written straight from the object store (see `zip-commit.ts`).
+ */
+import * as nodeFs from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import git, { type HttpClient } from 'isomorphic-git';
+import nodeHttp from 'isomorphic-git/http/node';
+import { TransientError } from '#shared/errors.ts';
+import { CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
+
+/** HTTP Basic credentials for a private repository (a token as the password). */
+export interface GitCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface FetchCommitOptions {
+  /** HTTPS clone URL, without credentials. */
+  readonly url: string;
+  /** Branch name (`main`, not `refs/heads/main`). */
+  readonly branch: string;
+  /** The full commit id that must be fetched. */
+  readonly commit: string;
+  /** Empty folder to create the repository in (`<dir>/.git`). */
+  readonly dir: string;
+  /** Sent only when the server asks for credentials (HTTP 401), never stored in `.git/config`. */
+  readonly credentials?: GitCredentials;
+  /** isomorphic-git's object cache, shared with the zip step so the pack is parsed once. */
+  readonly cache?: object;
+  readonly http?: HttpClient;
+}
+
+export interface FetchedCommit {
+  readonly commit: string;
+  /** `branch`: the branch tip was the commit; `commit`: the branch had moved on and the commit was fetched by id. */
+  readonly fetchedBy: 'branch' | 'commit';
+}
+
+/** The username a provider expects with a token as the password. */
+export function tokenCredentials(provider: 'github' | 'gitlab', token: string): GitCredentials {
+  return { username: provider === 'github' ? 'x-access-token' : 'oauth2', password: token };
+}
+
+/** The URL without user info, so no credential can reach `.git/config`, a log line or an error message. */
+export function stripCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * Fetches `commit` of `url` into `dir` and points `HEAD` (`refs/heads/<branch>`) at it, so
+ * `git rev-parse HEAD` prints the commit. Throws {@link CommitNotFound},
+ * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied} or `TransientError`.
+ */
+export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
+  const { dir, branch, commit, credentials } = options;
+  const url = stripCredentials(options.url);
+  const fs = nodeFs;
+  const cache = options.cache ?? {};
+  const common = {
+    fs,
+    http: options.http ?? nodeHttp,
+    dir,
+    cache,
+    url,
+    singleBranch: true,
+    depth: 1,
+    tags: false,
+    // Credentials only go out when the server challenges; a refused token is not retried.
+    onAuth: credentials
+      ? () => ({ username: credentials.username, password: credentials.password })
+      : undefined,
+    onAuthFailure: () => ({ cancel: true }),
+  };
+  const context = { url, commit, branch };
+
+  await initRepository(dir, url, branch);
+  let fetchedBy: FetchedCommit['fetchedBy'] = 'branch';
+  try {
+    const result = await git.fetch({ ...common, ref: branch, remoteRef: `refs/heads/${branch}` });
+    if (result.fetchHead !== commit) fetchedBy = 'commit';
+  } catch (error) {
+    const mapped = classifyGitError(error, context);
+    // A branch deleted since the push can still have its commit served by id.
+    if (!(mapped instanceof CommitNotFound)) throw mapped;
+    fetchedBy = 'commit';
+  }
+
+  if (fetchedBy === 'commit') {
+    // Start again from an empty repository so the zip holds only this commit's objects.
+    await rm(join(dir, '.git'), { recursive: true, force: true });
+    await initRepository(dir, url, branch);
+    try {
+      await git.fetch({ ...common, ref: commit, remoteRef: commit });
+      await git.readCommit({ fs, dir, cache, oid: commit });
+    } catch (error) {
+      const mapped = classifyGitError(error, context);
+      if (mapped instanceof CommitNotFound) throw mapped;
+      if (mapped instanceof TransientError || mapped instanceof RepositoryAccessDenied) throw mapped;
+      throw new CommitNotFound(
+        `commit ${commit} is no longer on branch ${branch} of ${url}, and the server would not send it by id (${describe(error)})`,
+        { cause: error },
+      );
+    }
+  }
+
+  await git.writeRef({ fs, dir, ref: `refs/heads/${branch}`, value: commit, force: true });
+  await git.writeRef({ fs, dir, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
+  // Fetching by id leaves a ref named after the commit under refs/remotes; it means nothing to a build.
+  await rm(join(dir, '.git', 'refs', 'remotes', 'origin', commit), { force: true });
+  return { commit, fetchedBy };
+}
+
+/** `git init` with the settings a native git expects in the unzipped folder (modes and symlinks honoured). */
+async function initRepository(dir: string, url: string, branch: string): Promise<void> {
+  const fs = nodeFs;
+  await git.init({ fs, dir, defaultBranch: branch });
+  await git.addRemote({ fs, dir, remote: 'origin', url, force: true });
+  await git.setConfig({ fs, dir, path: 'core.filemode', value: true });
+  await git.setConfig({ fs, dir, path: 'core.symlinks', value: true });
+  await git.setConfig({ fs, dir, path: `branch.${branch}.remote`, value: 'origin' });
+  await git.setConfig({ fs, dir, path: `branch.${branch}.merge`, value: `refs/heads/${branch}` });
+}
+
+interface GitLikeError {
+  code?: string;
+  name?: string;
+  message?: string;
+  data?: { statusCode?: number; statusMessage?: string };
+}
+
+/** Network error codes worth retrying: the server or the path to it is down for now. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'ESOCKETTIMEDOUT',
+]);
+
+function describe(error: unknown): string {
+  const e = error as GitLikeError;
+  return e?.message ? e.message : String(error);
+}
+
+/**
+ * Maps an isomorphic-git or network error to the error the state machine acts on:
+ * 401/403 and a refused token -> {@link RepositoryAccessDenied}; 404, unknown host, not a git
+ * server -> {@link RepositoryUnreachable}; 408/429/5xx and connection failures ->
+ * `TransientError` (retried); an unknown branch -> {@link CommitNotFound}.
+ */
+export function classifyGitError(
+  error: unknown,
+  context: { url: string; commit: string; branch: string },
+): Error {
+  const { url, commit, branch } = context;
+  if (
+    error instanceof CommitNotFound ||
+    error instanceof RepositoryAccessDenied ||
+    error instanceof RepositoryUnreachable ||
+    error instanceof TransientError
+  ) {
+    return error;
+  }
+  const e = (error ?? {}) as GitLikeError;
+  const code = e.code ?? e.name ?? '';
+  const options = { cause: error };
+  if (code === 'HttpError') {
+    const status = e.data?.statusCode ?? 0;
+    const what = `${status} ${e.data?.statusMessage ?? ''}`.trim();
+    if (status === 401 || status === 403) {
+      return new RepositoryAccessDenied(
+        `${url} refused access (HTTP ${what}): check the repository token of this app`,
+        options,
+      );
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      return new TransientError(`${url} answered HTTP ${what} while fetching commit ${commit}`, options);
+    }
+    return new RepositoryUnreachable(
+      `${url} answered HTTP ${what}: the repository does not exist or the token cannot see it`,
+      options,
+    );
+  }
+  if (code === 'UserCanceledError') {
+    return new RepositoryAccessDenied(
+      `${url} refused the credentials: check the repository token of this app`,
+      options,
+    );
+  }
+  if (TRANSIENT_NETWORK_CODES.has(code)) {
+    return new TransientError(`cannot connect to ${url} (${code}) to fetch commit ${commit}`, options);
+  }
+  if (code === 'ENOTFOUND') {
+    return new RepositoryUnreachable(`the host of ${url} does not resolve (ENOTFOUND)`, options);
+  }
+  if (code === 'NotFoundError') {
+    return new CommitNotFound(
+      `branch ${branch} does not exist in ${url}, so commit ${commit} cannot be fetched`,
+      options,
+    );
+  }
+  if (code === 'SmartHttpError' || code === 'UnknownTransportError' || code === 'ParseError') {
+    return new RepositoryUnreachable(`${url} is not a git smart-HTTP server: ${describe(error)}`, options);
+  }
+  if (code === 'EmptyServerResponseError') {
+    return new TransientError(`${url} sent an empty response while fetching commit ${commit}`, options);
+  }
+  return error instanceof Error ? error : new Error(describe(error));
+}

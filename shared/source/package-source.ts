@@ -1,0 +1,137 @@
+/**
+ * Source packaging, end to end: fetch the pushed commit, zip its tree and `.git` from the
+ * object store, and stream the zip into S3 as it is written. The repository lives in a
+ * temporary folder (Lambda's `/tmp`) that is removed afterwards; the zip is never on disk.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isTransient, TransientError } from '#shared/errors.ts';
+import { logger } from '#shared/powertools.ts';
+import { uploadStream } from '../aws/s3-upload.ts';
+import { SourceUploadFailed } from './errors.ts';
+import { type FetchedCommit, fetchCommit, type GitCredentials } from './fetch-commit.ts';
+import { DEFAULT_ZIP_LEVEL, zipCommit } from './zip-commit.ts';
+
+export interface PackageSourceOptions {
+  /** HTTPS clone URL (credentials in it are dropped). */
+  readonly url: string;
+  /** Full pushed ref, `refs/heads/<branch>`. */
+  readonly ref: string;
+  readonly commit: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** Stored as object metadata (`x-amz-meta-*`) next to the commit, e.g. app, stage, delivery id. */
+  readonly metadata?: Record<string, string>;
+  readonly credentials?: GitCredentials;
+  readonly s3?: S3Client;
+  /** zlib level of compressible entries. */
+  readonly level?: number;
+  readonly partSize?: number;
+  readonly queueSize?: number;
+  /** Parent of the temporary repository folder. */
+  readonly workDir?: string;
+}
+
+export interface PackagedSource {
+  readonly bucket: string;
+  readonly key: string;
+  /** Undefined when the bucket is not versioned. */
+  readonly versionId: string | undefined;
+  readonly commit: string;
+  /** Size of the zip. */
+  readonly bytes: number;
+  /** Files and symlinks of the commit's tree in the zip (the `.git` files not counted). */
+  readonly files: number;
+  readonly fetchedBy: FetchedCommit['fetchedBy'];
+}
+
+/** Fetches `commit`, zips it with its `.git`, and uploads the zip to `s3://bucket/key`. */
+export async function packageSource(options: PackageSourceOptions): Promise<PackagedSource> {
+  const { url, commit, bucket, key } = options;
+  const branch = options.ref.replace(/^refs\/heads\//, '');
+  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'source-'));
+  try {
+    const fetchStarted = Date.now();
+    const fetched = await fetchCommit({ url, branch, commit, dir, credentials: options.credentials });
+    logger.info('fetched commit', {
+      url,
+      commit,
+      fetchedBy: fetched.fetchedBy,
+      ms: Date.now() - fetchStarted,
+    });
+
+    const zipStarted = Date.now();
+    const body = new PassThrough();
+    const stopZip = new AbortController();
+    const zipping = zipCommit({
+      dir,
+      commit,
+      output: body,
+      level: options.level ?? DEFAULT_ZIP_LEVEL,
+      signal: stopZip.signal,
+    });
+    zipping.catch(() => undefined);
+    const uploading = uploadStream({
+      client: options.s3,
+      bucket,
+      key,
+      body,
+      contentType: 'application/zip',
+      metadata: { commit, ...options.metadata },
+      partSize: options.partSize,
+      queueSize: options.queueSize,
+      onFailure: (error) => stopZip.abort(error),
+    });
+    uploading.catch(() => undefined);
+
+    const [zipped, uploaded] = await Promise.allSettled([zipping, uploading]);
+    if (zipped.status === 'rejected') {
+      // The upload fails with the zip's error (or, when S3 failed first, the zip with the upload's).
+      const cause = uploaded.status === 'rejected' ? uploaded.reason : zipped.reason;
+      throw uploadError(cause, options);
+    }
+    if (uploaded.status === 'rejected') throw uploadError(uploaded.reason, options);
+    const summary = zipped.value;
+    logger.info('uploaded source zip', {
+      bucket,
+      key,
+      commit,
+      versionId: uploaded.value.versionId,
+      bytes: summary.bytes,
+      files: summary.files,
+      ms: Date.now() - zipStarted,
+    });
+    return {
+      bucket,
+      key,
+      versionId: uploaded.value.versionId,
+      commit,
+      bytes: summary.bytes,
+      files: summary.files,
+      fetchedBy: fetched.fetchedBy,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function uploadError(error: unknown, options: PackageSourceOptions): Error {
+  const where = `s3://${options.bucket}/${options.key}`;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (error instanceof TransientError) return error;
+  if (isTransient(error)) {
+    return new TransientError(
+      `uploading the zip of commit ${options.commit} to ${where} failed: ${message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new SourceUploadFailed(
+    `zipping commit ${options.commit} to ${where} failed (the multipart upload was aborted): ${message}`,
+    { cause: error },
+  );
+}

@@ -313,6 +313,15 @@ describe('scale state machine: ignored inputs', () => {
     expect(account.serviceDesiredCount).toBe(2);
   });
 
+  it('fails before scaling, naming the missing variable, when the guard bucket is not configured', async () => {
+    delete process.env[GUARD_BUCKET_ENV];
+    const result = await run(alarmSample);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ConfigError');
+    expect(result.cause).toBe('environment variable SCALING_GUARD_BUCKET is not set');
+    expect(account.count('UpdateService')).toBe(0);
+  });
+
   it('fails with InvalidInput on an input of no known shape', async () => {
     const result = await run({ hello: 'world' });
     expect(result.status).toBe('FAILED');

@@ -1,0 +1,230 @@
+/**
+ * What a newcomer does, end to end, against the real sandbox process (`stackpilot start`):
+ * clone the starter app with the real git client, commit, push; watch the deploy and the
+ * release; drive the CPU load up and down and watch the service and the cluster scale.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionRecord } from '../../sandbox/runner.ts';
+
+const BIN = fileURLToPath(new URL('../../sandbox/bin.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Emulated time runs 300 times faster: a 5-minute cooldown takes 1 s. */
+const TIME_SCALE = '300';
+
+interface Stage {
+  app: string;
+  stage: string;
+  taskDefinition?: { revision: number; image: string };
+  desiredCount: number;
+  runningCount: number;
+  autoScalingGroup?: { min: number; max: number; desired: number };
+  lastRelease?: { status: string; commit?: string };
+}
+
+function sh(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd,
+        env: {
+          ...process.env,
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_AUTHOR_NAME: 'Newcomer',
+          GIT_AUTHOR_EMAIL: 'newcomer@example.com',
+          GIT_COMMITTER_NAME: 'Newcomer',
+          GIT_COMMITTER_EMAIL: 'newcomer@example.com',
+        },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const cli = (args: string[]) => sh(process.execPath, [BIN, ...args], ROOT);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('the sandbox, as a newcomer uses it', () => {
+  let dir: string;
+  let dataDir: string;
+  let child: ChildProcess;
+  let output = '';
+  let url: string;
+  const timings: Record<string, number> = {};
+
+  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${url}${path}`)).json()) as T;
+  const dev = async () =>
+    (await get<{ stages: Stage[] }>('/stages')).stages.find((s) => s.stage === 'dev') as Stage;
+
+  function start(): Promise<string> {
+    output = '';
+    child = spawn(
+      process.execPath,
+      [BIN, 'start', '--data', dataDir, '--port', '0', '--time-scale', TIME_SCALE],
+      {
+        cwd: ROOT,
+        env: { ...process.env, STACKPILOT_WEBHOOK_SECRET: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    return until(
+      'the sandbox to listen',
+      async () => output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)?.[1],
+      30_000,
+    );
+  }
+
+  function stop(): Promise<number | null> {
+    return new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGINT');
+    });
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sandbox-e2e-'));
+    dataDir = join(dir, 'data');
+    const started = Date.now();
+    url = await start();
+    timings.start = Date.now() - started;
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) await stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints what to do next and keeps the webhook secret in the data folder', () => {
+    expect(output).toContain(`git clone ${url}/git/starter.git`);
+    expect(output).toContain('npx stackpilot status');
+    const secret = readFileSync(join(dataDir, 'webhook-secret'), 'utf8').trim();
+    expect(output).toContain(`webhook secret: ${secret}`);
+  });
+
+  it('deploys a pushed commit: deploy succeeds, the release runs, the stage runs the new image', async () => {
+    const work = join(dir, 'starter');
+    expect((await sh('git', ['clone', '--quiet', `${url}/git/starter.git`, work], dir)).code).toBe(0);
+    const before = await dev();
+    writeFileSync(
+      join(work, 'server.js'),
+      `${readFileSync(join(work, 'server.js'), 'utf8')}\n// a first change\n`,
+    );
+    await sh('git', ['commit', '--quiet', '-am', 'A first change'], work);
+    const commit = (await sh('git', ['rev-parse', 'HEAD'], work)).stdout.trim();
+    const pushed = Date.now();
+    expect((await sh('git', ['push', '--quiet', 'origin', 'main'], work)).code).toBe(0);
+
+    const deploy = await until(
+      'the deploy execution to end',
+      async () => {
+        const { executions } = await get<{ executions: ExecutionRecord[] }>(
+          '/executions?stateMachine=deploy',
+        );
+        const mine = executions.find((e) => e.input?.commit === commit);
+        return mine && mine.status !== 'RUNNING' ? mine : undefined;
+      },
+      45_000,
+    );
+    timings.deploy = Date.now() - pushed;
+    expect(deploy, `${deploy.error}: ${deploy.cause}`).toMatchObject({
+      status: 'SUCCEEDED',
+      input: {
+        app: 'starter',
+        stage: 'dev',
+        ref: 'refs/heads/main',
+        repository: { url: `${url}/git/starter.git` },
+      },
+    });
+    expect(deploy.statesEntered[0]).toBe('Package Source');
+
+    const { executions: releases } = await get<{ executions: ExecutionRecord[] }>(
+      '/executions?stateMachine=release',
+    );
+    expect(releases.find((r) => r.input?.commit === commit)).toMatchObject({ status: 'SUCCEEDED' });
+
+    const after = await dev();
+    expect(after.taskDefinition?.revision).toBeGreaterThan(before.taskDefinition?.revision ?? 0);
+    expect(after.taskDefinition?.image).toMatch(new RegExp(`/stackpilot/starter:${commit}$`));
+    expect(after.lastRelease).toMatchObject({ status: 'SUCCEEDED', commit });
+
+    const logs = await cli(['logs', deploy.name, '--url', url]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('-> Package Source');
+  });
+
+  it('scales the service to its max and the cluster out under load, and back in when it drops', async () => {
+    const tasks = { min: 1, max: 5 };
+    const before = await dev();
+    let clusterMax = before.autoScalingGroup?.desired ?? 0;
+    const loaded = Date.now();
+    const up = await cli(['load', 'starter', 'dev', '--cpu', '95', '--url', url]);
+    expect(up.code, up.stderr).toBe(0);
+
+    await until(
+      'the service to reach its maximum',
+      async () => {
+        const stage = await dev();
+        clusterMax = Math.max(clusterMax, stage.autoScalingGroup?.desired ?? 0);
+        return stage.desiredCount === tasks.max ? stage : undefined;
+      },
+      45_000,
+    );
+    timings.scaleOut = Date.now() - loaded;
+    // More tasks than one t3.micro holds: the cluster has had to grow.
+    expect(clusterMax).toBeGreaterThan(1);
+
+    const status = await cli(['status', '--json', '--limit', '200', '--url', url]);
+    const scaleRuns = (JSON.parse(status.stdout) as { executions: ExecutionRecord[] }).executions.filter(
+      (e) => e.stateMachine === 'scale',
+    );
+    expect(scaleRuns.some((e) => e.statesEntered.includes('Scale Service'))).toBe(true);
+
+    const unloaded = Date.now();
+    expect((await cli(['load', 'starter', 'dev', '--cpu', '10', '--url', url])).code).toBe(0);
+    await until(
+      'the service to scale back in',
+      async () => ((await dev()).desiredCount === tasks.min ? true : undefined),
+      45_000,
+    );
+    timings.scaleIn = Date.now() - unloaded;
+  });
+
+  it('stops cleanly on Ctrl-C and finds its state again on restart', async () => {
+    const { executions: before } = await get<{ executions: ExecutionRecord[] }>('/executions?limit=500');
+    const stopped = Date.now();
+    expect(await stop()).toBe(0);
+    timings.stop = Date.now() - stopped;
+    expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
+
+    url = await start();
+    const { executions: after } = await get<{ executions: ExecutionRecord[] }>('/executions?limit=500');
+    const deploys = (list: ExecutionRecord[]) =>
+      list.filter((e) => e.stateMachine === 'deploy').map((e) => [e.name, e.status]);
+    expect(deploys(after)).toEqual(deploys(before));
+    expect((await dev()).taskDefinition?.image).toMatch(/:[0-9a-f]{40}$/);
+    expect(await stop()).toBe(0);
+    console.log(`sandbox timings (ms): ${JSON.stringify(timings)}`);
+  });
+});

@@ -76,7 +76,9 @@ export function judgeDeployment(service: ServiceView, deploymentId: string): Ver
     return {
       state: 'FAILED',
       reason: ours.rolloutStateReason || 'ECS marked the deployment FAILED',
-      ...(other ? { replacedBy: other } : {}),
+      // Only ECS marks a deployment FAILED; a different PRIMARY then is its rollback, even
+      // when that rollback already completed and its reason no longer says so.
+      ...(other ? { replacedBy: { ...other, byCircuitBreaker: true } } : {}),
     };
   }
   if (other) {
@@ -138,8 +140,9 @@ function distinct(values: readonly (string | undefined)[], max: number): string[
 export function classifyFailure(evidence: FailureEvidence): Classification {
   const taskReasons = (evidence.stoppedTasks ?? []).flatMap((t) => [
     t.stoppedReason,
+    // A container's reason often repeats the task's: say it once.
     ...(t.containers ?? []).map((c) =>
-      c.reason
+      c.reason && c.reason !== t.stoppedReason
         ? `${c.name}: ${c.reason}`
         : c.exitCode
           ? `${c.name} exited with code ${c.exitCode}`

@@ -73,6 +73,28 @@ describe('deployment verdict', () => {
     });
   });
 
+  it('recognises the circuit breaker by the FAILED deployment once its rollback completed', () => {
+    const verdict = judgeDeployment(
+      {
+        deployments: [
+          {
+            id: 'ecs-svc/2',
+            status: 'PRIMARY',
+            taskDefinition: td(12),
+            rolloutState: 'COMPLETED',
+            rolloutStateReason: 'ECS deployment ecs-svc/2 completed.',
+          },
+          { id: OURS, status: 'ACTIVE', taskDefinition: td(13), rolloutState: 'FAILED' },
+        ],
+      },
+      OURS,
+    );
+    expect(verdict).toMatchObject({
+      state: 'FAILED',
+      replacedBy: { deploymentId: 'ecs-svc/2', byCircuitBreaker: true },
+    });
+  });
+
   it('fails without a replacement when the circuit breaker does not roll back', () => {
     const verdict = judgeDeployment(
       { deployments: [{ id: OURS, status: 'PRIMARY', taskDefinition: td(13), rolloutState: 'FAILED' }] },

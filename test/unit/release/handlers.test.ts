@@ -57,14 +57,12 @@ describe('release handlers', () => {
   });
 
   it('turns ECS throttling into TransientError, which the state machine retries', async () => {
-    ecs
-      .on(DescribeServicesCommand)
-      .rejects(
-        Object.assign(new Error('Rate exceeded'), {
-          name: 'ThrottlingException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    ecs.on(DescribeServicesCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const release = {
       app: 'starter',
       stage: 'dev',

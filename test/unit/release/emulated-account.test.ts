@@ -1,0 +1,106 @@
+/**
+ * The whole `release` state machine, its real handlers and their real SDK clients, on the
+ * sandbox's emulated account (ECS that rolls deployments over time and honours the circuit
+ * breaker, S3): the path `npm start` takes. Each Check step moves the emulated clock by the
+ * wait the Wait state before it would have taken.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
+import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
+import { recordRelease } from '../../../functions/record-release/handler.ts';
+import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
+import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
+import { updateService } from '../../../functions/update-service/handler.ts';
+import { loadDefinition, runStateMachine } from '../../../sandbox/state-machines.ts';
+import { clients } from '../../../shared/aws/clients.ts';
+import { describeService } from '../../../shared/aws/ecs-release.ts';
+import { HISTORY_BUCKET_ENV, listHistoryKeys } from '../../../shared/aws/release-history.ts';
+import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { toTaskError } from '../../../shared/errors.ts';
+import { stageNames } from '../../../shared/naming.ts';
+import { newDataDir, removeDataDir, testAccount, testConfig } from '../sandbox-account/support.ts';
+
+const names = stageNames('shop', 'dev');
+const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop';
+
+describe('release on the emulated account', () => {
+  let dataDir: string;
+  let setup: ReturnType<typeof testAccount>;
+
+  beforeAll(() => {
+    dataDir = newDataDir();
+    setup = testAccount({ dataDir, config: testConfig() });
+    // The shared clients of the handlers, answered by the emulated account (as in the sandbox).
+    setup.account.attach(clients);
+    // In AWS the history lives in the control plane's source bucket, which exists.
+    setup.account.s3.ensureBucket(setup.account.releaseHistoryBucket);
+    process.env[CONFIG_ENV] = JSON.stringify(testConfig());
+    process.env[HISTORY_BUCKET_ENV] = setup.account.releaseHistoryBucket;
+    resetRuntimeConfig();
+  });
+  afterAll(() => {
+    removeDataDir(dataDir);
+    resetRuntimeConfig();
+  });
+
+  const now = () => setup.clock.now();
+  const task =
+    <T>(fn: (input: unknown) => Promise<T>) =>
+    async (input: unknown) => {
+      try {
+        return await fn(input);
+      } catch (error) {
+        throw toTaskError(error);
+      }
+    };
+  const check = task((input) => {
+    setup.advance((input as { deployment: { waitSeconds: number } }).deployment.waitSeconds * 1000);
+    return checkDeployment(input, { now });
+  });
+  const run = (input: unknown, executionName: string) =>
+    runStateMachine(loadDefinition('release'), input, {
+      executionName,
+      tasks: {
+        'Prepare Release': task((i) => prepareRelease(i, { now })),
+        'Register Task Definition': task(registerReleaseRevision),
+        'Update Service': task((i) => updateService(i, { now })),
+        'Check Deployment': check,
+        'Roll Back': task((i) => rollBackRelease(i, { now })),
+        'Check Rollback': check,
+        'Record Release': task((i) => recordRelease(i, { now })),
+        'Record Failed Release': task((i) => recordRelease(i, { now })),
+      },
+    });
+  const running = async () => (await describeService(names.cluster, names.service)).taskDefinition;
+
+  it('releases an image: revision 2 runs and the release is recorded', async () => {
+    const commit = 'a'.repeat(40);
+    const result = await run({ app: 'shop', stage: 'dev', image: `${registry}:${commit}`, commit }, 'r1');
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(await running()).toMatch(/:2$/);
+    const keys = await listHistoryKeys(setup.account.releaseHistoryBucket, 'shop', 'dev');
+    expect(keys).toEqual([expect.stringMatching(/-r2-COMPLETED\.json$/)]);
+  });
+
+  it('fails a release the circuit breaker rolls back, naming the failure and the running revision', async () => {
+    const result = await run({ app: 'shop', stage: 'dev', image: `${registry}:fail-0123` }, 'r2');
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TaskFailedToStart');
+    expect(result.cause).toMatch(
+      /^Redeploy of shop\/dev image .*:fail-0123 as revision 3 failed: tasks failed to start/,
+    );
+    expect(result.cause).toContain(
+      'The ECS circuit breaker rolled the service back to revision 2; revision 2 is running.',
+    );
+    expect(await running()).toMatch(/:2$/);
+  });
+
+  it('rolls back to a named revision, then to the previous successful release', async () => {
+    const named = await run({ app: 'shop', stage: 'dev', action: 'rollback', toRevision: 1 }, 'r3');
+    expect(named.status, named.cause).toBe('SUCCEEDED');
+    expect(await running()).toMatch(/:1$/);
+    const previous = await run({ app: 'shop', stage: 'dev', action: 'rollback' }, 'r4');
+    expect(previous.status, previous.cause).toBe('SUCCEEDED');
+    expect(await running()).toMatch(/:2$/);
+  });
+});

@@ -27,6 +27,7 @@ import {
   type StartPipelineExecutionCommandOutput,
   ValidationException,
 } from '@aws-sdk/client-codepipeline';
+import { parse as parseYaml } from 'yaml';
 import { ecrRepositoryName, stateMachineName } from '#shared/naming.ts';
 import type { EcrEmulator } from './ecr.ts';
 import { awsError } from './errors.ts';
@@ -455,6 +456,17 @@ export class CodePipelineEmulator implements Emulator {
       );
       return;
     }
+    const buildspecError = names.has('build.yml') ? checkBuildspec(zip, entries) : undefined;
+    if (buildspecError) {
+      this.fail(
+        execution,
+        action,
+        t,
+        'JobFailed',
+        `Build failed: YAML_FILE_ERROR: build.yml${short} ${buildspecError}.`,
+      );
+      return;
+    }
     if (!commit) {
       this.fail(
         execution,
@@ -696,4 +708,20 @@ export class CodePipelineEmulator implements Emulator {
     }
     return execution;
   }
+}
+
+/** What CodeBuild would refuse in a buildspec before running it: not YAML, no version, no phases. */
+function checkBuildspec(zip: Buffer, entries: ZipEntry[]): string | undefined {
+  const entry = entries.find((e) => e.name === 'build.yml');
+  if (!entry) return undefined;
+  let spec: unknown;
+  try {
+    spec = parseYaml(readZipEntry(zip, entry).toString('utf8'));
+  } catch (error) {
+    return `is not valid YAML: ${(error as Error).message.split('\n')[0]}`;
+  }
+  if (!spec || typeof spec !== 'object') return 'is not a YAML mapping';
+  if (!('version' in spec)) return 'has no version (CodeBuild expects "version: 0.2")';
+  if (!('phases' in spec)) return 'has no phases';
+  return undefined;
 }

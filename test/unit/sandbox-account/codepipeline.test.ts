@@ -160,7 +160,7 @@ describe('emulated CodePipeline', () => {
 
   it('reads the commit from .git/HEAD when no COMMIT variable is given', async () => {
     const version = await upload({
-      'build.yml': 'version: 0.2\n',
+      'build.yml': 'version: 0.2\nphases:\n  build:\n    commands: [docker build .]\n',
       '.git/HEAD': 'ref: refs/heads/main\n',
       '.git/refs/heads/main': `${COMMIT}\n`,
     });
@@ -175,6 +175,17 @@ describe('emulated CodePipeline', () => {
     setup.advance(120_000);
     expect(releases[0]?.commit).toBe(COMMIT);
     expect(out.pipelineExecutionId).toBe(releases[0]?.pipelineExecutionId);
+  });
+
+  it('fails the build when build.yml is not a buildspec', async () => {
+    const id = await start(await upload({ 'build.yml': 'phases: [unclosed\n' }));
+    setup.advance(120_000);
+    const actions = await pipeline.send(
+      new ListActionExecutionsCommand({ pipelineName: names.pipeline, filter: { pipelineExecutionId: id } }),
+    );
+    expect(actions.actionExecutionDetails?.[0]?.output?.executionResult?.errorDetails?.message).toMatch(
+      /^Build failed: YAML_FILE_ERROR: build.yml of commit 0123456789ab is not valid YAML: /,
+    );
   });
 
   it('starts nothing new for a repeated client request token', async () => {

@@ -34,20 +34,10 @@ export const RELEASE_TAGS = {
   result: 'stackpilot:result',
 } as const;
 
-/**
- * Docker label of the placeholder container of a stage's first revision (BusyBox httpd,
- * before the first push built an image; `infra/constructs/stage-cluster.ts`). When no
- * container runs the app's image yet, the labelled one is the app's: the first release
- * swaps its image and drops the label and the placeholder's `command`.
- */
-export const PLACEHOLDER_LABEL = 'stackpilot.placeholder';
-
 export interface AppContainer {
   readonly name: string;
   readonly image: string;
   readonly index: number;
-  /** True for the placeholder of a stage's first revision. */
-  readonly placeholder?: boolean;
 }
 
 /**
@@ -62,14 +52,6 @@ export function findAppContainer(taskDefinition: TaskDefinition, app: string): A
       : [],
   );
   const revision = `${taskDefinition.family}:${taskDefinition.revision}`;
-  if (matches.length === 0) {
-    const placeholders = containers.flatMap((c, index) =>
-      c.dockerLabels?.[PLACEHOLDER_LABEL] === 'true'
-        ? [{ name: c.name ?? `#${index}`, image: c.image ?? '', index, placeholder: true }]
-        : [],
-    );
-    if (placeholders.length === 1) return placeholders[0] as AppContainer;
-  }
   const [only, ...others] = matches;
   if (!only) {
     const images = containers.map((c) => `${c.name}=${c.image}`).join(', ') || 'no containers';
@@ -115,18 +97,9 @@ export function deriveTaskDefinition(
   if (!described.family) throw new Error('the described task definition has no family');
   const copy = structuredClone(described) as Record<string, unknown>;
   for (const field of READ_ONLY_FIELDS) delete copy[field];
-  const containerDefinitions = (described.containerDefinitions ?? []).map((c, index) => {
-    if (index !== container.index) return structuredClone(c);
-    const swapped = { ...structuredClone(c), image };
-    if (container.placeholder) {
-      // The placeholder's command starts BusyBox httpd: the app image brings its own.
-      delete swapped.command;
-      const { [PLACEHOLDER_LABEL]: _placeholder, ...labels } = swapped.dockerLabels ?? {};
-      if (Object.keys(labels).length > 0) swapped.dockerLabels = labels;
-      else delete swapped.dockerLabels;
-    }
-    return swapped;
-  });
+  const containerDefinitions = (described.containerDefinitions ?? []).map((c, index) =>
+    index === container.index ? { ...structuredClone(c), image } : structuredClone(c),
+  );
   const allTags = [...carriedTags(tags), ...releaseTags];
   return {
     container,

@@ -5,7 +5,6 @@ import {
   carriedTags,
   deriveTaskDefinition,
   findAppContainer,
-  PLACEHOLDER_LABEL,
   parseTaskDefinitionArn,
   READ_ONLY_FIELDS,
 } from '#shared/release/task-definition.ts';
@@ -120,51 +119,6 @@ describe('task-definition derivation', () => {
     expect(() => findAppContainer(definition([`${REGISTRY}/other/starter:1`]), 'starter')).toThrow(
       expect.objectContaining({ name: 'ContainerNotFound' }),
     );
-  });
-
-  it("replaces the first revision's placeholder: image swapped, its command and label dropped", () => {
-    const placeholder: TaskDefinition = {
-      family: 'stackpilot-starter-dev',
-      revision: 1,
-      networkMode: 'bridge',
-      containerDefinitions: [
-        {
-          name: 'app',
-          image: 'public.ecr.aws/docker/library/busybox:stable',
-          command: ['sh', '-c', 'exec httpd -f -p 8080 -h /www'],
-          dockerLabels: { [PLACEHOLDER_LABEL]: 'true', team: 'web' },
-          environment: [{ name: 'PORT', value: '8080' }],
-          portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp' }],
-        },
-      ],
-    };
-    const { input, container } = deriveTaskDefinition(placeholder, [], 'starter', NEW_IMAGE);
-    expect(container).toMatchObject({ name: 'app', placeholder: true });
-    expect(input?.containerDefinitions).toEqual([
-      {
-        name: 'app',
-        image: NEW_IMAGE,
-        dockerLabels: { team: 'web' },
-        environment: [{ name: 'PORT', value: '8080' }],
-        portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp' }],
-      },
-    ]);
-  });
-
-  it('prefers a container of the app repository over a placeholder label', () => {
-    const definition: TaskDefinition = {
-      family: 'f',
-      revision: 2,
-      containerDefinitions: [
-        { name: 'old', image: 'busybox', dockerLabels: { [PLACEHOLDER_LABEL]: 'true' } },
-        { name: 'web', image: appImage('starter', '1') },
-      ],
-    };
-    expect(findAppContainer(definition, 'starter')).toEqual({
-      name: 'web',
-      image: appImage('starter', '1'),
-      index: 1,
-    });
   });
 
   it('refuses a revision where two containers run the app image, naming them', () => {

@@ -3,6 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StackpilotConfig } from '../../shared/config.ts';
+import { DeployWorkflow } from '../constructs/deploy-workflow.ts';
 import { ReleaseWorkflow } from '../constructs/release-workflow.ts';
 import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
 
@@ -22,6 +23,8 @@ export class ControlPlaneStack extends Stack {
   readonly githubWebhookSecret: secretsmanager.Secret;
   /** Shared token of GitLab webhooks (`X-Gitlab-Token`). */
   readonly gitlabWebhookToken: secretsmanager.Secret;
+  /** The push path: webhook API and function, the `deploy` state machine and its functions. */
+  readonly deploy: DeployWorkflow;
   /** The `release` state machine (`stackpilot-release`) and its functions. */
   readonly release: ReleaseWorkflow;
   /** The `scale` state machine, its functions and the rules that start it. */
@@ -69,6 +72,12 @@ export class ControlPlaneStack extends Stack {
           'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (README).',
       });
     }
+    this.deploy = new DeployWorkflow(this, 'Deploy', {
+      config: props.config,
+      sourceBucket: this.sourceBucket,
+      githubWebhookSecret: this.githubWebhookSecret,
+      gitlabWebhookToken: this.gitlabWebhookToken,
+    });
     this.scale = new ScaleWorkflow(this, 'Scale', { config: props.config });
     this.release = new ReleaseWorkflow(this, 'Release', {
       config: props.config,

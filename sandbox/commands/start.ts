@@ -44,12 +44,16 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   io.stdout.write(`${startBanner(sandbox)}\n`);
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      // Ctrl-C reaches both a wrapper (npm, tsx) and this process: one stop is enough.
+      if (stopping) return;
+      stopping = true;
       io.stdout.write(`\n${signal}: stopping the sandbox\n`);
       sandbox.close().then(
         () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
           io.stdout.write(`state saved in ${sandbox.dataDir}\n`);
           resolve(EXIT.ok);
         },

@@ -15,3 +15,18 @@ export async function describeAlarmState(
     response.CompositeAlarms?.find((a) => a.AlarmName === alarmName);
   return alarm?.StateValue;
 }
+
+/** The states of several alarms in one call, by name; a name with no alarm is absent from the map. */
+export async function describeAlarmStates(
+  alarmNames: readonly string[],
+  cloudWatch: CloudWatchClient = cloudWatchClient,
+): Promise<Map<string, string>> {
+  const response = await cloudWatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [...alarmNames], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+  );
+  const states = new Map<string, string>();
+  for (const alarm of [...(response.MetricAlarms ?? []), ...(response.CompositeAlarms ?? [])]) {
+    if (alarm.AlarmName && alarm.StateValue) states.set(alarm.AlarmName, alarm.StateValue);
+  }
+  return states;
+}

@@ -110,14 +110,42 @@ export function afterStep(
   return { next: 'cool-down', reason: 'cooling down before reading the alarm again' };
 }
 
-/** After the cooldown: repeat while the alarm that started the loop is still in ALARM. */
-export function repeatOrStop(
-  alarmName: string,
-  state: string | undefined,
-): { repeat: boolean; reason: string } {
-  if (state === undefined) return { repeat: false, reason: `alarm ${alarmName} no longer exists` };
-  if (state === 'ALARM') return { repeat: true, reason: `alarm ${alarmName} is still in ALARM` };
-  return { repeat: false, reason: `alarm ${alarmName} is ${state} now` };
+/** A loop switches direction at most this many times, so that a flapping load cannot run one execution for ever. */
+export const MAX_DIRECTION_SWITCHES = 3;
+
+/** An alarm and its state (undefined: no such alarm). */
+export interface AlarmReading {
+  readonly alarmName: string;
+  readonly state: string | undefined;
+}
+
+/**
+ * After the cooldown: repeat while the loop's own alarm is still in ALARM; otherwise, when
+ * the target's opposite alarm is in ALARM (its transition came while this loop held the
+ * target, so no other execution acted on it), switch direction; otherwise stop.
+ */
+export function afterCooldown(
+  own: AlarmReading,
+  opposite: AlarmReading,
+  switches: number,
+): { next: 'repeat' | 'switch' | 'stop'; reason: string } {
+  if (own.state === 'ALARM') return { next: 'repeat', reason: `alarm ${own.alarmName} is still in ALARM` };
+  const ownState =
+    own.state === undefined
+      ? `alarm ${own.alarmName} no longer exists`
+      : `alarm ${own.alarmName} is ${own.state} now`;
+  if (opposite.state === 'ALARM') {
+    if (switches >= MAX_DIRECTION_SWITCHES)
+      return {
+        next: 'stop',
+        reason: `${ownState}; alarm ${opposite.alarmName} is in ALARM but this loop already switched direction ${switches} times`,
+      };
+    return {
+      next: 'switch',
+      reason: `${ownState}; alarm ${opposite.alarmName} is in ALARM: switching direction`,
+    };
+  }
+  return { next: 'stop', reason: ownState };
 }
 
 /**

@@ -34,6 +34,8 @@ export const scalingRequestSchema = z.object({
   desiredCount: z.number().int().nonnegative().optional(),
   /** The alarm the loop re-reads after each cooldown (alarm trigger only). */
   alarmName: z.string().optional(),
+  /** How many times the loop switched direction (alarm trigger only). */
+  switches: z.number().int().nonnegative().optional(),
   /** Identifies the triggering event: the same key twice is the same event (idempotency guard). */
   eventKey: z.string().min(1),
   /** How long the loop may hold the (stage, target) lease. */

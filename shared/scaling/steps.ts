@@ -14,7 +14,7 @@ import {
   terminateInstanceInGroup,
 } from '../aws/autoscaling.ts';
 import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
-import { describeAlarmState } from '../aws/cloudwatch.ts';
+import { describeAlarmStates } from '../aws/cloudwatch.ts';
 import {
   describeContainerInstance,
   describeServiceCount,
@@ -27,13 +27,13 @@ import { InvalidInput } from '../errors.ts';
 import { stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import {
+  afterCooldown,
   afterStep,
   type CountRequest,
   cooldownSeconds,
   intersectBounds,
   type NextAfterStep,
   nextDesiredCount,
-  repeatOrStop,
 } from './decisions.ts';
 import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
@@ -284,14 +284,53 @@ export async function restoreInstance(
   return { restored: true, reason: `${drain.ec2InstanceId} is ACTIVE again` };
 }
 
-/** Read Alarm State: after the cooldown, repeat while the alarm that started the loop is in ALARM. */
+/** What Read Alarm State found (`$.AlarmResult`); `request` is the next iteration's request on a switch. */
+export interface AlarmStateResult {
+  readonly alarmName: string;
+  readonly state: string;
+  readonly oppositeAlarmName: string;
+  readonly oppositeState: string;
+  readonly next: 'repeat' | 'switch' | 'stop';
+  readonly reason: string;
+  readonly request: ScalingRequest;
+}
+
+/**
+ * Read Alarm State: after the cooldown, read the loop's alarm and the target's opposite
+ * alarm in one call: repeat, switch direction, or stop.
+ */
 export async function readAlarmState(
   request: ScalingRequest,
-  deps: StepDeps = defaultDeps(),
-): Promise<{ alarmName: string; state: string; repeat: boolean; reason: string }> {
-  const alarmName = request.alarmName;
-  if (!alarmName)
-    return { alarmName: '', state: 'NONE', repeat: false, reason: 'no alarm started this loop' };
-  const state = await describeAlarmState(alarmName, deps.cloudWatch);
-  return { alarmName, state: state ?? 'MISSING', ...repeatOrStop(alarmName, state) };
+  deps: Pick<StepDeps, 'cloudWatch'> = defaultDeps(),
+): Promise<AlarmStateResult> {
+  const names = stageNames(request.app, request.stage);
+  const direction = request.direction ?? 'out';
+  const opposite = direction === 'out' ? 'in' : 'out';
+  const alarmName = request.alarmName ?? names.alarm(request.target, direction);
+  const oppositeAlarmName = names.alarm(request.target, opposite);
+  const states = await describeAlarmStates([alarmName, oppositeAlarmName], deps.cloudWatch);
+  const switches = request.switches ?? 0;
+  const decision = afterCooldown(
+    { alarmName, state: states.get(alarmName) },
+    { alarmName: oppositeAlarmName, state: states.get(oppositeAlarmName) },
+    switches,
+  );
+  const next: ScalingRequest =
+    decision.next === 'switch'
+      ? {
+          ...request,
+          direction: opposite,
+          alarmName: oppositeAlarmName,
+          switches: switches + 1,
+          reason: `alarm ${oppositeAlarmName} is in ALARM: scale the ${request.target} ${opposite}`,
+        }
+      : request;
+  return {
+    alarmName,
+    state: states.get(alarmName) ?? 'MISSING',
+    oppositeAlarmName,
+    oppositeState: states.get(oppositeAlarmName) ?? 'MISSING',
+    ...decision,
+    request: next,
+  };
 }

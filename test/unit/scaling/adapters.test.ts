@@ -22,7 +22,7 @@ import {
   setInstanceProtection,
   terminateInstanceInGroup,
 } from '../../../shared/aws/autoscaling.ts';
-import { describeAlarmState } from '../../../shared/aws/cloudwatch.ts';
+import { describeAlarmState, describeAlarmStates } from '../../../shared/aws/cloudwatch.ts';
 import {
   describeServiceCount,
   listContainerInstances,
@@ -178,6 +178,17 @@ describe('Auto Scaling adapter', () => {
 });
 
 describe('CloudWatch adapter', () => {
+  it('reads the states of both alarms of a target in one call, leaving out the missing ones', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [{ AlarmName: 'high', StateValue: 'OK' }],
+      CompositeAlarms: [],
+    });
+    const states = await describeAlarmStates(['high', 'low'], clients.cloudWatch);
+    expect([...states]).toEqual([['high', 'OK']]);
+    expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['high', 'low'] });
+  });
+
   it("reads the alarm's state, or undefined when there is no such alarm", async () => {
     cloudWatch
       .on(DescribeAlarmsCommand)

@@ -2,13 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../shared/config.ts';
 import {
+  afterCooldown,
   afterStep,
   clamp,
   cooldownSeconds,
   intersectBounds,
   leaseSeconds,
+  MAX_DIRECTION_SWITCHES,
   nextDesiredCount,
-  repeatOrStop,
 } from '../../../shared/scaling/decisions.ts';
 
 const boundsArb = fc
@@ -135,11 +136,35 @@ describe('loop decisions', () => {
     expect(afterStep('operator', { changed: true, atBound: false, to: 3 }, 1).next).toBe('drain-next');
   });
 
-  it('repeats only while the alarm is in ALARM', () => {
-    expect(repeatOrStop('a', 'ALARM').repeat).toBe(true);
-    expect(repeatOrStop('a', 'OK')).toEqual({ repeat: false, reason: 'alarm a is OK now' });
-    expect(repeatOrStop('a', 'INSUFFICIENT_DATA').repeat).toBe(false);
-    expect(repeatOrStop('a', undefined)).toEqual({ repeat: false, reason: 'alarm a no longer exists' });
+  it('repeats while its own alarm is in ALARM, whatever the opposite alarm says', () => {
+    const own = { alarmName: 'high', state: 'ALARM' };
+    expect(afterCooldown(own, { alarmName: 'low', state: 'ALARM' }, 0).next).toBe('repeat');
+    expect(afterCooldown(own, { alarmName: 'low', state: 'OK' }, 0)).toEqual({
+      next: 'repeat',
+      reason: 'alarm high is still in ALARM',
+    });
+  });
+
+  it('switches direction when the opposite alarm is in ALARM, a bounded number of times', () => {
+    const own = { alarmName: 'high', state: 'OK' };
+    const opposite = { alarmName: 'low', state: 'ALARM' };
+    expect(afterCooldown(own, opposite, 0)).toEqual({
+      next: 'switch',
+      reason: 'alarm high is OK now; alarm low is in ALARM: switching direction',
+    });
+    expect(afterCooldown(own, opposite, MAX_DIRECTION_SWITCHES).next).toBe('stop');
+  });
+
+  it('stops when neither alarm is in ALARM, or its own alarm is gone', () => {
+    expect(
+      afterCooldown({ alarmName: 'a', state: 'INSUFFICIENT_DATA' }, { alarmName: 'b', state: 'OK' }, 0),
+    ).toEqual({
+      next: 'stop',
+      reason: 'alarm a is INSUFFICIENT_DATA now',
+    });
+    expect(
+      afterCooldown({ alarmName: 'a', state: undefined }, { alarmName: 'b', state: undefined }, 0).reason,
+    ).toBe('alarm a no longer exists');
   });
 
   it('holds a lease long enough for every step of the loop, with drains for the cluster', () => {

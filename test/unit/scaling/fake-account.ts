@@ -242,11 +242,13 @@ export class FakeAccount {
     });
     this.cloudWatch.on(DescribeAlarmsCommand).callsFake((input) => {
       this.record('DescribeAlarms');
-      const name = input.AlarmNames?.[0] ?? '';
-      const states = this.alarmStates.get(name);
-      if (!states) return { MetricAlarms: [], CompositeAlarms: [] };
-      const state = states.length > 1 ? (states.shift() as string) : (states[0] as string);
-      return { MetricAlarms: [{ AlarmName: name, StateValue: state }], CompositeAlarms: [] };
+      const alarms = (input.AlarmNames ?? []).flatMap((name: string) => {
+        const states = this.alarmStates.get(name);
+        if (!states) return [];
+        const state = states.length > 1 ? (states.shift() as string) : (states[0] as string);
+        return [{ AlarmName: name, StateValue: state }];
+      });
+      return { MetricAlarms: alarms, CompositeAlarms: [] };
     });
     this.s3.on(PutObjectCommand).callsFake((input) => {
       this.record('PutObject');

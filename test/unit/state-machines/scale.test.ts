@@ -145,7 +145,7 @@ describe('scale state machine: service', () => {
       'Done',
     ]);
     expect(result.output.ScaleResult).toMatchObject({ from: 1, to: 2, changed: true, cooldownSeconds: 60 });
-    expect(result.output.AlarmResult).toMatchObject({ state: 'OK', repeat: false });
+    expect(result.output.AlarmResult).toMatchObject({ state: 'OK', next: 'stop' });
     expect(leaseHeld()).toBe(false);
     expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 13, invocations: 5 });
   });
@@ -186,6 +186,23 @@ describe('scale state machine: service', () => {
     const result = await run(alarmEvent(DEV.alarm('service', 'in')));
     expect(account.serviceDesiredCount).toBe(2);
     expect(result.output.ScaleResult).toMatchObject({ from: 3, to: 2, cooldownSeconds: 300 });
+  });
+
+  it('switches direction when the opposite alarm went to ALARM while the loop held the service', async () => {
+    useAccount({ serviceDesiredCount: 3 });
+    // The low alarm clears after the first step; the high alarm's transition came during the cooldown.
+    account.alarmStates.set(DEV.alarm('service', 'in'), ['OK']);
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM', 'OK']);
+    const result = await run(alarmEvent(DEV.alarm('service', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered).toContain('Switch Direction');
+    expect(account.calls.filter((c) => c === 'UpdateService')).toHaveLength(2);
+    expect(account.serviceDesiredCount).toBe(3);
+    expect(result.output.InterpretResult).toMatchObject({
+      direction: 'out',
+      alarmName: DEV.alarm('service', 'out'),
+      switches: 1,
+    });
   });
 
   it('retries a throttled UpdateService and then scales', async () => {

@@ -21,6 +21,7 @@ export interface CheckOptions {
   readonly now?: () => number;
 }
 
+/** Check Deployment / Check Rollback: the tracker after one more look. */
 export async function checkDeployment(event: unknown, options: CheckOptions = {}): Promise<Tracker> {
   const { release, deployment } = parseInput(eventSchema, event, 'Check Deployment input');
   const service = await describeService(release.cluster, release.service);

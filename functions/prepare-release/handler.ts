@@ -31,6 +31,7 @@ export interface PrepareOptions {
   readonly now?: () => number;
 }
 
+/** Prepare Release: the parsed input, the service's current and last good revisions, a rollback's target. */
 export async function prepareRelease(event: unknown, options: PrepareOptions = {}): Promise<PreparedRelease> {
   const { input: raw, executionName } = parseInput(eventSchema, event, 'Prepare Release input');
   const input = parseInput(releaseInputSchemaFor(raw), raw, 'release input');

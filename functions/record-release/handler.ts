@@ -30,6 +30,7 @@ export interface RecordResult {
   readonly key?: string;
 }
 
+/** Record Release / Record Failed Release: tags the revision and adds the history record. */
 export async function recordRelease(event: unknown, options: RecordOptions = {}): Promise<RecordResult> {
   const {
     PrepareResult: release,

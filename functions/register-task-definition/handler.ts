@@ -13,6 +13,7 @@ import { releaseTags } from '#shared/release/tracker.ts';
 
 const eventSchema = z.object({ release: preparedReleaseSchema });
 
+/** Register Task Definition: the revision to deploy (`changed: false` when the service already runs the image). */
 export async function registerReleaseRevision(event: unknown): Promise<Target> {
   const { release } = parseInput(eventSchema, event, 'Register Task Definition input');
   if (!release.image)

@@ -41,6 +41,7 @@ export interface RollBackOptions {
   readonly now?: () => number;
 }
 
+/** Roll Back: the tracker of the rollback deployment (started here, or the circuit breaker's). */
 export async function rollBackRelease(event: unknown, options: RollBackOptions = {}): Promise<Tracker> {
   const {
     PrepareResult: release,

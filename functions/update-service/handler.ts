@@ -18,6 +18,7 @@ export interface UpdateOptions {
   readonly now?: () => number;
 }
 
+/** Update Service: the tracker of the deployment to watch. */
 export async function updateService(event: unknown, options: UpdateOptions = {}): Promise<Tracker> {
   const { release, target } = parseInput(eventSchema, event, 'Update Service input');
   const now = (options.now ?? Date.now)();

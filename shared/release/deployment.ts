@@ -15,6 +15,7 @@ export interface DeploymentView {
   readonly rolloutStateReason?: string;
   readonly desiredCount?: number;
   readonly runningCount?: number;
+  readonly pendingCount?: number;
   readonly failedTasks?: number;
 }
 
@@ -72,6 +73,15 @@ export function judgeDeployment(service: ServiceView, deploymentId: string): Ver
     };
   }
   if (ours.rolloutState === 'COMPLETED') return { state: 'COMPLETED' };
+  // ECS sets no rolloutState without the rolling-update circuit breaker: steady means done.
+  if (
+    ours.rolloutState === undefined &&
+    deployments.length === 1 &&
+    ours.status === 'PRIMARY' &&
+    (ours.runningCount ?? 0) === (ours.desiredCount ?? -1) &&
+    (ours.pendingCount ?? 0) === 0
+  )
+    return { state: 'COMPLETED' };
   if (ours.rolloutState === 'FAILED') {
     return {
       state: 'FAILED',

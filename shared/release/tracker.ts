@@ -3,11 +3,11 @@
  * fetch, these functions decide.
  */
 import type { Tag } from '@aws-sdk/client-ecs';
-import { FIRST_WAIT_SECONDS, nextWaitSeconds } from './deployment.ts';
+import { nextWaitSeconds } from './deployment.ts';
 import type { PreparedRelease, Tracker } from './model.ts';
 import { RELEASE_TAGS } from './task-definition.ts';
 
-/** A new tracker: polled first after {@link FIRST_WAIT_SECONDS}, given up at `now + timeoutMinutes`. */
+/** A new tracker: polled first after the first wait of {@link nextWaitSeconds}, given up at `now + timeoutMinutes`. */
 export function startTracker(
   fields: Pick<Tracker, 'kind' | 'deploymentId' | 'taskDefinitionArn' | 'revision'> &
     Partial<Pick<Tracker, 'rollbackOf' | 'rolledBackBy'>>,
@@ -32,8 +32,6 @@ export function timing(tracker: Tracker, now: number): { elapsed: number; remain
     remaining: (Date.parse(tracker.deadline) - now) / 1000,
   };
 }
-
-export { FIRST_WAIT_SECONDS };
 
 /** ECS tag values allow letters, digits, spaces and `+ - = . _ : / @`, up to 256 characters. */
 export function tagValue(value: string): string {

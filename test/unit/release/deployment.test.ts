@@ -41,6 +41,22 @@ describe('deployment verdict', () => {
     });
   });
 
+  it('without a rolloutState (no circuit breaker), completes once the only deployment is steady', () => {
+    const deployment = {
+      id: OURS,
+      status: 'PRIMARY',
+      taskDefinition: td(13),
+      desiredCount: 2,
+      pendingCount: 0,
+    };
+    expect(judgeDeployment({ deployments: [{ ...deployment, runningCount: 2 }] }, OURS).state).toBe(
+      'COMPLETED',
+    );
+    expect(judgeDeployment({ deployments: [{ ...deployment, runningCount: 1 }] }, OURS).state).toBe(
+      'IN_PROGRESS',
+    );
+  });
+
   it('fails after a circuit-breaker rollback although the service is steady again (the "services stable" trap)', () => {
     // What the services-stable waiter sees as success: one PRIMARY deployment, all tasks running.
     const verdict = judgeDeployment(

@@ -14,18 +14,33 @@ export interface Clock {
  * A clock that runs `timeScale` times faster than the wall clock: with a scale of 60, an
  * emulated minute takes one real second. Emulated time starts at `start` (default: now).
  */
-export function scaledClock(options: { timeScale?: number; start?: number } = {}): Clock & {
+export function scaledClock(options: { timeScale?: number; start?: number } = {}): ResumableClock & {
   readonly timeScale: number;
 } {
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0)) throw new Error(`time scale must be a positive number, got ${timeScale}`);
   const realStart = Date.now();
-  const start = options.start ?? realStart;
+  let start = options.start ?? realStart;
+  const now = () => start + (Date.now() - realStart) * timeScale;
   return {
     timeScale,
-    now: () => start + (Date.now() - realStart) * timeScale,
+    now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms / timeScale))),
+    resume(at) {
+      const current = now();
+      if (at > current) start += at - current;
+    },
   };
+}
+
+/**
+ * A clock that can continue from a saved emulated time. A fast clock runs ahead of the
+ * wall clock, so after a restart "now" would be earlier than the state on disk: the
+ * account resumes the clock from where its state stopped instead.
+ */
+export interface ResumableClock extends Clock {
+  /** Moves the clock forward to `at` if it is behind it. */
+  resume(at: number): void;
 }
 
 /**

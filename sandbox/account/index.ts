@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { allStages, type StackpilotConfig } from '#shared/config.ts';
 import { stageNames } from '#shared/naming.ts';
 import { AutoScalingEmulator } from './auto-scaling.ts';
-import { type Clock, scaledClock } from './clock.ts';
+import { type Clock, type ResumableClock, scaledClock } from './clock.ts';
 import { CloudWatchEmulator } from './cloudwatch.ts';
 import { CodePipelineEmulator, type ReleaseHook } from './codepipeline.ts';
 import { EcrEmulator } from './ecr.ts';
@@ -23,7 +23,7 @@ import { type StepFunctionsBackend, StepFunctionsEmulator } from './step-functio
 import { JsonFile } from './store.ts';
 import { type AccountContext, type AccountEvent, type Emulator, eventTime } from './types.ts';
 
-export type { Clock, ManualClock } from './clock.ts';
+export type { Clock, ManualClock, ResumableClock } from './clock.ts';
 export { manualClock, scaledClock } from './clock.ts';
 export type { ReleaseHook, ReleaseOutcome, ReleaseRequest } from './codepipeline.ts';
 export { awsError, NotEmulated } from './errors.ts';
@@ -163,7 +163,11 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
   const stepping: Emulator[] = [autoScaling, ecs, cloudWatch, codePipeline];
   const meta = new JsonFile<{ lastStep?: number }>(join(dataDir, 'account', 'clock.json'), () => ({}));
-  // Time starts when the account is first created; a restart catches up from where it stopped.
+  // Time starts when the account is first created; a restart catches up from where it stopped,
+  // and a fast clock (which ran ahead of the wall clock last time) resumes from there.
+  const saved = meta.value.lastStep;
+  if (saved !== undefined && clock.now() < saved && 'resume' in clock)
+    (clock as ResumableClock).resume(saved);
   meta.value.lastStep ??= clock.now();
   let advancing = false;
 

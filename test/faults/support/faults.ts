@@ -27,8 +27,9 @@ export type ServiceName = keyof Clients;
 export type FaultMode = 'once' | 'always';
 
 export interface FaultPlan {
-  readonly service: ServiceName;
-  /** The SDK command's name without the `Command` suffix, e.g. `UpdateService`. */
+  /** An SDK client of `shared/aws/clients.ts`, or `lambda`: the Lambda service refusing the Task's Invoke. */
+  readonly service: ServiceName | 'lambda';
+  /** The SDK command's name without the `Command` suffix, e.g. `UpdateService` (`Invoke` for `lambda`). */
   readonly command: string;
   readonly mode: FaultMode;
   /** Only calls made while this Task state runs fail; every call when omitted. */
@@ -65,7 +66,7 @@ const EXCEPTIONS: Record<ServiceName, ExceptionClass> = {
 export function throttlingError(service: ServiceName, command: string): Error {
   const error = new EXCEPTIONS[service]({
     name: 'ThrottlingException',
-    message: `Rate exceeded (injected fault on ${command})`,
+    message: 'Rate exceeded',
     $fault: 'client',
     $metadata: { httpStatusCode: 400, requestId: 'injected-fault', attempts: 1, totalRetryDelay: 0 },
   });
@@ -88,17 +89,17 @@ interface ClientWithStack {
   };
 }
 
-/** The injector: attach once, then arm a plan per scenario and read what happened. */
+/** The injector: attach once, then arm plans per scenario and read what happened. */
 export class FaultInjector {
-  private plan: FaultPlan | undefined;
-  private firedForPlan = 0;
-  /** Every AWS call seen since the last {@link reset}. */
+  private plans: FaultPlan[] = [];
+  private firedByPlan: number[] = [];
+  /** Every AWS call seen since the last {@link arm} or {@link reset}. */
   calls: SeenCall[] = [];
   /** Errors thrown since the injector was created. */
   totalInjected = 0;
   private attached: ClientWithStack[] = [];
 
-  /** Adds the middleware to every client of the record, ahead of everything else. */
+  /** Adds the middleware to every client of the record; attach it before anything that answers commands. */
   attach(clients: Clients): this {
     for (const [service, client] of Object.entries(clients) as [ServiceName, ClientWithStack][]) {
       client.middlewareStack.add(
@@ -107,16 +108,16 @@ export class FaultInjector {
           async (args: unknown) => {
             const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
             const state = currentState.getStore();
-            const plan = this.plan;
-            const matches =
-              plan !== undefined &&
-              plan.service === service &&
-              plan.command === command &&
-              (plan.state === undefined || plan.state === state) &&
-              (plan.mode === 'always' || this.firedForPlan === 0);
-            this.calls.push({ service, command, state, injected: matches });
-            if (matches) {
-              this.firedForPlan += 1;
+            const index = this.plans.findIndex(
+              (plan, i) =>
+                plan.service === service &&
+                plan.command === command &&
+                (plan.state === undefined || plan.state === state) &&
+                (plan.mode === 'always' || this.firedByPlan[i] === 0),
+            );
+            this.calls.push({ service, command, state, injected: index >= 0 });
+            if (index >= 0) {
+              this.firedByPlan[index] = (this.firedByPlan[index] ?? 0) + 1;
               this.totalInjected += 1;
               throw throttlingError(service, command);
             }
@@ -129,29 +130,47 @@ export class FaultInjector {
     return this;
   }
 
+  /**
+   * The error the Lambda service answers a throttled Invoke with, when a `lambda` plan
+   * matches this Task state; what Step Functions then reports as the Task's error.
+   */
+  invokeFault(state: string): Error | undefined {
+    const index = this.plans.findIndex(
+      (plan, i) =>
+        plan.service === 'lambda' &&
+        (plan.state === undefined || plan.state === state) &&
+        (plan.mode === 'always' || this.firedByPlan[i] === 0),
+    );
+    if (index < 0) return undefined;
+    this.firedByPlan[index] = (this.firedByPlan[index] ?? 0) + 1;
+    this.totalInjected += 1;
+    const error = new Error('Rate Exceeded.');
+    error.name = 'Lambda.TooManyRequestsException';
+    error.stack = '';
+    return error;
+  }
+
   /** Removes the middleware from the clients it was added to. */
   detach(): void {
     for (const client of this.attached) client.middlewareStack.remove(MIDDLEWARE_NAME);
     this.attached = [];
   }
 
-  /** Arms one fault (replacing any other) and forgets the calls seen so far. */
-  arm(plan: FaultPlan): void {
-    this.plan = plan;
-    this.firedForPlan = 0;
+  /** Arms these faults (replacing any others) and forgets the calls seen so far. */
+  arm(...plans: FaultPlan[]): void {
+    this.plans = plans;
+    this.firedByPlan = plans.map(() => 0);
     this.calls = [];
   }
 
-  /** No fault: every call goes through (the calls are still recorded). */
+  /** No fault: every call goes through (calls are still recorded). */
   reset(): void {
-    this.plan = undefined;
-    this.firedForPlan = 0;
-    this.calls = [];
+    this.arm();
   }
 
-  /** How many errors the armed plan has thrown. */
-  get fired(): number {
-    return this.firedForPlan;
+  /** How many errors each armed plan has thrown, in the order they were armed. */
+  get fired(): readonly number[] {
+    return this.firedByPlan;
   }
 
   /** The distinct `service:command` pairs each Task state called, in first-call order. */

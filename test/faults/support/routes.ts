@@ -1,0 +1,302 @@
+/**
+ * Routes through the state machines: an input, what the world must look like before it,
+ * and the compensation invariants that must hold after the execution, whatever it met.
+ * The fault scenarios pick, for each Task state, a route whose fault-free run goes through
+ * it; some compensation steps are only reached when another step fails, so a route can
+ * carry `prefaults` (faults that force that path).
+ */
+import { readFileSync } from 'node:fs';
+import { SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListContainerInstancesCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { clients } from '#shared/aws/clients.ts';
+import { stageNames } from '#shared/naming.ts';
+import type { StateMachineName } from '../../../sandbox/state-machines.ts';
+import type { FaultPlan } from './faults.ts';
+import { type Outcome, runExecution } from './run.ts';
+import type { World } from './world.ts';
+
+export const APP = 'starter';
+export const STAGE = 'dev';
+export const NAMES = stageNames(APP, STAGE);
+
+/** A JSON sample of `events/samples/`. */
+// biome-ignore lint/suspicious/noExplicitAny: samples are JSON documents.
+export function sample(name: string): any {
+  return JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
+}
+
+/** What the world looked like before the run, for the invariants. */
+export interface Before {
+  /** The stage service's PRIMARY task definition. */
+  readonly taskDefinition: string | undefined;
+}
+
+export interface Route {
+  readonly name: string;
+  readonly machine: StateMachineName;
+  /** Puts the world in the state the route needs (runs without faults). */
+  readonly setup?: (world: World) => Promise<void>;
+  readonly input: (world: World) => unknown;
+  /** Faults armed for the whole run to force a failure path. */
+  readonly prefaults?: readonly FaultPlan[];
+  /**
+   * What is left half done after the execution; empty when every change was completed or
+   * undone. `faulted` names the Task state whose calls failed, if any.
+   */
+  readonly invariants: (
+    world: World,
+    before: Before,
+    outcome: Outcome,
+    faulted?: string,
+  ) => Promise<string[]>;
+}
+
+/** The stage service's PRIMARY deployment's task definition (ARN). */
+export async function primaryTaskDefinition(): Promise<string | undefined> {
+  const { services } = await clients.ecs.send(
+    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+  );
+  return services?.[0]?.deployments?.find((d) => d.status === 'PRIMARY')?.taskDefinition;
+}
+
+async function imagesOf(taskDefinition: string): Promise<string[]> {
+  const { taskDefinition: td } = await clients.ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition }),
+  );
+  return (td?.containerDefinitions ?? []).map((c) => c.image ?? '');
+}
+
+/** No multipart upload left open in the source bucket: every failed upload was aborted. */
+async function noOpenUploads(world: World): Promise<string[]> {
+  const { Uploads } = await clients.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: world.account.sourceBucket }),
+  );
+  return (Uploads ?? []).map(
+    (u) => `multipart upload ${u.UploadId} of s3://${world.account.sourceBucket}/${u.Key} left open`,
+  );
+}
+
+/** No container instance of the stage's cluster left DRAINING. */
+async function noDrainingInstance(): Promise<string[]> {
+  const { containerInstanceArns } = await clients.ecs.send(
+    new ListContainerInstancesCommand({ cluster: NAMES.cluster, status: 'DRAINING' }),
+  );
+  return (containerInstanceArns ?? []).map((arn) => `container instance ${arn} left DRAINING`);
+}
+
+/** The stage service's PRIMARY deployment: task definition and rollout state. */
+async function primaryDeployment() {
+  const { services } = await clients.ecs.send(
+    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+  );
+  return services?.[0]?.deployments?.find((d) => d.status === 'PRIMARY');
+}
+
+/**
+ * After a release: the service runs the new image when it succeeded. When it failed, the
+ * service is back on the revision it ran before, or on a revision whose deployment
+ * completed (the release deployed, then failed to record itself): never on a broken one.
+ * When the rollback's own calls were the ones failing, the Cause must say the rollback failed.
+ */
+function releaseInvariants(expectedImage: (world: World) => string | undefined) {
+  return async (world: World, before: Before, outcome: Outcome, faulted?: string): Promise<string[]> => {
+    const primary = await primaryDeployment();
+    const now = primary?.taskDefinition;
+    if (!now) return ['the service has no PRIMARY deployment'];
+    if (outcome.result?.status === 'SUCCEEDED') {
+      const wanted = expectedImage(world);
+      const images = await imagesOf(now);
+      return wanted && !images.includes(wanted)
+        ? [`release succeeded but the service runs ${images.join(', ')}, not ${wanted}`]
+        : [];
+    }
+    if (now === before.taskDefinition) return [];
+    const images = await imagesOf(now);
+    const healthy = primary.rolloutState === 'COMPLETED' && !images.some((i) => /:fail-/.test(i));
+    if (healthy) return [];
+    if (faulted === 'Roll Back' && /roll/i.test(outcome.result?.cause ?? '')) return [];
+    return [
+      `failed release left the service on ${now} (${primary.rolloutState}, ${images.join(', ')}) instead of ${before.taskDefinition}`,
+    ];
+  };
+}
+
+let imageCounter = 0;
+/** A new image of the starter app per run, so every release registers and deploys a revision. */
+function freshImage(world: World, prefix = ''): string {
+  imageCounter += 1;
+  const tag = `${prefix}${imageCounter.toString(16).padStart(8, '0')}${'0'.repeat(32)}`;
+  return `${world.account.accountId}.dkr.ecr.${world.account.region}.amazonaws.com/stackpilot/${APP}:${tag}`;
+}
+
+const images = new WeakMap<World, string>();
+function releaseInput(world: World, prefix = '') {
+  const image = freshImage(world, prefix);
+  images.set(world, image);
+  const input = sample('release-input.json');
+  input.image = image;
+  input.commit = image.slice(image.lastIndexOf(':') + 1, image.lastIndexOf(':') + 41).padEnd(40, '0');
+  if (prefix) delete input.commit;
+  return input;
+}
+
+/** Turns the circuit breaker's automatic rollback off: failures are then undone by the release's Roll Back. */
+async function withoutAutomaticRollback(): Promise<void> {
+  await clients.ecs.send(
+    new UpdateServiceCommand({
+      cluster: NAMES.cluster,
+      service: NAMES.service,
+      deploymentConfiguration: {
+        minimumHealthyPercent: 100,
+        maximumPercent: 200,
+        deploymentCircuitBreaker: { enable: true, rollback: false },
+      },
+    }),
+  );
+}
+
+/** Runs a clean release of a fresh image (route setup). */
+async function releaseOnce(world: World): Promise<void> {
+  const outcome = await runExecution(world, 'release', releaseInput(world));
+  if (outcome.result?.status !== 'SUCCEEDED')
+    throw new Error(`setup release failed: ${outcome.lost ?? outcome.result?.cause}`);
+}
+
+/** The docs' alarm event for one of the stage's alarms. */
+export function alarmEvent(alarmName: string, state = 'ALARM') {
+  const event = sample('cloudwatch-alarm-state-change.json');
+  event.detail.alarmName = alarmName;
+  event.resources = [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`];
+  event.detail.state.value = state;
+  event.detail.state.timestamp = new Date().toISOString().replace('Z', '+0000');
+  return event;
+}
+
+/** One instance more than the group's minimum, registered in the cluster (so scale-in may drain one). */
+async function oneInstanceAboveMinimum(world: World): Promise<void> {
+  const stage = world.config.apps[APP]?.stages[STAGE];
+  if (!stage) throw new Error(`no stage ${APP}/${STAGE}`);
+  await clients.autoScaling.send(
+    new SetDesiredCapacityCommand({
+      AutoScalingGroupName: NAMES.autoScalingGroup,
+      DesiredCapacity: stage.instances.min + 1,
+    }),
+  );
+  for (let i = 0; i < 10; i++) world.advance(30_000);
+}
+
+const scaleInvariants = async () => noDrainingInstance();
+
+/**
+ * A drain that cannot finish: three instances each running one of three tasks, no room
+ * anywhere else for the task of the instance being drained (a t3.micro holds one 512 MiB
+ * task), so Check Drain runs out of time and Restore Instance sets it ACTIVE again.
+ */
+async function fullCluster(world: World): Promise<void> {
+  await oneInstanceAboveMinimum(world);
+  const { services } = await clients.ecs.send(
+    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+  );
+  const instances = (await clients.ecs.send(new ListContainerInstancesCommand({ cluster: NAMES.cluster })))
+    .containerInstanceArns?.length;
+  if (!services?.[0] || !instances) throw new Error('the stage has no service or no instance');
+  await clients.ecs.send(
+    new UpdateServiceCommand({ cluster: NAMES.cluster, service: NAMES.service, desiredCount: instances }),
+  );
+  for (let i = 0; i < 10; i++) world.advance(30_000);
+}
+
+/** Every route the fault scenarios and the bad-input suite use. */
+export const ROUTES: readonly Route[] = [
+  {
+    name: 'release a new image',
+    machine: 'release',
+    input: (world) => releaseInput(world),
+    invariants: releaseInvariants((world) => images.get(world)),
+  },
+  {
+    name: 'release an image whose tasks fail, rolled back by the circuit breaker',
+    machine: 'release',
+    input: (world) => releaseInput(world, 'fail-'),
+    invariants: releaseInvariants(() => undefined),
+  },
+  {
+    name: 'release an image whose tasks fail, rolled back by the release',
+    machine: 'release',
+    setup: withoutAutomaticRollback,
+    input: (world) => releaseInput(world, 'fail-'),
+    invariants: releaseInvariants(() => undefined),
+  },
+  {
+    name: 'roll back to the previous release',
+    machine: 'release',
+    setup: async (world) => {
+      await releaseOnce(world);
+      await releaseOnce(world);
+    },
+    input: () => sample('release-rollback.json'),
+    invariants: releaseInvariants(() => undefined),
+  },
+  {
+    name: 'scale the service out on its CPU alarm',
+    machine: 'scale',
+    input: () => alarmEvent(NAMES.alarm('service', 'out')),
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'add an instance on a task placement failure',
+    machine: 'scale',
+    input: () => sample('ecs-task-placement-failure.json'),
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'set the desired count from the console',
+    machine: 'scale',
+    input: () => sample('scale-operator.json'),
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'scale the cluster in on its CPU alarm',
+    machine: 'scale',
+    setup: oneInstanceAboveMinimum,
+    input: () => alarmEvent(NAMES.alarm('cluster', 'in')),
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'scale the cluster in while no other instance has room for the drained tasks',
+    machine: 'scale',
+    setup: fullCluster,
+    input: () => alarmEvent(NAMES.alarm('cluster', 'in')),
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'scale the cluster in while the drain cannot be watched',
+    machine: 'scale',
+    setup: oneInstanceAboveMinimum,
+    input: () => alarmEvent(NAMES.alarm('cluster', 'in')),
+    prefaults: [
+      { service: 'ecs', command: 'DescribeContainerInstances', mode: 'always', state: 'Check Drain' },
+    ],
+    invariants: scaleInvariants,
+  },
+  {
+    name: 'scale the service out while its update keeps failing',
+    machine: 'scale',
+    input: () => alarmEvent(NAMES.alarm('service', 'out')),
+    prefaults: [{ service: 'ecs', command: 'UpdateService', mode: 'always', state: 'Scale Service' }],
+    invariants: scaleInvariants,
+  },
+];
+
+/** What the world looks like now, for a route's invariants. */
+export async function snapshotBefore(): Promise<Before> {
+  return { taskDefinition: await primaryTaskDefinition() };
+}
+
+export { noOpenUploads };

@@ -1,0 +1,108 @@
+/**
+ * The AWS world the fault suite runs in: the sandbox's emulated account
+ * (`sandbox/account/`), seeded from the example `stackpilot.yml` exactly as `cdk deploy`
+ * would leave it, answering the project's own SDK clients through their middleware, so
+ * the production adapters and handlers run unchanged. Time is a manual clock that the
+ * runner moves forward before each Task, which is how rollouts, builds and drains progress
+ * while every Wait state takes 0 ms; `Date` is faked to follow it, so the handlers' own
+ * deadlines (rollout, drain and pipeline time-outs) fall in emulated time too.
+ *
+ * Each scenario gets a fresh account in its own temporary folder: a scenario never sees
+ * what the previous one scaled, deployed or left behind.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vi } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
+import { HISTORY_BUCKET_ENV } from '#shared/aws/release-history.ts';
+import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { GUARD_BUCKET_ENV } from '#shared/scaling/lease-store.ts';
+import {
+  createEmulatedAccount,
+  type EmulatedAccount,
+  type ManualClock,
+  manualClock,
+} from '../../../sandbox/account/index.ts';
+import type { FaultInjector } from './faults.ts';
+
+export const GUARD_BUCKET = 'stackpilot-scaling-guard';
+
+export interface World {
+  readonly account: EmulatedAccount;
+  readonly clock: ManualClock;
+  readonly config: StackpilotConfig;
+  /** Moves emulated time forward and lets every emulator catch up. */
+  advance(ms: number): void;
+  dispose(): void;
+}
+
+/** The example configuration, optionally changed (the deploy scenarios point the repository at a local git server). */
+export function exampleConfig(
+  change: (config: StackpilotConfig) => void = () => undefined,
+): StackpilotConfig {
+  const config = loadConfigFile('stackpilot.yml');
+  change(config);
+  return config;
+}
+
+export interface WorldOptions {
+  readonly config?: StackpilotConfig;
+  /** The injector must sit in front of the account on each client: it is attached first. */
+  readonly injector: FaultInjector;
+  /** What the pipeline's Release stage does; by default the release succeeds at once. */
+  readonly onRelease?: EmulatedAccount['hooks']['onRelease'];
+}
+
+let injectorAttached: FaultInjector | undefined;
+
+/** A freshly seeded emulated account, attached to `shared/aws/clients.ts` behind the fault injector. */
+export function createWorld(options: WorldOptions): World {
+  const config = options.config ?? exampleConfig();
+  const dataDir = mkdtempSync(join(tmpdir(), 'stackpilot-faults-'));
+  // The handlers read time from Date (deadlines of rollouts, drains, pipelines): Date follows the emulated clock.
+  const clock = manualClock(Date.now());
+  vi.useFakeTimers({ toFake: ['Date'], now: clock.now() });
+  const account = createEmulatedAccount({
+    dataDir,
+    config,
+    clock,
+    hooks: {
+      onRelease:
+        options.onRelease ??
+        (async (request) => ({
+          status: 'SUCCEEDED',
+          executionArn: `arn:aws:states:us-east-1:123456789012:execution:stackpilot-release:${request.pipelineExecutionId}`,
+        })),
+    },
+  });
+  // Middlewares of one step and priority run in the order they were added: the injector goes first.
+  if (injectorAttached !== options.injector) {
+    injectorAttached?.detach();
+    options.injector.attach(clients);
+    injectorAttached = options.injector;
+  }
+  account.attach(clients);
+  account.seedFromConfig();
+  account.s3.ensureBucket(GUARD_BUCKET);
+
+  process.env[CONFIG_ENV] = JSON.stringify(config);
+  process.env.SOURCE_BUCKET = account.sourceBucket;
+  process.env[HISTORY_BUCKET_ENV] = account.sourceBucket;
+  process.env[GUARD_BUCKET_ENV] = GUARD_BUCKET;
+  resetRuntimeConfig();
+
+  return {
+    account,
+    clock,
+    config,
+    advance(ms) {
+      clock.advance(ms);
+      vi.setSystemTime(clock.now());
+      account.tick();
+    },
+    dispose() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -14,8 +14,20 @@ import { type BenchRow, median } from './report.ts';
 
 const FUNCTIONS_DIR = join(PROJECT_ROOT, 'functions');
 
+/** The folders under `functions/` that hold a `handler.ts`, sorted. */
+export function functionFolders(): string[] {
+  return readdirSync(FUNCTIONS_DIR)
+    .filter((f) => statSync(join(FUNCTIONS_DIR, f, 'handler.ts'), { throwIfNoEntry: false }))
+    .sort();
+}
+
+/** The entry file of a function folder. */
+export function functionEntry(folder: string): string {
+  return join(FUNCTIONS_DIR, folder, 'handler.ts');
+}
+
 /** Bundles one entry like `NodejsFunction` does and returns the bundle's path and size. */
-async function bundle(entry: string, outdir: string): Promise<{ file: string; bytes: number }> {
+export async function bundle(entry: string, outdir: string): Promise<{ file: string; bytes: number }> {
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, 'index.mjs');
   await build({

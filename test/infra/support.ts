@@ -2,6 +2,10 @@
  * Synthesizes the CDK app from a configuration and runs cdk-nag's AwsSolutions checks
  * over it: a finding that is not acknowledged (with a reason, in code) is returned in
  * `nagFindings`, which the tests expect to be empty.
+ *
+ * The functions are not bundled here (`aws:cdk:bundling-stacks` is empty): templates and
+ * cdk-nag do not depend on the bundles, and `test/infra/bundles.test.ts` builds every
+ * bundle with the same esbuild settings instead of once per synth.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +17,7 @@ import { loadConfigFile, type StackpilotConfig } from '../../shared/config.ts';
 
 export function synthApp(config: StackpilotConfig = loadConfigFile('stackpilot.yml')) {
   const outdir = mkdtempSync(join(tmpdir(), 'stackpilot-synth-'));
-  const app = new App({ outdir });
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const built = buildApp(config, app);
   const assembly = app.synth();
   const report = new AwsSolutionsChecks(app).validateScope(app);

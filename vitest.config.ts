@@ -6,7 +6,7 @@ export default defineConfig({
     setupFiles: ['test/setup.ts'],
     // Integration tests start loopback servers and child processes; CDK synth is CPU-heavy.
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     env: {
       POWERTOOLS_DEV: 'true',

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { StateMachineName } from '../../sandbox/state-machines.ts';
+import { type AslDefinition, allStates, type StateMachineName } from '../../sandbox/state-machines.ts';
 import { createRepo } from '../integration/support/git-repo.ts';
 import { type GitServer, startGitServer } from '../integration/support/git-server.ts';
 import { FaultInjector, type FaultPlan, type ServiceName } from './support/faults.ts';
@@ -117,20 +117,9 @@ function bestEffort(machine: StateMachineName, state: string): boolean {
   return catchAll !== undefined && catchAll.Next === asl?.Next;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: ASL documents are untyped JSON.
-function findState(definition: any, name: string): any {
-  for (const [stateName, state] of Object.entries(definition.States ?? {}) as [string, any][]) {
-    if (stateName === name) return state;
-    for (const branch of state.Branches ?? []) {
-      const found = findState(branch, name);
-      if (found) return found;
-    }
-    if (state.ItemProcessor) {
-      const found = findState(state.ItemProcessor, name);
-      if (found) return found;
-    }
-  }
-  return undefined;
+/** A state of a definition by name, nested ones (Parallel branches, Map processors) included. */
+function findState(definition: AslDefinition, name: string): AslDefinition | undefined {
+  return allStates(definition)[name];
 }
 
 /** True when the Cause names the step or what it is for (a significant word of its name). */

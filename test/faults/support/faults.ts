@@ -62,8 +62,8 @@ const EXCEPTIONS: Record<ServiceName, ExceptionClass> = {
   sfn: SFNServiceException,
 };
 
-/** The throttling error the SDK throws when `service` answers `command` with HTTP 400 ThrottlingException. */
-export function throttlingError(service: ServiceName, command: string): Error {
+/** The throttling error the SDK throws when `service` answers HTTP 400 ThrottlingException (`Rate exceeded`). */
+export function throttlingError(service: ServiceName): Error {
   const error = new EXCEPTIONS[service]({
     name: 'ThrottlingException',
     message: 'Rate exceeded',
@@ -119,7 +119,7 @@ export class FaultInjector {
             if (index >= 0) {
               this.firedByPlan[index] = (this.firedByPlan[index] ?? 0) + 1;
               this.totalInjected += 1;
-              throw throttlingError(service, command);
+              throw throttlingError(service);
             }
             return next(args);
           },

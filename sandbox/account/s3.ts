@@ -223,6 +223,8 @@ export class S3Emulator implements Emulator {
     },
     PutObject: async (input: PutObjectCommandInput): Promise<Result<PutObjectCommandOutput>> => {
       const body = await consumeBody(input.Body);
+      // Checked after the body is read and right before the write: no other call can slip in between.
+      this.checkWriteConditions(input.Bucket, checkKey(input.Key), input);
       const version = this.store(input.Bucket, checkKey(input.Key), body, `"${md5(body).toString('hex')}"`, {
         contentType: input.ContentType,
         metadata: input.Metadata,
@@ -231,10 +233,12 @@ export class S3Emulator implements Emulator {
     },
     GetObject: (input: GetObjectCommandInput): Result<GetObjectCommandOutput> => {
       const found = this.find(input.Bucket, input.Key, input.VersionId, NoSuchKey);
+      this.checkReadConditions(found.version, input);
       return { ...this.headers(input.Bucket, found.version), Body: responseBody(found.path) };
     },
     HeadObject: (input: HeadObjectCommandInput): Result<HeadObjectCommandOutput> => {
       const found = this.find(input.Bucket, input.Key, input.VersionId, NotFound);
+      this.checkReadConditions(found.version, input);
       return this.headers(input.Bucket, found.version);
     },
     DeleteObject: (input: DeleteObjectCommandInput): Result<DeleteObjectCommandOutput> => {
@@ -418,6 +422,7 @@ export class S3Emulator implements Emulator {
         }
         previous = part.PartNumber ?? 0;
       }
+      this.checkWriteConditions(upload.bucket, upload.key, input);
       const assembled = join(this.uploadsDir, uploadId, 'assembled');
       rmSync(assembled, { force: true });
       const digests: Buffer[] = [];
@@ -462,6 +467,53 @@ export class S3Emulator implements Emulator {
       return { Bucket: input.Bucket, IsTruncated: false, Uploads: uploads, MaxUploads: 1000 };
     },
   };
+
+  /**
+   * Conditional writes (`If-None-Match: *`, `If-Match: <etag>`), which the scaling lease
+   * relies on: 412 PreconditionFailed when the condition does not hold.
+   */
+  private checkWriteConditions(
+    bucket: string | undefined,
+    key: string,
+    input: { IfNoneMatch?: string; IfMatch?: string },
+  ): void {
+    const current = this.locate(bucket ?? '', key);
+    if (input.IfMatch !== undefined && !current) {
+      throw awsError(NoSuchKey, 'The specified key does not exist.', { httpStatusCode: 404 });
+    }
+    const failed =
+      (input.IfNoneMatch === '*' && current !== undefined) ||
+      (input.IfMatch !== undefined && current?.version.etag !== input.IfMatch);
+    if (failed) {
+      throw namedError(
+        S3ServiceException,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+      );
+    }
+  }
+
+  /** `If-Match` (412) and `If-None-Match` (304) on reads. */
+  private checkReadConditions(
+    version: ObjectVersion,
+    input: { IfMatch?: string; IfNoneMatch?: string },
+  ): void {
+    if (input.IfMatch !== undefined && input.IfMatch !== version.etag) {
+      throw namedError(
+        S3ServiceException,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+      );
+    }
+    if (
+      input.IfNoneMatch !== undefined &&
+      (input.IfNoneMatch === version.etag || input.IfNoneMatch === '*')
+    ) {
+      throw namedError(S3ServiceException, 'NotModified', 'Not Modified', 304);
+    }
+  }
 
   private bucket(
     name: string | undefined,

@@ -4,6 +4,7 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeGroup,
@@ -26,6 +27,7 @@ import {
 import { stageNames } from '#shared/naming.ts';
 import { judgeDeployment } from '#shared/release/deployment.ts';
 import { deriveTaskDefinition } from '#shared/release/task-definition.ts';
+import { acquireScalingLease, releaseScalingLease } from '#shared/scaling/lease-store.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -122,5 +124,29 @@ describe('production adapters on the emulated account', () => {
       emptiest.ec2InstanceId,
     );
     expect((await describeService(names.cluster, names.service, ecs)).runningCount).toBe(1);
+  });
+
+  it('guards scaling loops with the S3 lease: one loop per target, one execution per event', async () => {
+    const s3 = new S3Client(clientConfig);
+    setup.account.attach([s3]);
+    setup.account.s3.ensureBucket('guard');
+    const now = () => new Date(setup.clock.now());
+    const request = {
+      bucket: 'guard',
+      app: 'shop',
+      stage: 'dev',
+      target: 'service' as const,
+      leaseSeconds: 600,
+    };
+    const first = await acquireScalingLease({ ...request, eventKey: 'e1', owner: 'exec-1' }, now, s3);
+    const sameEvent = await acquireScalingLease({ ...request, eventKey: 'e1', owner: 'exec-2' }, now, s3);
+    const otherEvent = await acquireScalingLease({ ...request, eventKey: 'e2', owner: 'exec-3' }, now, s3);
+    expect([first.acquired, sameEvent.acquired, otherEvent.acquired]).toEqual([true, false, false]);
+    expect(sameEvent).toMatchObject({ duplicate: true });
+    expect(otherEvent).toMatchObject({ duplicate: false });
+    expect(await releaseScalingLease({ ...request, owner: 'exec-1' }, s3)).toMatchObject({ released: true });
+    expect(
+      (await acquireScalingLease({ ...request, eventKey: 'e3', owner: 'exec-4' }, now, s3)).acquired,
+    ).toBe(true);
   });
 });

@@ -90,6 +90,26 @@ describe('emulated S3', () => {
     expect(list.Contents?.map((c) => c.Key)).toEqual(['a/b.txt']);
   });
 
+  it('honours conditional writes: If-None-Match * creates once, If-Match needs the current ETag', async () => {
+    const key = 'leases/shop/dev/service.json';
+    const first = await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"owner":"a"}', IfNoneMatch: '*' }),
+    );
+    const again = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"owner":"b"}', IfNoneMatch: '*' }))
+      .catch((e: unknown) => e);
+    expect(again).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const stale = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"owner":"b"}', IfMatch: '"0123"' }))
+      .catch((e: unknown) => e);
+    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"owner":"b"}', IfMatch: first.ETag }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await got.Body?.transformToString()).toBe('{"owner":"b"}');
+  });
+
   it('throws NoSuchKey with $metadata for a missing object', async () => {
     const error = await s3
       .send(new GetObjectCommand({ Bucket: bucket, Key: 'missing' }))

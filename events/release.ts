@@ -30,8 +30,13 @@ const commit = z
 
 /** True when `image` is in the app's ECR repository (`<registry>/stackpilot/<app>[:tag|@digest]`). */
 export function isAppImage(app: string, reference: string): boolean {
-  const repository = ecrRepositoryName(app).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return new RegExp(`^[^/]+\\/${repository}(:[^/@]+)?(@sha256:[0-9a-f]{64})?$`).test(reference);
+  // String operations, not a RegExp built from the input: any app name is safe here.
+  const slash = reference.indexOf('/');
+  if (slash <= 0) return false;
+  const repository = ecrRepositoryName(app);
+  const rest = reference.slice(slash + 1);
+  if (!rest.startsWith(repository)) return false;
+  return /^(:[^/@]+)?(@sha256:[0-9a-f]{64})?$/.test(rest.slice(repository.length));
 }
 
 const imageRelease = z

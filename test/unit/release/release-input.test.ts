@@ -39,3 +39,15 @@ describe('release input', () => {
     expect(isAppImage('web', `${registry}/acme/stackpilot/web:1`)).toBe(false);
   });
 });
+
+describe('release input, hostile', () => {
+  it('refuses a huge app name with a short message', () => {
+    const result = releaseInputSchema.safeParse({
+      app: 'x'.repeat(130_000),
+      stage: 'dev',
+      image: 'r/stackpilot/x:1',
+    });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues).length).toBeLessThan(2000);
+  });
+});

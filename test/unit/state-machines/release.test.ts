@@ -276,7 +276,9 @@ describe('release state machine', () => {
     };
     const result = await run(releaseInput);
     expect(result).toMatchObject({ status: 'FAILED', error: 'ReleaseNotRecorded' });
-    expect(result.cause).toContain('Access Denied');
+    expect(result.cause).toMatch(
+      /^Record Release failed: Access Denied\. The new revision is live; run the release again to record it\.$/,
+    );
     expect(runningRevision()).toBe(arn(13));
   });
 
@@ -301,23 +303,27 @@ describe('release state machine', () => {
   });
 
   it.each([
-    ['a missing image', { app: 'starter', stage: 'dev' }, /^invalid release input: (image|action)/],
+    [
+      'a missing image',
+      { app: 'starter', stage: 'dev' },
+      /^Prepare Release failed: invalid release input: image: /,
+    ],
     [
       'an image of another repository',
       { app: 'starter', stage: 'dev', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/other/app:1' },
-      /^invalid release input: image: the image must be in the app's ECR repository/,
+      /^Prepare Release failed: invalid release input: image: the image must be in the app's ECR repository/,
     ],
     [
       'an unknown stage',
       { app: 'starter', stage: 'qa', image: NEW_IMAGE },
-      /^no stage qa of app starter in stackpilot\.yml \(known: starter\/dev, starter\/prod\)$/,
+      /^Prepare Release failed: no stage qa of app starter in stackpilot\.yml \(known: starter\/dev, starter\/prod\)\. The service was not changed\.$/,
     ],
     [
       'a rollback to revision 0',
       { app: 'starter', stage: 'dev', action: 'rollback', toRevision: 0 },
       /toRevision/,
     ],
-    ['not an object', 'release please', /^invalid release input: \(root\)/],
+    ['not an object', 'release please', /^Prepare Release failed: invalid release input: \(root\)/],
   ])('refuses %s at once with a readable Cause', async (_, input, cause) => {
     const result = await run(input);
     expect(result.status).toBe('FAILED');
@@ -326,9 +332,13 @@ describe('release state machine', () => {
     expect(result.statesEntered).toEqual([
       'Read Input',
       'Prepare Release',
-      'Explain Prepare Error',
-      'Release Refused',
+      'Describe Prepare Error',
+      'Function Error?',
+      'Read Function Error',
+      'Explain Function Error',
+      'Release Failed',
     ]);
+    expect(result.cause).toMatch(/\. The service was not changed\.$/);
     expect(account.ecs.calls()).toHaveLength(0);
   });
 
@@ -341,7 +351,7 @@ describe('release state machine', () => {
     const result = await run(releaseInput, a);
     expect(result.error).toBe('ContainerNotFound');
     expect(result.cause).toMatch(
-      /^no container of task definition stackpilot-starter-dev:12 runs an image of the ECR repository stackpilot\/starter/,
+      /^Register Task Definition failed: no container of task definition stackpilot-starter-dev:12 runs an image of the ECR repository stackpilot\/starter/,
     );
     expect(a.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
   });
@@ -421,11 +431,13 @@ describe('release state machine', () => {
   it('refuses a rollback to a revision that does not exist, and one with no recorded release', async () => {
     const missing = await run({ app: 'starter', stage: 'dev', action: 'rollback', toRevision: 99 });
     expect(missing).toMatchObject({ status: 'FAILED', error: 'RevisionNotFound' });
-    expect(missing.cause).toBe('task definition stackpilot-starter-dev:99 does not exist');
+    expect(missing.cause).toBe(
+      'Prepare Release failed: task definition stackpilot-starter-dev:99 does not exist. The service was not changed.',
+    );
     const none = await run(sample('release-rollback.json'));
     expect(none).toMatchObject({ status: 'FAILED', error: 'NoPreviousRelease' });
     expect(none.cause).toMatch(
-      /^no earlier successful release of starter\/dev other than the running revision 12 is recorded; name one with "toRevision"$/,
+      /^Prepare Release failed: no earlier successful release of starter\/dev other than the running revision 12 is recorded; name one with "toRevision"\./,
     );
     expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
   });

@@ -453,15 +453,18 @@ export class EcsEmulator implements Emulator {
       input: ListContainerInstancesCommandInput,
     ): Result<ListContainerInstancesCommandOutput> => {
       const clusterName = this.cluster(input.cluster);
-      return {
-        containerInstanceArns: Object.values(this.state.instances)
+      const { items, nextToken } = page(
+        Object.values(this.state.instances)
           .filter(
             (i) =>
               i.clusterName === clusterName &&
               (input.status ? i.status === input.status : i.status !== 'INACTIVE'),
           )
           .map((i) => i.containerInstanceArn),
-      };
+        input.maxResults,
+        input.nextToken,
+      );
+      return { containerInstanceArns: items, ...(nextToken && { nextToken }) };
     },
     DescribeContainerInstances: (
       input: DescribeContainerInstancesCommandInput,
@@ -507,19 +510,22 @@ export class EcsEmulator implements Emulator {
         ? this.findInstance(clusterName, input.containerInstance)
         : undefined;
       const desired = input.desiredStatus ?? 'RUNNING';
-      return {
-        taskArns: Object.values(this.state.tasks)
-          .filter(
-            (t) =>
-              t.clusterName === clusterName &&
-              t.desiredStatus === desired &&
-              (!input.serviceName ||
-                t.serviceName === input.serviceName.slice(input.serviceName.lastIndexOf('/') + 1)) &&
-              (!input.containerInstance || t.containerInstanceArn === instance?.containerInstanceArn) &&
-              (!input.family || t.taskDefinitionArn.includes(`/${input.family}:`)),
-          )
-          .map((t) => t.taskArn),
-      };
+      const arns = Object.values(this.state.tasks)
+        .filter(
+          (t) =>
+            t.clusterName === clusterName &&
+            t.desiredStatus === desired &&
+            (!input.serviceName ||
+              t.serviceName === input.serviceName.slice(input.serviceName.lastIndexOf('/') + 1)) &&
+            (!input.containerInstance || t.containerInstanceArn === instance?.containerInstanceArn) &&
+            (!input.family || t.taskDefinitionArn.includes(`/${input.family}:`)) &&
+            (!input.startedBy || t.deploymentId === input.startedBy),
+        )
+        // Newest first, so that a page of stopped tasks holds the latest failures.
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .map((t) => t.taskArn);
+      const { items, nextToken } = page(arns, input.maxResults, input.nextToken);
+      return { taskArns: items, ...(nextToken && { nextToken }) };
     },
     DescribeTasks: (input: DescribeTasksCommandInput): Result<DescribeTasksCommandOutput> => {
       const clusterName = this.cluster(input.cluster);
@@ -788,4 +794,19 @@ export class EcsEmulator implements Emulator {
       })),
     };
   }
+}
+
+/** One page of a list (ECS lists return at most 100 by default); the token is the next index. */
+function page<T>(
+  all: T[],
+  maxResults: number | undefined,
+  token: string | undefined,
+): { items: T[]; nextToken?: string } {
+  const start = token ? Number(Buffer.from(token, 'base64url').toString()) || 0 : 0;
+  const size = Math.min(Math.max(maxResults ?? 100, 1), 100);
+  const items = all.slice(start, start + size);
+  const next = start + size;
+  return next < all.length
+    ? { items, nextToken: Buffer.from(String(next)).toString('base64url') }
+    : { items };
 }

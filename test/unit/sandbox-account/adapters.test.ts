@@ -93,6 +93,7 @@ describe('production adapters on the emulated account', () => {
     });
     const stopped = await stoppedTasksOf(names.cluster, id, 10, ecs);
     expect(stopped.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(stopped.map((t) => t.startedBy))).toEqual(new Set([id]));
     expect(stopped[0]).toMatchObject({
       stopCode: 'EssentialContainerExited',
       stoppedReason: 'Essential container in task exited',

@@ -7,17 +7,20 @@
  * cdk-nag do not depend on the bundles, and `test/infra/bundles.test.ts` builds every
  * bundle with the same esbuild settings instead of once per synth.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/app.ts';
+import { PROJECT_ROOT } from '../../infra/constructs/stackpilot-function.ts';
 import { loadConfigFile, type StackpilotConfig } from '../../shared/config.ts';
 
 export function synthApp(config: StackpilotConfig = loadConfigFile('stackpilot.yml')) {
   const outdir = mkdtempSync(join(tmpdir(), 'stackpilot-synth-'));
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  // The same feature flags as `npx cdk synth` (cdk.json), so templates match real deploys.
+  const { context } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: object };
+  const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   const built = buildApp(config, app);
   const assembly = app.synth();
   const report = new AwsSolutionsChecks(app).validateScope(app);

@@ -32,14 +32,13 @@ const ledger = new Ledger();
 
 // The deploy's Package Source clones over real git smart-HTTP: a repository on a loopback git server.
 const gitRoot = mkdtempSync(join(tmpdir(), 'stackpilot-faults-git-'));
-// 9 MiB that does not compress: the zip needs two multipart parts, so an upload can fail half way.
-const noise = Buffer.alloc(9 * 1024 * 1024);
-for (let i = 0; i < noise.length; i += 4)
-  noise.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+// 9 MiB under an image's extension: the zip stores it as is (two multipart parts, so an upload can
+// fail half way) while git's own compression keeps the clone fast.
+const large = Buffer.alloc(9 * 1024 * 1024, 'stackpilot fault-injection suite ');
 const commit = await createRepo(join(gitRoot, 'starter'), {
   Dockerfile: 'FROM node:22-alpine\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
   'server.js': 'require("node:http").createServer((q, s) => s.end("ok")).listen(8080);\n',
-  'assets/noise.bin': noise,
+  'assets/large.png': large,
 });
 const git: GitServer = await startGitServer(gitRoot);
 const repositoryUrl = git.url('starter');

@@ -15,7 +15,40 @@ export interface KnownFinding {
   readonly note: string;
 }
 
-export const KNOWN_FINDINGS: readonly KnownFinding[] = [];
+export const KNOWN_FINDINGS: readonly KnownFinding[] = [
+  {
+    where:
+      /^scale (Acquire Lease|Scale Service|Scale Cluster Out|Read Alarm State|Drain Instance|Check Drain|Terminate Instance) \w+ always$/,
+    problem: /^Cause does not name/,
+    note: 'state-machines/scale.asl.json: when a step\'s AWS calls stay throttled the execution fails with Error TransientError and Cause "ThrottlingException: Rate exceeded" (Scaling Failed / Failed Before Scaling), which names neither the step nor what it was doing; deploy and release prefix the step ("<step> failed: ...")',
+  },
+  {
+    where: /^scale Restore Instance( After Error)? \w+ always$/,
+    problem: /left DRAINING$/,
+    note: 'state-machines/scale.asl.json "Restore Instance" / "Restore Instance After Error": when setting the instance ACTIVE again keeps failing, the Catch moves on and the execution ends without saying that the instance is still DRAINING (the Cause is the drain\'s)',
+  },
+  {
+    where: /^deploy-input\.json (app|stage) huge string$/,
+    problem: /^Cause is \d+ characters long$/,
+    note: 'events/deploy.ts accepts app and stage of any length, and functions/package-source/handler.ts quotes them whole ("app <64 KiB> has no stage ..."): the Cause is 65 KiB, past the 32,768 characters Step Functions keeps',
+  },
+  {
+    where: /^deploy-input\.json ref unicode$/,
+    problem: /stack trace|raw Lambda error document/,
+    note: 'events/deploy.ts accepts any ref: an invalid git ref name reaches isomorphic-git, whose InvalidRefNameError goes to "Describe Unexpected Source Error" and the Cause is the raw Lambda error document with its stack trace',
+  },
+  {
+    where:
+      /^(cloudwatch-alarm-state-change|ecs-task-placement-failure)\.json (detail\.state\.timestamp|id) huge string$/,
+    problem: /characters long|stack trace|raw Lambda error document/,
+    note: 'events/cloudwatch-alarm.ts and events/ecs-service-action.ts accept any string as the alarm timestamp and the event id; the scaling guard puts them in an S3 key (over S3\'s 1,024-byte limit; the sandbox answers ENAMETOOLONG), and the error reaches "Failed Before Scaling" as a raw Lambda error document',
+  },
+  {
+    where: /^scale-operator\.json (app|stage) huge string$/,
+    problem: /^Cause is \d+ characters long$/,
+    note: 'events/scale.ts accepts app and stage of any length, and shared/scaling/interpret.ts quotes them whole ("there is no stage ... of app <64 KiB>"): the Cause is 65 KiB',
+  },
+];
 
 /** Splits a scenario's problems into known findings and the rest. */
 export function triage(label: string, problems: readonly string[]) {

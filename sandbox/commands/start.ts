@@ -1,6 +1,7 @@
 /** `stackpilot start` (`npm start`): runs the sandbox until Ctrl-C. */
-import { startBanner, startSandbox } from '../server.ts';
-import { type CliIo, EXIT, parse, UsageError } from './common.ts';
+import { ConfigError } from '#shared/config.ts';
+import { DEFAULT_PORT, type Sandbox, startBanner, startSandbox } from '../server.ts';
+import { type CliIo, CommandError, EXIT, parse, UsageError } from './common.ts';
 
 export const START_USAGE = `usage: stackpilot start [--data DIR] [--reset] [--port N] [--time-scale N] [--config FILE]
   --data DIR        state folder (default .stackpilot); a restart keeps the state
@@ -33,14 +34,25 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError(`--time-scale must be a positive number, got ${values['time-scale']}`);
 
-  const sandbox = await startSandbox({
-    dataDir: values.data,
-    reset: values.reset,
-    port,
-    timeScale,
-    configPath: values.config,
-    log: (line) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
-  });
+  let sandbox: Sandbox;
+  try {
+    sandbox = await startSandbox({
+      dataDir: values.data,
+      reset: values.reset,
+      port,
+      timeScale,
+      configPath: values.config,
+      log: (line) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CommandError(
+        `port ${port ?? process.env.PORT ?? DEFAULT_PORT} is in use (another sandbox?): stop it, or pick another with --port or PORT`,
+      );
+    }
+    if (error instanceof ConfigError) throw new CommandError(error.message);
+    throw error;
+  }
   io.stdout.write(`${startBanner(sandbox)}\n`);
 
   return new Promise<number>((resolve) => {

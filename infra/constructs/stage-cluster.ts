@@ -8,7 +8,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
-import { stageNames } from '../../shared/naming.ts';
+import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import { acknowledge, wildcardAction, wildcardResource } from './nag.ts';
 
 /** Name of the app's container in every task definition revision (the release swaps its image). */
@@ -190,8 +190,22 @@ export class StageCluster extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
+    // Fixed role names: the release workflow may pass exactly these roles (iam:PassRole) when
+    // it registers a new revision, without a cross-stack reference.
+    const taskRole = new iam.Role(this, 'TaskRole', {
+      roleName: taskRoleName(app, stage),
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: `stackpilot: the tasks of ${app}/${stage}`,
+    });
+    const executionRole = new iam.Role(this, 'ExecutionRole', {
+      roleName: executionRoleName(app, stage),
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: `stackpilot: ECS pulling images and writing logs for ${app}/${stage}`,
+    });
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
       family: names.taskFamily,
+      taskRole,
+      executionRole,
       // Bridge mode with dynamic host ports packs several tasks on one small instance
       // (awsvpc would need one ENI per task, and a t3.micro has room for one).
       networkMode: ecs.NetworkMode.BRIDGE,

@@ -11,7 +11,13 @@ import { isArmInstanceType, placeholderCommand } from '../../infra/constructs/st
 import { DEFAULT_BUILDSPEC_PATH } from '../../infra/constructs/stage-pipeline.ts';
 import { AppStageStack, appStageStackId } from '../../infra/stacks/app-stage-stack.ts';
 import { allStages, ConfigError, loadConfigFile, parseConfig } from '../../shared/config.ts';
-import { ecrRepositoryName, stageNames, stateMachineName } from '../../shared/naming.ts';
+import {
+  ecrRepositoryName,
+  executionRoleName,
+  stageNames,
+  stateMachineName,
+  taskRoleName,
+} from '../../shared/naming.ts';
 import { synthApp } from './support.ts';
 
 const dev = stageNames('starter', 'dev');
@@ -179,6 +185,16 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
       ],
     });
     devTemplate.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('gives the tasks fixed-name task and execution roles, the only roles the release may pass', () => {
+    devTemplate.hasResourceProperties('AWS::IAM::Role', { RoleName: taskRoleName('starter', 'dev') });
+    devTemplate.hasResourceProperties('AWS::IAM::Role', { RoleName: executionRoleName('starter', 'dev') });
+    const [taskDefinition] = Object.values(devTemplate.findResources('AWS::ECS::TaskDefinition'));
+    const roles = devTemplate.findResources('AWS::IAM::Role');
+    const roleName = (ref: { 'Fn::GetAtt': [string] }) => roles[ref['Fn::GetAtt'][0]]?.Properties.RoleName;
+    expect(roleName(taskDefinition?.Properties.TaskRoleArn)).toBe('stackpilot-starter-dev-task');
+    expect(roleName(taskDefinition?.Properties.ExecutionRoleArn)).toBe('stackpilot-starter-dev-execution');
   });
 
   it('serves the standard tier through an HTTP API, a VPC link and Cloud Map SRV records, with throttling and access logs', () => {

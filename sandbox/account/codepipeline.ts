@@ -6,7 +6,6 @@
  * state machine) and completes when that execution ends.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ActionExecutionDetail,
@@ -27,14 +26,13 @@ import {
   type StartPipelineExecutionCommandOutput,
   ValidationException,
 } from '@aws-sdk/client-codepipeline';
-import { parse as parseYaml } from 'yaml';
 import { ecrRepositoryName, stateMachineName } from '#shared/naming.ts';
+import { emulateBuild } from './codebuild.ts';
 import type { EcrEmulator } from './ecr.ts';
 import { awsError } from './errors.ts';
 import type { S3Emulator } from './s3.ts';
 import { JsonFile } from './store.ts';
 import type { AccountContext, Emulator, Result } from './types.ts';
-import { listZipEntries, readZipEntry, type ZipEntry } from './zip.ts';
 
 /** How long the Source action takes. */
 export const SOURCE_MS = 5_000;
@@ -417,87 +415,26 @@ export class CodePipelineEmulator implements Emulator {
     const pipeline = this.pipeline(execution.pipelineName);
     const found = this.s3.locate(pipeline.bucket, pipeline.key, execution.sourceVersionId);
     if (!found) {
-      this.fail(
-        execution,
-        action,
-        t,
-        'JobFailed',
-        `Build failed: the source object version ${execution.sourceVersionId} is gone.`,
-      );
+      const message = `Build failed: the source object version ${execution.sourceVersionId} is gone.`;
+      this.fail(execution, action, t, 'JobFailed', message);
       return;
     }
-    let zip: Buffer;
-    let entries: ZipEntry[];
-    try {
-      zip = readFileSync(found.path);
-      entries = listZipEntries(zip);
-    } catch (error) {
-      this.fail(
-        execution,
-        action,
-        t,
-        'JobFailed',
-        `Build failed: the source is not a readable zip archive (${(error as Error).message}).`,
-      );
+    const dockerfile = this.ctx.config.apps[pipeline.app]?.dockerfilePath ?? 'Dockerfile';
+    const result = emulateBuild(found.path, dockerfile, execution.variables);
+    if (!result.ok) {
+      this.fail(execution, action, t, 'JobFailed', result.message);
       return;
     }
-    const appConfig = this.ctx.config.apps[pipeline.app];
-    const dockerfile = appConfig?.dockerfilePath ?? 'Dockerfile';
-    const names = new Set(entries.map((e) => e.name));
-    const commit = this.commitOf(execution, zip, entries);
-    const short = commit ? ` of commit ${commit.slice(0, 12)}` : '';
-    if (!names.has('build.yml') && !names.has(dockerfile)) {
-      this.fail(
-        execution,
-        action,
-        t,
-        'JobFailed',
-        `Build failed: the source${short} has neither a ${dockerfile} nor a build.yml; add a ${dockerfile} (or a build.yml) at the repository root.`,
-      );
-      return;
-    }
-    const buildspecError = names.has('build.yml') ? checkBuildspec(zip, entries) : undefined;
-    if (buildspecError) {
-      this.fail(
-        execution,
-        action,
-        t,
-        'JobFailed',
-        `Build failed: YAML_FILE_ERROR: build.yml${short} ${buildspecError}.`,
-      );
-      return;
-    }
-    if (!commit) {
-      this.fail(
-        execution,
-        action,
-        t,
-        'JobFailed',
-        'Build failed: cannot tell the commit (no COMMIT pipeline variable and no .git/HEAD in the source).',
-      );
-      return;
-    }
-    const image = this.ecr.pushImage(
-      ecrRepositoryName(pipeline.app),
-      commit,
-      `${pipeline.app}:${commit}:${found.version.etag}`,
-    );
+    const { commit } = result;
+    const repository = ecrRepositoryName(pipeline.app);
+    const image = this.ecr.pushImage(repository, commit, `${pipeline.app}:${commit}:${found.version.etag}`);
     execution.commit = commit;
     execution.image = image;
-    const how = names.has('build.yml')
-      ? 'build.yml'
-      : `the default buildspec (docker build -f ${dockerfile})`;
-    this.succeed(
-      execution,
-      action,
-      t,
-      `Built ${image} with ${how}.`,
-      `${execution.pipelineName}:${action.id}`,
-      {
-        IMAGE_URI: image,
-        COMMIT: commit,
-      },
-    );
+    const summary = `Built ${image} with ${result.how}.`;
+    this.succeed(execution, action, t, summary, `${execution.pipelineName}:${action.id}`, {
+      IMAGE_URI: image,
+      COMMIT: commit,
+    });
     this.startAction(execution, 'Release', t, 0);
   }
 
@@ -549,29 +486,6 @@ export class CodePipelineEmulator implements Emulator {
         },
       )
       .finally(() => this.releasing.delete(execution.id));
-  }
-
-  /** The commit: the `COMMIT` pipeline variable, else what `.git/HEAD` in the zip points at. */
-  private commitOf(execution: ExecutionRecord, zip: Buffer, entries: ZipEntry[]): string | undefined {
-    const variable = Object.entries(execution.variables).find(([name]) =>
-      /^commit(_?id|_?sha)?$/i.test(name),
-    );
-    if (variable?.[1]) return variable[1];
-    const read = (name: string) => {
-      const entry = entries.find((e) => e.name === name);
-      return entry ? readZipEntry(zip, entry).toString('utf8').trim() : undefined;
-    };
-    const head = read('.git/HEAD');
-    if (!head) return undefined;
-    if (/^[0-9a-f]{40}$/.test(head)) return head;
-    const ref = head.startsWith('ref: ') ? head.slice(5) : undefined;
-    if (!ref) return undefined;
-    const loose = read(`.git/${ref}`);
-    if (loose && /^[0-9a-f]{40}$/.test(loose)) return loose;
-    const packed = read('.git/packed-refs')
-      ?.split('\n')
-      .find((line) => line.endsWith(` ${ref}`));
-    return packed?.slice(0, 40);
   }
 
   private startAction(execution: ExecutionRecord, stageName: StageName, t: number, duration: number): void {
@@ -708,20 +622,4 @@ export class CodePipelineEmulator implements Emulator {
     }
     return execution;
   }
-}
-
-/** What CodeBuild would refuse in a buildspec before running it: not YAML, no version, no phases. */
-function checkBuildspec(zip: Buffer, entries: ZipEntry[]): string | undefined {
-  const entry = entries.find((e) => e.name === 'build.yml');
-  if (!entry) return undefined;
-  let spec: unknown;
-  try {
-    spec = parseYaml(readZipEntry(zip, entry).toString('utf8'));
-  } catch (error) {
-    return `is not valid YAML: ${(error as Error).message.split('\n')[0]}`;
-  }
-  if (!spec || typeof spec !== 'object') return 'is not a YAML mapping';
-  if (!('version' in spec)) return 'has no version (CodeBuild expects "version: 0.2")';
-  if (!('phases' in spec)) return 'has no phases';
-  return undefined;
 }

@@ -46,7 +46,6 @@ import {
   type TagResourceCommandInput,
   type TagResourceCommandOutput,
   type Task,
-  type TaskDefinition,
   type UntagResourceCommandInput,
   type UntagResourceCommandOutput,
   type UpdateContainerInstancesStateCommandInput,
@@ -67,8 +66,8 @@ import {
   newResourceId,
   type ServiceRecord,
   type TaskDefinitionRecord,
-  type TaskRecord,
 } from './ecs-model.ts';
+import { EcsOutputs } from './ecs-output.ts';
 import { EcsScheduler, instanceUsage } from './ecs-scheduler.ts';
 import { awsError } from './errors.ts';
 import { JsonFile } from './store.ts';
@@ -80,16 +79,19 @@ export class EcsEmulator implements Emulator {
   readonly service = 'ECS';
   private readonly file: JsonFile<EcsState>;
   private readonly scheduler: EcsScheduler;
+  private readonly out: EcsOutputs;
 
   constructor(
     private readonly ctx: AccountContext,
     dataDir: string,
   ) {
     this.file = new JsonFile(join(dataDir, 'account', 'ecs.json'), emptyEcsState);
-    this.scheduler = new EcsScheduler(this.file.value, ctx, {
-      cluster: (name) => this.clusterArn(name),
-      taskDefinition: (key) => this.taskDefinitionArn(key),
-    });
+    const arns = {
+      cluster: (name: string) => this.clusterArn(name),
+      taskDefinition: (key: string) => this.taskDefinitionArn(key),
+    };
+    this.scheduler = new EcsScheduler(this.file.value, ctx, arns);
+    this.out = new EcsOutputs(this.file.value, arns);
   }
 
   private get state(): EcsState {
@@ -243,7 +245,7 @@ export class EcsEmulator implements Emulator {
       const name = input.clusterName ?? 'default';
       this.state.clusters[name] ??= { clusterArn: this.clusterArn(name), createdAt: this.ctx.clock.now() };
       if (input.tags) this.state.tags[this.clusterArn(name)] = input.tags;
-      return { cluster: this.clusterOutput(name) };
+      return { cluster: this.out.cluster(name) };
     },
     ListClusters: (): Result<ListClustersCommandOutput> => ({
       clusterArns: Object.values(this.state.clusters).map((c) => c.clusterArn),
@@ -251,7 +253,7 @@ export class EcsEmulator implements Emulator {
     DescribeClusters: (input: DescribeClustersCommandInput): Result<DescribeClustersCommandOutput> => {
       const names = (input.clusters ?? ['default']).map((c) => this.clusterName(c));
       return {
-        clusters: names.filter((n) => this.state.clusters[n]).map((n) => this.clusterOutput(n)),
+        clusters: names.filter((n) => this.state.clusters[n]).map((n) => this.out.cluster(n)),
         failures: names
           .filter((n) => !this.state.clusters[n])
           .map((n) => ({ arn: this.clusterArn(n), reason: 'MISSING' })),
@@ -280,14 +282,14 @@ export class EcsEmulator implements Emulator {
       };
       this.state.taskDefinitions[key] = { definition, registeredAt: this.ctx.clock.now() };
       if (tags && tags.length > 0) this.state.tags[this.taskDefinitionArn(key)] = tags;
-      return { taskDefinition: this.taskDefinitionOutput(key), ...(tags && { tags }) };
+      return { taskDefinition: this.out.taskDefinition(key), ...(tags && { tags }) };
     },
     DescribeTaskDefinition: (
       input: DescribeTaskDefinitionCommandInput,
     ): Result<DescribeTaskDefinitionCommandOutput> => {
       const key = this.taskDefinitionKey(input.taskDefinition);
       return {
-        taskDefinition: this.taskDefinitionOutput(key),
+        taskDefinition: this.out.taskDefinition(key),
         ...(input.include?.includes('TAGS') && { tags: this.state.tags[this.taskDefinitionArn(key)] ?? [] }),
       };
     },
@@ -300,7 +302,7 @@ export class EcsEmulator implements Emulator {
         record.definition.status = 'INACTIVE';
         record.deregisteredAt = this.ctx.clock.now();
       }
-      return { taskDefinition: this.taskDefinitionOutput(key) };
+      return { taskDefinition: this.out.taskDefinition(key) };
     },
     ListTaskDefinitions: (
       input: ListTaskDefinitionsCommandInput,
@@ -367,7 +369,7 @@ export class EcsEmulator implements Emulator {
       this.state.services[id] = service;
       if (input.tags) this.state.tags[service.serviceArn] = input.tags;
       this.startDeployment(service, key, t);
-      return { service: this.serviceOutput(service) };
+      return { service: this.out.service(service) };
     },
     ListServices: (input: ListServicesCommandInput): Result<ListServicesCommandOutput> => {
       const clusterName = this.cluster(input.cluster);
@@ -385,7 +387,7 @@ export class EcsEmulator implements Emulator {
         const record = this.state.services[`${clusterName}/${ref.slice(ref.lastIndexOf('/') + 1)}`];
         if (record) {
           services.push({
-            ...this.serviceOutput(record),
+            ...this.out.service(record),
             ...(input.include?.includes('TAGS') && { tags: this.state.tags[record.serviceArn] ?? [] }),
           });
         } else {
@@ -427,7 +429,7 @@ export class EcsEmulator implements Emulator {
         throw awsError(InvalidParameterException, 'TaskDefinition is inactive');
       }
       if (key !== service.taskDefinition || input.forceNewDeployment) this.startDeployment(service, key, t);
-      return { service: this.serviceOutput(service) };
+      return { service: this.out.service(service) };
     },
     RegisterContainerInstance: (
       input: RegisterContainerInstanceCommandInput,
@@ -447,7 +449,7 @@ export class EcsEmulator implements Emulator {
         identity.instanceType ?? 't3.micro',
         identity.availabilityZone ?? `${this.ctx.region}a`,
       );
-      return { containerInstance: this.instanceOutput(this.instance(arn)) };
+      return { containerInstance: this.out.instance(this.instance(arn)) };
     },
     ListContainerInstances: (
       input: ListContainerInstancesCommandInput,
@@ -474,7 +476,7 @@ export class EcsEmulator implements Emulator {
       const failures: { arn: string; reason: string }[] = [];
       for (const ref of input.containerInstances ?? []) {
         const instance = this.findInstance(clusterName, ref);
-        if (instance) found.push(this.instanceOutput(instance));
+        if (instance) found.push(this.out.instance(instance));
         else failures.push({ arn: ref, reason: 'MISSING' });
       }
       return { containerInstances: found, failures };
@@ -498,7 +500,7 @@ export class EcsEmulator implements Emulator {
           continue;
         }
         instance.status = input.status;
-        found.push(this.instanceOutput(instance));
+        found.push(this.out.instance(instance));
       }
       for (const service of Object.values(this.state.services))
         if (service.clusterName === clusterName) service.steady = false;
@@ -535,7 +537,7 @@ export class EcsEmulator implements Emulator {
         const task = Object.values(this.state.tasks).find(
           (t) => t.clusterName === clusterName && (t.taskArn === ref || t.taskArn.endsWith(`/${ref}`)),
         );
-        if (task) tasks.push(this.taskOutput(task));
+        if (task) tasks.push(this.out.task(task));
         else failures.push({ arn: ref, reason: 'MISSING' });
       }
       return { tasks, failures };
@@ -660,139 +662,6 @@ export class EcsEmulator implements Emulator {
           i.containerInstanceArn.endsWith(`/${ref}`) ||
           i.ec2InstanceId === ref),
     );
-  }
-
-  private clusterOutput(name: string) {
-    const instances = Object.values(this.state.instances).filter(
-      (i) => i.clusterName === name && i.status !== 'INACTIVE',
-    );
-    const tasks = Object.values(this.state.tasks).filter(
-      (t) => t.clusterName === name && t.lastStatus !== 'STOPPED',
-    );
-    return {
-      clusterArn: this.clusterArn(name),
-      clusterName: name,
-      status: 'ACTIVE',
-      registeredContainerInstancesCount: instances.length,
-      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
-      pendingTasksCount: tasks.filter((t) => t.lastStatus === 'PENDING').length,
-      activeServicesCount: Object.values(this.state.services).filter((s) => s.clusterName === name).length,
-    };
-  }
-
-  private taskDefinitionOutput(key: string): TaskDefinition {
-    const record = this.state.taskDefinitions[key];
-    if (!record) throw awsError(ClientException, 'Unable to describe task definition.');
-    return {
-      ...structuredClone(record.definition),
-      registeredAt: new Date(record.registeredAt),
-      ...(record.deregisteredAt !== undefined && { deregisteredAt: new Date(record.deregisteredAt) }),
-    };
-  }
-
-  private serviceOutput(service: ServiceRecord): Service {
-    const live = Object.values(this.state.tasks).filter(
-      (t) =>
-        t.clusterName === service.clusterName &&
-        t.serviceName === service.serviceName &&
-        t.desiredStatus === 'RUNNING',
-    );
-    const count = (d: DeploymentRecord | undefined, status: TaskRecord['lastStatus']) =>
-      live.filter((t) => (!d || t.deploymentId === d.id) && t.lastStatus === status).length;
-    return {
-      serviceArn: service.serviceArn,
-      serviceName: service.serviceName,
-      clusterArn: this.clusterArn(service.clusterName),
-      status: 'ACTIVE',
-      desiredCount: service.desiredCount,
-      runningCount: count(undefined, 'RUNNING'),
-      pendingCount: count(undefined, 'PENDING'),
-      launchType: 'EC2',
-      schedulingStrategy: 'REPLICA',
-      taskDefinition: this.taskDefinitionArn(service.taskDefinition),
-      deploymentController: { type: 'ECS' },
-      deploymentConfiguration: {
-        deploymentCircuitBreaker: service.circuitBreaker,
-        maximumPercent: service.maximumPercent,
-        minimumHealthyPercent: service.minimumHealthyPercent,
-      },
-      placementStrategy: [
-        { type: 'spread', field: 'attribute:ecs.availability-zone' },
-        { type: 'spread', field: 'instanceId' },
-      ],
-      deployments: service.deployments.map((d) => ({
-        id: d.id,
-        status: d.status,
-        taskDefinition: this.taskDefinitionArn(d.taskDefinition),
-        desiredCount: d.status === 'PRIMARY' ? service.desiredCount : 0,
-        pendingCount: count(d, 'PENDING'),
-        runningCount: count(d, 'RUNNING'),
-        failedTasks: d.failedTasks,
-        createdAt: new Date(d.createdAt),
-        updatedAt: new Date(d.updatedAt),
-        launchType: 'EC2',
-        rolloutState: d.rolloutState,
-        rolloutStateReason: d.rolloutStateReason,
-      })),
-      events: service.events.map((e) => ({ id: e.id, createdAt: new Date(e.createdAt), message: e.message })),
-      createdAt: new Date(service.createdAt),
-    };
-  }
-
-  private instanceOutput(instance: InstanceRecord): ContainerInstance {
-    const used = instanceUsage(this.state, instance);
-    const resources = (cpu: number, memory: number) => [
-      { name: 'CPU', type: 'INTEGER', integerValue: cpu },
-      { name: 'MEMORY', type: 'INTEGER', integerValue: memory },
-    ];
-    return {
-      containerInstanceArn: instance.containerInstanceArn,
-      ec2InstanceId: instance.ec2InstanceId,
-      status: instance.status,
-      agentConnected: instance.status !== 'INACTIVE',
-      runningTasksCount: used.running,
-      pendingTasksCount: used.pending,
-      registeredResources: resources(instance.cpu, instance.memory),
-      remainingResources: resources(instance.cpu - used.cpu, instance.memory - used.memory),
-      registeredAt: new Date(instance.registeredAt),
-      attributes: [
-        { name: 'ecs.instance-type', value: instance.instanceType },
-        { name: 'ecs.availability-zone', value: instance.availabilityZone },
-      ],
-      version: 1,
-    };
-  }
-
-  private taskOutput(task: TaskRecord): Task {
-    const definition =
-      this.state.taskDefinitions[task.taskDefinitionArn.slice(task.taskDefinitionArn.lastIndexOf('/') + 1)];
-    return {
-      taskArn: task.taskArn,
-      clusterArn: this.clusterArn(task.clusterName),
-      taskDefinitionArn: task.taskDefinitionArn,
-      containerInstanceArn: task.containerInstanceArn,
-      lastStatus:
-        task.lastStatus === 'RUNNING' && task.desiredStatus === 'STOPPED' ? 'DEACTIVATING' : task.lastStatus,
-      desiredStatus: task.desiredStatus,
-      launchType: 'EC2',
-      cpu: String(task.cpu),
-      memory: String(task.memory),
-      createdAt: new Date(task.createdAt),
-      ...(task.serviceName && { group: `service:${task.serviceName}` }),
-      ...(task.deploymentId && { startedBy: task.deploymentId }),
-      ...(task.startedAt !== undefined && { startedAt: new Date(task.startedAt) }),
-      ...(task.stoppingAt !== undefined && { stoppingAt: new Date(task.stoppingAt) }),
-      ...(task.stoppedAt !== undefined && { stoppedAt: new Date(task.stoppedAt) }),
-      ...(task.stoppedReason && { stoppedReason: task.stoppedReason }),
-      ...(task.stopCode && { stopCode: task.stopCode }),
-      availabilityZone: this.state.instances[task.containerInstanceArn]?.availabilityZone,
-      containers: (definition?.definition.containerDefinitions ?? []).map((c) => ({
-        name: c.name,
-        image: c.image,
-        lastStatus: task.lastStatus,
-        ...(task.lastStatus === 'STOPPED' && task.failReason && { exitCode: 1, reason: task.failReason }),
-      })),
-    };
   }
 }
 

@@ -3,7 +3,8 @@
  * repository served by `git http-backend` on loopback, into s3rver on loopback.
  *
  * ours: `packageSource` (isomorphic-git, no checkout, zip from the object store) in a child
- * process, whose peak RSS is read with `process.resourceUsage().maxRSS`.
+ * process run from a bundle built like the Lambda's, with `--expose-gc` as the function
+ * has it; its peak RSS is read with `process.resourceUsage().maxRSS`.
  * reference: `git clone --depth 1` + `zip -qr` + the same streamed upload of the zip file.
  * Runs alternate (reference, ours, reference, ours, ...) and the medians are compared.
  *
@@ -13,16 +14,17 @@ import { execFile, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { uploadStream } from '../shared/aws/s3-upload.ts';
-import { packageSource } from '../shared/source/package-source.ts';
 import { createRepo, type RepoFile } from '../test/integration/support/git-repo.ts';
 import { startGitServer } from '../test/integration/support/git-server.ts';
 import { startS3rver } from '../test/integration/support/s3.ts';
+import { bundle } from './bundles.ts';
 import { type BenchRow, median } from './report.ts';
+import type { ChildJob } from './source-packaging-child.ts';
 
 const BUCKET = 'bench-sources';
 // Asynchronous: the git server answering the clone runs in this same process.
@@ -111,9 +113,15 @@ export function generateFiles(options: GeneratedRepoOptions = {}): Record<string
   return files;
 }
 
-/** Creates the generated repository at `dir` (branch `main`); returns its commit. */
+/**
+ * Creates the generated repository at `dir` (branch `main`) and packs it, as a hosted
+ * repository is (a server sending loose objects spends seconds compressing them on each
+ * clone, which would slow the reference and ours alike); returns its commit.
+ */
 export async function generateRepo(dir: string, options: GeneratedRepoOptions = {}): Promise<string> {
-  return createRepo(dir, generateFiles(options));
+  const commit = await createRepo(dir, generateFiles(options));
+  await run('git', ['repack', '-a', '-d', '-q'], { cwd: dir });
+  return commit;
 }
 
 export interface RunResult {
@@ -157,18 +165,18 @@ export async function runReference(
   }
 }
 
-interface ChildJob {
-  readonly url: string;
-  readonly commit: string;
-  readonly endpoint: string;
-  readonly key: string;
-  readonly level?: number;
+/** Bundles the child like the Lambda is bundled (tsx would add its own memory to the measurement). */
+export async function bundleChild(outdir: string): Promise<string> {
+  const entry = join(dirname(fileURLToPath(import.meta.url)), 'source-packaging-child.ts');
+  return (await bundle(entry, outdir)).file;
 }
 
-/** Ours, in a child process (so its peak RSS is its own): `packageSource` end to end. */
-export async function runOurs(job: ChildJob): Promise<RunResult> {
-  const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--child', JSON.stringify(job)], {
+/**
+ * Ours, in a child process run from `bundleChild`'s bundle with `--expose-gc` (as the
+ * function runs: see `shared/source/memory.ts`), so its peak RSS is its own.
+ */
+export async function runOurs(bundleFile: string, job: ChildJob): Promise<RunResult> {
+  const child = spawn(process.execPath, ['--expose-gc', bundleFile, JSON.stringify(job)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
   });
@@ -179,29 +187,6 @@ export async function runOurs(job: ChildJob): Promise<RunResult> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`benchmark child exited with ${code}: ${out}`);
   return JSON.parse(out.trim().split('\n').at(-1) as string) as RunResult;
-}
-
-async function childMain(job: ChildJob): Promise<void> {
-  const s3 = new S3Client({
-    endpoint: job.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const started = performance.now();
-  const result = await packageSource({
-    url: job.url,
-    ref: 'refs/heads/main',
-    commit: job.commit,
-    bucket: BUCKET,
-    key: job.key,
-    s3,
-    level: job.level,
-  });
-  const ms = performance.now() - started;
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ms, bytes: result.bytes, peakRssMb })}\n`);
-  s3.destroy();
 }
 
 export interface SourcePackagingBenchOptions extends GeneratedRepoOptions {
@@ -229,6 +214,7 @@ export async function benchmarkSourcePackaging(
   const log = options.log ?? (() => undefined);
   const runs = options.runs ?? 3;
   const root = await mkdtemp(join(tmpdir(), 'bench-repos-'));
+  const bundleFile = await bundleChild(join(root, 'child'));
   const git = await startGitServer(root);
   const s3 = await startS3rver({ buckets: [BUCKET] });
   try {
@@ -236,6 +222,7 @@ export async function benchmarkSourcePackaging(
     const repoDir = join(root, 'app');
     await mkdir(repoDir, { recursive: true });
     const commit = await createRepo(repoDir, files);
+    await run('git', ['repack', '-a', '-d', '-q'], { cwd: repoDir });
     const repoBytes = Object.values(files).reduce(
       (sum, f) =>
         sum +
@@ -256,8 +243,9 @@ export async function benchmarkSourcePackaging(
       const ref = await runReference(url, s3.client, `reference-${round}.zip`);
       reference.push(ref);
       log(`run ${round + 1}: reference ${ref.ms.toFixed(0)} ms, zip ${(ref.bytes / 1048576).toFixed(1)} MB`);
-      const our = await runOurs({
+      const our = await runOurs(bundleFile, {
         url,
+        bucket: BUCKET,
         commit,
         endpoint: s3.endpoint,
         key: `ours-${round}.zip`,
@@ -306,17 +294,12 @@ export async function benchSourcePackaging(): Promise<BenchRow[]> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      child: { type: 'string' },
       runs: { type: 'string', default: '3' },
       files: { type: 'string', default: '5000' },
       mb: { type: 'string', default: '50' },
       level: { type: 'string' },
     },
   });
-  if (values.child) {
-    await childMain(JSON.parse(values.child) as ChildJob);
-    return;
-  }
   const result = await benchmarkSourcePackaging({
     runs: Number(values.runs),
     files: Number(values.files),

@@ -10,9 +10,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { logger } from '../powertools.ts';
 import { clients } from './clients.ts';
 
-/** 8 MiB parts, 3 in flight: at most about 32 MiB of the body in memory whatever its size (S3 allows 10,000 parts: 78 GiB). */
+/**
+ * 8 MiB parts, 2 in flight: about 32 MiB of the body in memory (the parts in flight, the
+ * one being filled and its copy) whatever its size; 10,000 parts allow bodies up to 78 GiB.
+ */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 3;
+export const DEFAULT_QUEUE_SIZE = 2;
 
 export interface StreamUploadOptions {
   readonly bucket: string;

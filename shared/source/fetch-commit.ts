@@ -12,6 +12,7 @@ import git, { type HttpClient } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { TransientError } from '#shared/errors.ts';
 import { CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
+import { collectEvery } from './memory.ts';
 
 /** HTTP Basic credentials for a private repository (a token as the password). */
 export interface GitCredentials {
@@ -41,6 +42,52 @@ export interface FetchedCommit {
   readonly fetchedBy: 'branch' | 'commit';
 }
 
+/** Size of the chunks the fetched pack is handed to isomorphic-git in. */
+const RESPONSE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Wraps an isomorphic-git HTTP client so response bodies arrive in 1 MiB chunks instead of
+ * the socket's 64 KiB ones. isomorphic-git keeps every chunk of the pack until it has it
+ * all; large chunks are allocated outside the small-object heap and handed back to the OS
+ * when freed, where thousands of small ones would leave the process's memory fragmented.
+ */
+export function withLargeChunks(client: HttpClient): HttpClient {
+  return {
+    async request(request) {
+      const response = await client.request(request);
+      if (!response.body) return response;
+      return { ...response, body: rechunk(response.body, RESPONSE_CHUNK_BYTES) };
+    },
+  };
+}
+
+async function* rechunk(body: AsyncIterable<Uint8Array>, size: number): AsyncIterableIterator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    parts.push(chunk);
+    length += chunk.byteLength;
+    if (length >= size) {
+      yield Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
+
+/**
+ * Progress events between two garbage collections: isomorphic-git sends one per percent of
+ * each phase, and holds the whole pack in memory while indexing it (see `memory.ts`).
+ */
+const PROGRESS_STEPS_BETWEEN_COLLECTIONS = 10;
+
+function progressCollector(): () => void {
+  let steps = 0;
+  const collect = collectEvery(PROGRESS_STEPS_BETWEEN_COLLECTIONS);
+  return () => collect(++steps);
+}
+
 /** The username a provider expects with a token as the password. */
 export function tokenCredentials(provider: 'github' | 'gitlab', token: string): GitCredentials {
   return { username: provider === 'github' ? 'x-access-token' : 'oauth2', password: token };
@@ -66,7 +113,7 @@ export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedC
   const cache = options.cache ?? {};
   const common = {
     fs,
-    http: options.http ?? nodeHttp,
+    http: withLargeChunks(options.http ?? nodeHttp),
     dir,
     cache,
     url,
@@ -78,6 +125,7 @@ export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedC
       ? () => ({ username: credentials.username, password: credentials.password })
       : undefined,
     onAuthFailure: () => ({ cancel: true }),
+    onProgress: progressCollector(),
   };
   const context = { url, commit, branch };
 

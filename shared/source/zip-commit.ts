@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ZipArchive, type ZipEntryData } from 'archiver';
 import { shouldStore } from './compression.ts';
+import { collectEvery } from './memory.ts';
 import { ObjectStore } from './object-store.ts';
 
 /** One entry of a commit's tree, with its full path. */
@@ -47,6 +48,8 @@ export const DEFAULT_ZIP_LEVEL = 2;
 const DEFAULT_READ_AHEAD = 8;
 /** Archiver entries queued at most before waiting for it: the queue holds whole blobs. */
 const MAX_QUEUED_ENTRIES = 2;
+/** Zip bytes between two garbage collections (see `memory.ts`). */
+const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
 /** Unix file type bits stored in the zip's external attributes (archiver keeps only the permission bits it is given). */
 const REGULAR_FILE = 0o644;
@@ -150,8 +153,10 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
 
   // The archiver's queue holds whole entries: feed it a couple at a time.
   let queued = 0;
+  const collect = collectEvery(COLLECT_EVERY_BYTES);
   archive.on('entry', () => {
     queued--;
+    collect(archive.pointer());
     wake?.();
   });
   const check = () => {

@@ -6,7 +6,7 @@
  * The schema keeps unknown fields (AWS adds fields over time) and checks only what the
  * scaling decisions read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PREFIX } from '../shared/naming.ts';
 
 export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';

@@ -2,7 +2,7 @@
  * Input of the `deploy` state machine: what the webhook starts it with, and what an
  * operator pastes into the console to deploy a given commit (`events/samples/deploy-input.json`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const deployInputSchema = z
   .object({

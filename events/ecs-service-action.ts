@@ -3,7 +3,7 @@
  * shaped as in the ECS docs), and the pattern of the rule that turns a stackpilot service's
  * `SERVICE_TASK_PLACEMENT_FAILURE` (no room on the cluster) into more cluster capacity.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PREFIX } from '../shared/naming.ts';
 
 export const ECS_SERVICE_ACTION = 'ECS Service Action';

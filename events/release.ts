@@ -9,7 +9,7 @@
  * - rollback `{app, stage, action: "rollback", toRevision?}`: back to the named task-definition
  *   revision, or to the newest successful release other than the one running.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ecrRepositoryName } from '#shared/naming.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'an app or stage name from stackpilot.yml');

@@ -4,7 +4,7 @@
  * The state machine's other inputs are the AWS events of `cloudwatch-alarm.ts` and
  * `ecs-service-action.ts`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const scaleTargetSchema = z.enum(['service', 'cluster']);
 

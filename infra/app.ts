@@ -5,7 +5,8 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { allStages, loadConfigFile, type StackpilotConfig } from '../shared/config.ts';
+import { allStages, type StackpilotConfig } from '../shared/config.ts';
+import { loadConfigFile } from '../shared/config-file.ts';
 import {
   AppRepositoryStack,
   AppStageStack,

@@ -16,7 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CONFIG_ENV, loadConfigFile, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, type StackpilotConfig } from '#shared/config.ts';
+import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { controlPlaneRules, EventBus, InvalidEvent } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';

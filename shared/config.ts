@@ -4,15 +4,11 @@
  * One zod schema validates the file at synth time (infra/app.ts) and at Lambda
  * cold start (the config travels to the functions as the `STACKPILOT_CONFIG_JSON`
  * environment variable). Every default lives here, so the CDK app, the functions
- * and the sandbox agree on them.
+ * and the sandbox agree on them. Reading the YAML file is `config-file.ts`'s job, so
+ * that function bundles do not carry a YAML parser.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { stageResourceName } from './naming.ts';
-
-/** Default location of the configuration file, relative to the working directory. */
-export const DEFAULT_CONFIG_PATH = 'stackpilot.yml';
 
 /** Names end up in resource names (clusters, pipelines, alarms): keep them short and DNS-safe. */
 const name = z
@@ -180,30 +176,6 @@ export function parseConfig(document: unknown, source = 'configuration'): Stackp
   const result = configSchema.safeParse(document);
   if (!result.success) throw new ConfigError(describeIssues(source, result.error));
   return result.data;
-}
-
-/** Parses YAML text (JSON is YAML too) and validates it. */
-export function parseConfigText(text: string, source = 'configuration'): StackpilotConfig {
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`);
-  }
-  return parseConfig(document, source);
-}
-
-/** Reads the configuration file: the given path, else `STACKPILOT_CONFIG`, else `stackpilot.yml`. */
-export function loadConfigFile(
-  path = process.env.STACKPILOT_CONFIG ?? DEFAULT_CONFIG_PATH,
-): StackpilotConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read stackpilot configuration ${path}: ${(error as Error).message}`);
-  }
-  return parseConfigText(text, path);
 }
 
 /** Name of the environment variable that carries the validated configuration to the functions. */

@@ -5,7 +5,7 @@
  * and, when it failed or timed out, what failed, from the stopped tasks and the service
  * events.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeService, stoppedTasksOf } from '#shared/aws/ecs-release.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';

@@ -4,7 +4,7 @@
  * long to wait before the next look.
  */
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { getPipelineExecution, listActionExecutions } from '#shared/aws/codepipeline.ts';
 import { parseInput } from '#shared/errors.ts';
 import { assessCheck, type PipelineCheck } from '#shared/pipeline/check.ts';

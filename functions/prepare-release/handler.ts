@@ -3,7 +3,7 @@
  * redeploy or rollback), finds the stage's service, the revision it runs and the last
  * good one, and for a rollback the revision to return to. Changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
 import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';

@@ -3,7 +3,7 @@
  * the release's result on its revision (tag `stackpilot:result`) and one record in the
  * history (`releases/<app>/<stage>/…json`). A re-run that changed nothing adds no record.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { tagTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
 import { parseInput } from '#shared/errors.ts';

@@ -3,7 +3,7 @@
  * service runs, swaps the app container's image and registers the copy. Registers nothing
  * when the service already runs the image (a re-run of the same release).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeTaskDefinition, registerTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';

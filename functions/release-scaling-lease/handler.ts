@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask } from '#shared/powertools.ts';
 import { guardBucket, releaseScalingLease } from '#shared/scaling/lease-store.ts';

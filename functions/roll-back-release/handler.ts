@@ -4,7 +4,7 @@
  * the service, it only watches that deployment: never a second rollback. Otherwise it
  * points the service back at the last good revision. Returns the rollback's tracker.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { updateServiceTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { runtimeConfig } from '#shared/config.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask } from '#shared/powertools.ts';

@@ -4,7 +4,7 @@
  * Idempotent across Step Functions retries (the request token comes from the execution).
  */
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { startPipelineExecution } from '#shared/aws/codepipeline.ts';
 import { parseInput } from '#shared/errors.ts';
 import { startRequest } from '#shared/pipeline/start.ts';

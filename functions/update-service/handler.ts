@@ -4,7 +4,7 @@
  * already runs the target (a re-run while the first run's deployment still rolls), it
  * watches that deployment instead of starting another.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { updateServiceTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';

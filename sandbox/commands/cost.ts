@@ -4,7 +4,8 @@
  * flags win over the configuration.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, findStage, loadConfigFile } from '#shared/config.ts';
+import { ConfigError, findStage } from '#shared/config.ts';
+import { loadConfigFile } from '#shared/config-file.ts';
 import {
   completeTraffic,
   DEFAULT_USAGE,

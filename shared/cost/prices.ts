@@ -3,7 +3,7 @@
  * with its region, validated here so a bad edit fails loudly.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const money = z.number().nonnegative();
 

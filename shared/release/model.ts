@@ -2,7 +2,7 @@
  * What the steps of the `release` state machine hand each other (zod schemas, so each
  * handler checks what it reads), and the sentences an execution ends with.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEPLOYMENT_ERRORS } from './errors.ts';
 
 const revisionRef = z.object({

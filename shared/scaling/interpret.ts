@@ -4,7 +4,7 @@
  * operator's count become a {@link ScalingRequest}; anything that needs no action becomes
  * a skip with the reason (the execution then succeeds, saying why it did nothing).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type CloudWatchAlarmStateChange,
   cloudWatchAlarmStateChangeSchema,

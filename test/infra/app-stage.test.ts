@@ -10,7 +10,8 @@ import { buildApp } from '../../infra/app.ts';
 import { isArmInstanceType, placeholderCommand } from '../../infra/constructs/stage-cluster.ts';
 import { DEFAULT_BUILDSPEC_PATH } from '../../infra/constructs/stage-pipeline.ts';
 import { AppStageStack, appStageStackId } from '../../infra/stacks/app-stage-stack.ts';
-import { allStages, ConfigError, loadConfigFile, parseConfig } from '../../shared/config.ts';
+import { allStages, ConfigError, parseConfig } from '../../shared/config.ts';
+import { loadConfigFile } from '../../shared/config-file.ts';
 import {
   ecrRepositoryName,
   executionRoleName,

@@ -7,7 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { DEPLOY_DEFINITION_PATH, DeployWorkflow } from '../../infra/constructs/deploy-workflow.ts';
-import { loadConfigFile, parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { loadConfigFile } from '../../shared/config-file.ts';
 
 /** The policy statements of the role whose logical id starts with `rolePrefix`. */
 function statementsOf(template: Template, rolePrefix: string) {

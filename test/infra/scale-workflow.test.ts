@@ -14,7 +14,7 @@ import { alarmStateChangePattern } from '../../events/cloudwatch-alarm.ts';
 import { taskPlacementFailurePattern } from '../../events/ecs-service-action.ts';
 import { ScaleWorkflow } from '../../infra/constructs/scale-workflow.ts';
 import { placeholdersOf } from '../../sandbox/state-machines.ts';
-import { loadConfigFile } from '../../shared/config.ts';
+import { loadConfigFile } from '../../shared/config-file.ts';
 
 function synthScaleWorkflow() {
   const app = new App({

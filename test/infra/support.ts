@@ -14,7 +14,8 @@ import { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/app.ts';
 import { PROJECT_ROOT } from '../../infra/constructs/stackpilot-function.ts';
-import { loadConfigFile, type StackpilotConfig } from '../../shared/config.ts';
+import type { StackpilotConfig } from '../../shared/config.ts';
+import { loadConfigFile } from '../../shared/config-file.ts';
 
 export function synthApp(config: StackpilotConfig = loadConfigFile('stackpilot.yml')) {
   const outdir = mkdtempSync(join(tmpdir(), 'stackpilot-synth-'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig, parseConfigText, stagesTracking } from '#shared/config.ts';
+import { ConfigError, parseConfig, stagesTracking } from '#shared/config.ts';
+import { loadConfigFile, parseConfigText } from '#shared/config-file.ts';
 import { matchAlarmName, stageNames } from '#shared/naming.ts';
 
 const minimal = {

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { vi } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
 import { HISTORY_BUCKET_ENV } from '#shared/aws/release-history.ts';
-import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { loadConfigFile } from '#shared/config-file.ts';
 import { GUARD_BUCKET_ENV } from '#shared/scaling/lease-store.ts';
 import {
   createEmulatedAccount,

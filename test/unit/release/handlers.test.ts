@@ -8,7 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler as checkDeployment } from '../../../functions/check-deployment/handler.ts';
 import { handler as prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 
 const context = {
   functionName: 'stackpilot-release-test',

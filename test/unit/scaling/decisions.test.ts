@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import {
   afterCooldown,
   afterStep,

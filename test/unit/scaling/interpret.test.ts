@@ -7,7 +7,8 @@ import {
   taskPlacementFailurePattern,
 } from '#events/ecs-service-action.ts';
 import { scaleOperatorInputSchema } from '#events/scale.ts';
-import { loadConfigFile, parseConfig } from '../../../shared/config.ts';
+import { parseConfig } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import { InvalidInput } from '../../../shared/errors.ts';
 import { interpretScalingEvent } from '../../../shared/scaling/interpret.ts';
 

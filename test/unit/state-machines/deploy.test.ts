@@ -27,7 +27,8 @@ import {
   runStateMachine,
   type TaskHandlers,
 } from '../../../sandbox/state-machines.ts';
-import { findStage, loadConfigFile } from '../../../shared/config.ts';
+import { findStage } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
 
 /** asl-validator ships no type declarations: its call signature, as used here. */

@@ -22,7 +22,8 @@ import {
   runStateMachine,
 } from '../../../sandbox/state-machines.ts';
 import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
-import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS, toTaskError } from '../../../shared/errors.ts';
 import { FakeAccount, HISTORY_BUCKET, type Plan } from '../release/fake-account.ts';
 import { appImage, starterRevision, taskDefinitionArn } from '../release/fixtures.ts';

@@ -26,7 +26,8 @@ import {
   runStateMachine,
   type TaskHandlers,
 } from '../../../sandbox/state-machines.ts';
-import { CONFIG_ENV, loadConfigFile, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { stageNames } from '../../../shared/naming.ts';
 import { leaseKey } from '../../../shared/scaling/guard.ts';

@@ -34,6 +34,8 @@ export type { AccountEvent } from './types.ts';
 export const STEP_MS = 1000;
 /** Between calls, the state is written to disk at most this often (wall-clock ms); `flush()` writes at once. */
 export const FLUSH_INTERVAL_MS = 1000;
+/** Commands that change nothing (the state is not written after them). */
+const READ_ONLY = /^(Describe|List|Get|Head|BatchGet)/;
 /** After a long stop (or a huge time scale) the account catches up at most this much time. */
 export const MAX_CATCH_UP_MS = 60 * 60_000;
 
@@ -232,7 +234,8 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     try {
       return (await (handler as (input: unknown) => unknown)(input ?? {})) as Record<string, unknown>;
     } finally {
-      flush();
+      // A change is on disk before its answer; reads leave the state as it was.
+      if (!READ_ONLY.test(command)) flush();
       deliverEvents();
     }
   }

@@ -142,6 +142,7 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
   };
   const onAbort = () => stop(signal?.reason instanceof Error ? signal.reason : new Error('zip aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
   archive.on('error', stop);
   archive.on('warning', stop);
   output.once('error', stop);

@@ -1,0 +1,110 @@
+import type { HttpClient } from 'isomorphic-git';
+import { describe, expect, it } from 'vitest';
+import { TransientError } from '../../../shared/errors.ts';
+import {
+  CommitNotFound,
+  RepositoryAccessDenied,
+  RepositoryUnreachable,
+} from '../../../shared/source/errors.ts';
+import {
+  classifyGitError,
+  stripCredentials,
+  tokenCredentials,
+  withLargeChunks,
+} from '../../../shared/source/fetch-commit.ts';
+
+const context = { url: 'https://github.com/acme/app.git', commit: 'c0ffee'.padEnd(40, '0'), branch: 'main' };
+const httpError = (statusCode: number, statusMessage = '') =>
+  Object.assign(new Error(`HTTP Error: ${statusCode} ${statusMessage}`), {
+    code: 'HttpError',
+    data: { statusCode, statusMessage },
+  });
+const systemError = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+
+describe('classifyGitError', () => {
+  it.each([401, 403])('maps HTTP %i to RepositoryAccessDenied', (status) => {
+    const error = classifyGitError(httpError(status, 'Unauthorized'), context);
+    expect(error).toBeInstanceOf(RepositoryAccessDenied);
+    expect(error.message).toContain(context.url);
+  });
+
+  it('maps a refused token (isomorphic-git UserCanceledError) to RepositoryAccessDenied', () => {
+    const canceled = Object.assign(new Error('canceled'), { code: 'UserCanceledError' });
+    expect(classifyGitError(canceled, context)).toBeInstanceOf(RepositoryAccessDenied);
+  });
+
+  it('maps HTTP 404 and an unknown host to RepositoryUnreachable', () => {
+    expect(classifyGitError(httpError(404, 'Not Found'), context)).toBeInstanceOf(RepositoryUnreachable);
+    expect(classifyGitError(systemError('ENOTFOUND'), context)).toBeInstanceOf(RepositoryUnreachable);
+  });
+
+  it('maps a server that does not speak smart HTTP to RepositoryUnreachable', () => {
+    const notGit = Object.assign(new Error('Remote did not reply using the "smart" HTTP protocol.'), {
+      code: 'SmartHttpError',
+    });
+    expect(classifyGitError(notGit, context)).toBeInstanceOf(RepositoryUnreachable);
+  });
+
+  it.each([500, 502, 503, 504, 429, 408])('maps HTTP %i to TransientError naming the commit', (status) => {
+    const error = classifyGitError(httpError(status), context);
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toContain(context.commit);
+  });
+
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'])('maps %s to TransientError', (code) => {
+    expect(classifyGitError(systemError(code), context)).toBeInstanceOf(TransientError);
+  });
+
+  it('maps a missing branch (NotFoundError) to CommitNotFound naming branch, commit and URL', () => {
+    const notFound = Object.assign(new Error('Could not find main.'), { code: 'NotFoundError' });
+    const error = classifyGitError(notFound, context);
+    expect(error).toBeInstanceOf(CommitNotFound);
+    expect(error.message).toContain('main');
+    expect(error.message).toContain(context.commit);
+    expect(error.message).toContain(context.url);
+  });
+
+  it('keeps errors that are already classified and passes unknown ones through', () => {
+    const known = new CommitNotFound('x');
+    expect(classifyGitError(known, context)).toBe(known);
+    const unknown = new Error('something else');
+    expect(classifyGitError(unknown, context)).toBe(unknown);
+  });
+});
+
+describe('credentials', () => {
+  it('strips user info from URLs so it reaches neither .git/config nor a message', () => {
+    expect(stripCredentials('https://user:secret@github.com/acme/app.git')).toBe(
+      'https://github.com/acme/app.git',
+    );
+    expect(stripCredentials('https://gitlab.com/acme/app.git')).toBe('https://gitlab.com/acme/app.git');
+  });
+
+  it('uses the username each provider expects with a token', () => {
+    expect(tokenCredentials('github', 't')).toEqual({ username: 'x-access-token', password: 't' });
+    expect(tokenCredentials('gitlab', 't')).toEqual({ username: 'oauth2', password: 't' });
+  });
+});
+
+describe('withLargeChunks', () => {
+  it('hands the response body over in 1 MiB chunks with the same bytes', async () => {
+    const socketChunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    const inner: HttpClient = {
+      request: async () => ({
+        url: 'u',
+        method: 'POST',
+        statusCode: 200,
+        statusMessage: 'OK',
+        headers: {},
+        body: (async function* () {
+          yield* socketChunks;
+        })(),
+      }),
+    };
+    const response = await withLargeChunks(inner).request({ url: 'u' });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of response.body ?? []) chunks.push(chunk);
+    expect(chunks.map((c) => c.byteLength)).toEqual([1024 * 1024, 1024 * 1024, 512 * 1024]);
+    expect(Buffer.concat(chunks).equals(Buffer.concat(socketChunks))).toBe(true);
+  });
+});

@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import git from 'isomorphic-git';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectStore } from '../../../shared/source/object-store.ts';
+import { walkCommitTree, zipCommit } from '../../../shared/source/zip-commit.ts';
+
+interface ZipEntry {
+  name: string;
+  method: number;
+  unixMode: number;
+  size: number;
+}
+
+/** Reads a zip's central directory: entry names, compression methods, unix modes, sizes. */
+function centralDirectory(zip: Buffer): ZipEntry[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(end + 10);
+  let pos = zip.readUInt32LE(end + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = zip.readUInt16LE(pos + 28);
+    const extraLength = zip.readUInt16LE(pos + 30);
+    const commentLength = zip.readUInt16LE(pos + 32);
+    entries.push({
+      method: zip.readUInt16LE(pos + 10),
+      size: zip.readUInt32LE(pos + 24),
+      unixMode: zip.readUInt32LE(pos + 38) >>> 16,
+      name: zip.toString('utf8', pos + 46, pos + 46 + nameLength),
+    });
+    pos += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+let dir: string;
+let commit: string;
+const random = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 2654435761) >>> 24));
+
+/** A repository written with isomorphic-git (loose objects, no git binary): one commit. */
+async function createRepository(): Promise<string> {
+  const blob = (content: string | Buffer) =>
+    git.writeBlob({ fs, dir, blob: typeof content === 'string' ? Buffer.from(content) : content });
+  await git.init({ fs, dir, defaultBranch: 'main' });
+  const nested = await git.writeTree({
+    fs,
+    dir,
+    tree: [{ mode: '100644', path: 'café.md', oid: await blob('# café\n'), type: 'blob' }],
+  });
+  const tree = await git.writeTree({
+    fs,
+    dir,
+    tree: [
+      { mode: '100755', path: 'build.sh', oid: await blob('#!/bin/sh\necho hi\n'), type: 'blob' },
+      { mode: '040000', path: 'docs', oid: nested, type: 'tree' },
+      { mode: '100644', path: 'logo.png', oid: await blob(random), type: 'blob' },
+      { mode: '120000', path: 'readme', oid: await blob('docs/café.md'), type: 'blob' },
+      { mode: '100644', path: 'src.ts', oid: await blob('export const a = 1;\n'.repeat(100)), type: 'blob' },
+    ],
+  });
+  const author = { name: 'Test', email: 't@example.com', timestamp: 1767225600, timezoneOffset: 0 };
+  const oid = await git.writeCommit({
+    fs,
+    dir,
+    commit: { tree, parent: [], author, committer: author, message: 'initial\n' },
+  });
+  await git.writeRef({ fs, dir, ref: 'refs/heads/main', value: oid, force: true });
+  return oid;
+}
+
+async function zipToBuffer(options: { signal?: AbortSignal } = {}): Promise<Buffer> {
+  const output = new PassThrough();
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await zipCommit({ dir, commit, output, signal: options.signal });
+  return Buffer.concat(chunks);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zip-commit-'));
+  commit = await createRepository();
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('walkCommitTree', () => {
+  it('lists the files of every folder, depth first in git order', async () => {
+    const store = await ObjectStore.open(join(dir, '.git'));
+    const paths: string[] = [];
+    for await (const entry of walkCommitTree(store, commit)) paths.push(`${entry.mode} ${entry.path}`);
+    await store.close();
+    expect(paths).toEqual([
+      '100755 build.sh',
+      '100644 docs/café.md',
+      '100644 logo.png',
+      '120000 readme',
+      '100644 src.ts',
+    ]);
+  });
+});
+
+describe('zipCommit', () => {
+  it('writes the tree with unix modes, symlinks and .git, storing incompressible files', async () => {
+    const entries = centralDirectory(await zipToBuffer());
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    expect(entries.filter((e) => !e.name.startsWith('.git/')).map((e) => e.name)).toEqual([
+      'build.sh',
+      'docs/café.md',
+      'logo.png',
+      'readme',
+      'src.ts',
+    ]);
+    expect(byName.get('build.sh')?.unixMode).toBe(0o100755);
+    expect(byName.get('src.ts')?.unixMode).toBe(0o100644);
+    expect(byName.get('readme')?.unixMode).toBe(0o120777);
+    expect(byName.get('logo.png')?.method).toBe(0);
+    expect(byName.get('src.ts')?.method).toBe(8);
+    expect(byName.has('.git/HEAD')).toBe(true);
+    expect(byName.has('.git/config')).toBe(true);
+    expect(entries.some((e) => e.name.startsWith('.git/objects/'))).toBe(true);
+  });
+
+  it('produces the same bytes for the same commit', async () => {
+    expect((await zipToBuffer()).equals(await zipToBuffer())).toBe(true);
+  });
+
+  it('stops with the abort reason when the upload side gives up', async () => {
+    const controller = new AbortController();
+    const reason = new Error('upload failed');
+    controller.abort(reason);
+    await expect(zipToBuffer({ signal: controller.signal })).rejects.toBe(reason);
+  });
+
+  it('fails when the commit is not in the repository', async () => {
+    const output = new PassThrough();
+    await expect(zipCommit({ dir, commit: 'ee'.repeat(20), output })).rejects.toThrow(
+      /not in the repository/,
+    );
+  });
+});

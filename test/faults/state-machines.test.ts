@@ -11,7 +11,7 @@
  *   fail cleanly, never with `States.Runtime`;
  * - the closing line counts what was injected, what survived and what was lost (must be 0).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -22,7 +22,15 @@ import { FaultInjector, type FaultPlan, type ServiceName } from './support/fault
 import { triage } from './support/findings.ts';
 import { Ledger } from './support/ledger.ts';
 import { mutationsOf } from './support/mutations.ts';
-import { APP, noOpenUploads, ROUTES, type Route, STAGE, sample, snapshotBefore } from './support/routes.ts';
+import {
+  APP,
+  deployInvariants,
+  ROUTES,
+  type Route,
+  STAGE,
+  sample,
+  snapshotBefore,
+} from './support/routes.ts';
 import { type Outcome, runExecution, unreadable } from './support/run.ts';
 import { handlerExists, rawDefinition, STATE_MACHINES, type TaskState, taskStates } from './support/tasks.ts';
 import { createWorld, exampleConfig } from './support/world.ts';
@@ -65,7 +73,7 @@ const DEPLOY_ROUTE: Route = {
     ref: 'refs/heads/main',
     commit,
   }),
-  invariants: async (world) => noOpenUploads(world),
+  invariants: deployInvariants,
 };
 
 const routes: Route[] = [DEPLOY_ROUTE, ...ROUTES];
@@ -84,7 +92,7 @@ async function runRoute(route: Route, plans: FaultPlan[] = [], faulted?: string)
   const world = createWorld({ injector, config });
   try {
     await route.setup?.(world);
-    const before = await snapshotBefore();
+    const before = await snapshotBefore(world);
     const input = route.input(world);
     injector.arm(...(route.prefaults ?? []), ...plans);
     const outcome = await runExecution(world, route.machine, input, { injector });
@@ -185,6 +193,14 @@ describe('coverage', () => {
     },
   );
 
+  it('mutates every sample of events/samples/ that is a state machine input (the others are webhook bodies)', () => {
+    const files = readdirSync(new URL('../../events/samples/', import.meta.url)).filter((f) =>
+      f.endsWith('.json'),
+    );
+    const covered = new Set([...WEBHOOK_BODIES, ...INPUT_SAMPLES.map((s) => s.sample)]);
+    expect(files.filter((f) => !covered.has(f))).toEqual([]);
+  });
+
   it.each(routes.map((r) => [r.name, r] as const))(
     'route "%s" runs without losing its execution',
     (_n, route) => {
@@ -264,6 +280,9 @@ for (const machine of STATE_MACHINES) {
   });
 }
 
+/** Samples that are webhook bodies: `webhook.test.ts` generates deliveries from them. */
+const WEBHOOK_BODIES = ['github-push.json', 'gitlab-push.json', 'gitlab-tag-push.json'];
+
 /** The samples that are state machine inputs, with what they are run through. */
 const INPUT_SAMPLES: { machine: StateMachineName; sample: string; input: () => unknown }[] = [
   { machine: 'deploy', sample: 'deploy-input.json', input: () => DEPLOY_ROUTE.input(undefined as never) },
@@ -320,7 +339,7 @@ for (const { machine, sample: name, input } of INPUT_SAMPLES) {
         world.dispose();
       }
       expect(failures, failures.join('\n')).toEqual([]);
-    });
+    }, 240_000);
   });
 }
 

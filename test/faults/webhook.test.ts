@@ -40,6 +40,7 @@ const SEED = 20261121;
 
 const githubPush = Buffer.from(sample('github-push.json'), 'utf8');
 const gitlabPush = Buffer.from(sample('gitlab-push.json'), 'utf8');
+const gitlabTagPush = Buffer.from(sample('gitlab-tag-push.json'), 'utf8');
 
 // Oversized bodies are built once and shared: 10,000 fresh 10 MiB strings would dominate the run.
 const oversized = Buffer.alloc(MAX_BODY_BYTES + 4096, '{"ref":"refs/heads/master"}');
@@ -133,11 +134,13 @@ const GITLAB_FIELDS = [
 ];
 
 const bodyFor = (provider: Provider) => {
-  const original = provider === 'github' ? githubPush : gitlabPush;
   const fields = provider === 'github' ? GITHUB_FIELDS : GITLAB_FIELDS;
   const bytes = (kind: string, arbitrary: fc.Arbitrary<Buffer>) => arbitrary.map((b) => ({ kind, bytes: b }));
+  // GitLab sends tag pushes to the same hook: they must be ignored, never deployed.
+  const samples = provider === 'github' ? [githubPush] : [gitlabPush, gitlabTagPush];
+  const original = samples[0] as Buffer;
   return fc.oneof(
-    { weight: 8, arbitrary: bytes('sample', fc.constant(original)) },
+    { weight: 8, arbitrary: bytes('sample', fc.constantFrom(...samples)) },
     { weight: 8, arbitrary: bytes('mutated', mutated(original)) },
     {
       weight: 4,

@@ -6,14 +6,14 @@
  * carry `prefaults` (faults that force that path).
  */
 import { readFileSync } from 'node:fs';
-import { SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ListContainerInstancesCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { clients } from '#shared/aws/clients.ts';
 import { stageNames } from '#shared/naming.ts';
 import type { StateMachineName } from '../../../sandbox/state-machines.ts';
@@ -35,6 +35,8 @@ export function sample(name: string): any {
 export interface Before {
   /** The stage service's PRIMARY task definition. */
   readonly taskDefinition: string | undefined;
+  /** Versions of the stage's source zip in the source bucket. */
+  readonly sourceVersions: number;
 }
 
 export interface Route {
@@ -72,14 +74,32 @@ async function imagesOf(taskDefinition: string): Promise<string[]> {
   return (td?.containerDefinitions ?? []).map((c) => c.image ?? '');
 }
 
-/** No multipart upload left open in the source bucket: every failed upload was aborted. */
-async function noOpenUploads(world: World): Promise<string[]> {
+/** How many versions of the stage's source zip the source bucket holds. */
+async function sourceVersions(world: World): Promise<number> {
+  const { Versions } = await clients.s3.send(
+    new ListObjectVersionsCommand({ Bucket: world.account.sourceBucket, Prefix: NAMES.sourceKey }),
+  );
+  return (Versions ?? []).filter((v) => v.Key === NAMES.sourceKey).length;
+}
+
+/**
+ * After a deploy: no multipart upload left open in the source bucket (every failed upload
+ * was aborted), and a deploy that failed while packaging the source wrote no zip version.
+ */
+async function deployInvariants(world: World, before: Before, outcome: Outcome): Promise<string[]> {
   const { Uploads } = await clients.s3.send(
     new ListMultipartUploadsCommand({ Bucket: world.account.sourceBucket }),
   );
-  return (Uploads ?? []).map(
+  const problems = (Uploads ?? []).map(
     (u) => `multipart upload ${u.UploadId} of s3://${world.account.sourceBucket}/${u.Key} left open`,
   );
+  const packaged = outcome.invoked.includes('Start Pipeline');
+  const versions = await sourceVersions(world);
+  if (!packaged && versions !== before.sourceVersions)
+    problems.push(
+      `the failed packaging left ${versions - before.sourceVersions} new version(s) of ${NAMES.sourceKey}`,
+    );
+  return problems;
 }
 
 /** No container instance of the stage's cluster left DRAINING. */
@@ -191,7 +211,26 @@ async function oneInstanceAboveMinimum(world: World): Promise<void> {
   for (let i = 0; i < 10; i++) world.advance(30_000);
 }
 
-const scaleInvariants = async () => noDrainingInstance();
+/** After scaling: no instance left DRAINING, task count and group capacity within the stage's bounds. */
+async function scaleInvariants(world: World): Promise<string[]> {
+  const problems = await noDrainingInstance();
+  const stage = world.config.apps[APP]?.stages[STAGE];
+  const { services } = await clients.ecs.send(
+    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+  );
+  const desired = services?.[0]?.desiredCount ?? 0;
+  if (stage && (desired < stage.tasks.min || desired > stage.tasks.max))
+    problems.push(`service desired count ${desired} outside [${stage.tasks.min}, ${stage.tasks.max}]`);
+  const { AutoScalingGroups } = await clients.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [NAMES.autoScalingGroup] }),
+  );
+  const capacity = AutoScalingGroups?.[0]?.DesiredCapacity ?? 0;
+  if (stage && (capacity < stage.instances.min || capacity > stage.instances.max))
+    problems.push(
+      `group desired capacity ${capacity} outside [${stage.instances.min}, ${stage.instances.max}]`,
+    );
+  return problems;
+}
 
 /**
  * A drain that cannot finish: three instances each running one of three tasks, no room
@@ -295,8 +334,8 @@ export const ROUTES: readonly Route[] = [
 ];
 
 /** What the world looks like now, for a route's invariants. */
-export async function snapshotBefore(): Promise<Before> {
-  return { taskDefinition: await primaryTaskDefinition() };
+export async function snapshotBefore(world: World): Promise<Before> {
+  return { taskDefinition: await primaryTaskDefinition(), sourceVersions: await sourceVersions(world) };
 }
 
-export { noOpenUploads };
+export { deployInvariants };

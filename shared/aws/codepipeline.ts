@@ -15,7 +15,7 @@ import {
 import { TransientError } from '../errors.ts';
 import { PipelineExecutionNotFound, PipelineNotFound, PipelineStartRejected } from '../pipeline/errors.ts';
 import type { ActionAttempt } from '../pipeline/failure.ts';
-import { clients } from './clients.ts';
+import { codePipelineClient } from './clients.ts';
 
 /** Pages of action executions read at most: a pipeline has a handful of actions per attempt. */
 const MAX_ACTION_PAGES = 5;
@@ -27,7 +27,7 @@ function errorName(error: unknown): string {
 /** Starts the execution; returns its id. */
 export async function startPipelineExecution(
   request: StartPipelineExecutionInput & { name: string },
-  client: CodePipelineClient = clients.codePipeline,
+  client: CodePipelineClient = codePipelineClient,
 ): Promise<string> {
   try {
     const { pipelineExecutionId } = await client.send(new StartPipelineExecutionCommand(request));
@@ -64,7 +64,7 @@ export interface ExecutionStatus {
 export async function getPipelineExecution(
   pipelineName: string,
   pipelineExecutionId: string,
-  client: CodePipelineClient = clients.codePipeline,
+  client: CodePipelineClient = codePipelineClient,
 ): Promise<ExecutionStatus> {
   try {
     const { pipelineExecution } = await client.send(
@@ -104,7 +104,7 @@ export function toActionAttempt(detail: ActionExecutionDetail): ActionAttempt {
 export async function listActionExecutions(
   pipelineName: string,
   pipelineExecutionId: string,
-  client: CodePipelineClient = clients.codePipeline,
+  client: CodePipelineClient = codePipelineClient,
 ): Promise<ActionAttempt[]> {
   const attempts: ActionAttempt[] = [];
   let nextToken: string | undefined;

@@ -19,13 +19,13 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { RevisionNotFound, ServiceNotFound } from '../release/errors.ts';
-import { clients } from './clients.ts';
+import { ecsClient } from './clients.ts';
 
 /** The service `service` of `cluster`; {@link ServiceNotFound} when it does not exist or is not ACTIVE. */
 export async function describeService(
   cluster: string,
   service: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<Service> {
   const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const found = out.services?.find((s) => s.serviceName === service || s.serviceArn?.endsWith(`/${service}`));
@@ -41,7 +41,7 @@ export async function describeService(
 /** A task-definition revision (family:revision or ARN) and its tags. */
 export async function describeTaskDefinition(
   taskDefinition: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<{ taskDefinition: TaskDefinition; tags: Tag[] }> {
   let described: TaskDefinition | undefined;
   try {
@@ -62,7 +62,7 @@ export async function describeTaskDefinition(
 /** Registers a revision; returns it as ECS stored it. */
 export async function registerTaskDefinition(
   input: RegisterTaskDefinitionCommandInput,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<TaskDefinition> {
   const out = await ecs.send(new RegisterTaskDefinitionCommand(input));
   if (!out.taskDefinition?.taskDefinitionArn)
@@ -75,7 +75,7 @@ export async function updateServiceTaskDefinition(
   cluster: string,
   service: string,
   taskDefinition: string,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<Service> {
   const out = await ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
   if (!out.service) throw new ServiceNotFound(`ECS service ${service} of cluster ${cluster} was not found`);
@@ -90,7 +90,7 @@ export async function stoppedTasksOf(
   cluster: string,
   deploymentId: string,
   max = 10,
-  ecs: ECSClient = clients.ecs,
+  ecs: ECSClient = ecsClient,
 ): Promise<Task[]> {
   const listed = await ecs.send(
     new ListTasksCommand({ cluster, startedBy: deploymentId, desiredStatus: 'STOPPED', maxResults: max }),
@@ -104,10 +104,6 @@ export async function stoppedTasksOf(
 }
 
 /** Adds or overwrites tags on a revision. */
-export async function tagTaskDefinition(
-  arn: string,
-  tags: Tag[],
-  ecs: ECSClient = clients.ecs,
-): Promise<void> {
+export async function tagTaskDefinition(arn: string, tags: Tag[], ecs: ECSClient = ecsClient): Promise<void> {
   await ecs.send(new TagResourceCommand({ resourceArn: arn, tags }));
 }

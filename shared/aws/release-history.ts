@@ -4,7 +4,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { historyPrefix, type ReleaseRecord, recordKey } from '../release/history.ts';
-import { clients } from './clients.ts';
+import { s3Client } from './clients.ts';
 
 /** Name of the environment variable holding the history bucket. */
 export const HISTORY_BUCKET_ENV = 'RELEASE_HISTORY_BUCKET';
@@ -21,7 +21,7 @@ export async function listHistoryKeys(
   bucket: string,
   app: string,
   stage: string,
-  s3: S3Client = clients.s3,
+  s3: S3Client = s3Client,
 ): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
@@ -43,7 +43,7 @@ export async function listHistoryKeys(
 export async function putRecord(
   bucket: string,
   record: ReleaseRecord,
-  s3: S3Client = clients.s3,
+  s3: S3Client = s3Client,
 ): Promise<string> {
   const key = recordKey(record);
   await s3.send(

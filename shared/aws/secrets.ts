@@ -4,7 +4,7 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clients } from './clients.ts';
+import { secretsManagerClient } from './clients.ts';
 
 /** How long a secret stays cached: a rotated webhook secret is picked up within this time. */
 export const SECRET_MAX_AGE_SECONDS = 300;
@@ -32,7 +32,7 @@ function providerFor(client: SecretsManagerClient): SecretsProvider {
  */
 export async function getSecretText(
   secretId: string,
-  client: SecretsManagerClient = clients.secretsManager,
+  client: SecretsManagerClient = secretsManagerClient,
   maxAgeSeconds = SECRET_MAX_AGE_SECONDS,
 ): Promise<string> {
   let value: unknown;
@@ -48,6 +48,6 @@ export async function getSecretText(
 }
 
 /** Empties the cache (tests; the sandbox after it changes a secret). */
-export function clearSecretCache(client: SecretsManagerClient = clients.secretsManager): void {
+export function clearSecretCache(client: SecretsManagerClient = secretsManagerClient): void {
   providers.get(client)?.clearCache();
 }

@@ -3,7 +3,7 @@
  * idempotency key, so starting "the same" execution twice returns the first one.
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { clients } from './clients.ts';
+import { sfnClient } from './clients.ts';
 
 export interface StartedExecution {
   readonly executionArn: string;
@@ -36,7 +36,7 @@ export async function startNamedExecution(
   stateMachineArn: string,
   name: string,
   input: unknown,
-  client: SFNClient = clients.sfn,
+  client: SFNClient = sfnClient,
 ): Promise<StartedExecution> {
   try {
     const out = await client.send(

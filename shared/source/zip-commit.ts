@@ -5,11 +5,12 @@
  * main thread inflates the next objects while zlib deflates the current one on the thread
  * pool, and memory stays bounded by the read-ahead window, not by the repository size.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ZipArchive, type ZipEntryData } from 'archiver';
 import { shouldStore } from './compression.ts';
+import { encodeIndex, type IndexEntry } from './git-index.ts';
 import { collectEvery } from './memory.ts';
 import { ObjectStore } from './object-store.ts';
 
@@ -175,6 +176,7 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
 
   try {
     let files = 0;
+    const indexEntries: IndexEntry[] = [];
     const blobs = readAheadBlobs(
       walkCommitTree(store, commit),
       async (entry) => (await store.read(entry.oid)).data,
@@ -182,6 +184,12 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
     );
     for await (const { entry, content } of blobs) {
       await waitForRoom();
+      indexEntries.push({
+        path: entry.path,
+        mode: entry.mode,
+        oid: entry.oid,
+        size: content?.byteLength ?? 0,
+      });
       if (entry.mode === '160000' || content === undefined) {
         // A submodule: git leaves an empty folder where it goes; so does the zip.
         archive.append(Buffer.alloc(0), { name: `${entry.path}/`, type: 'directory', date, mode: 0o755 });
@@ -201,6 +209,8 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
       queued++;
     }
 
+    // Before .git is listed: the index goes into the zip with the rest of .git.
+    await writeFile(join(dir, '.git', 'index'), encodeIndex(indexEntries));
     const gitFiles = await listGitFolder(dir);
     for (const path of gitFiles) {
       await waitForRoom();

@@ -177,6 +177,11 @@ describe('packageSource against git http-backend and s3rver', () => {
     const out = await downloadAndUnzip(s3.client, result.key);
     await expectSameTree(out, join(root, 'app'), commit);
     expect(execFileSync('git', ['rev-parse', 'HEAD'], { cwd: out, encoding: 'utf8' }).trim()).toBe(commit);
+    // The zip carries an index: the unzipped folder is a clean checkout, not "everything deleted".
+    expect(execFileSync('git', ['status', '--porcelain'], { cwd: out, encoding: 'utf8' })).toBe('');
+    expect(
+      execFileSync('git', ['describe', '--always', '--dirty'], { cwd: out, encoding: 'utf8' }).trim(),
+    ).toBe(commit.slice(0, 7));
     expect(
       execFileSync('git', ['cat-file', '-t', `${commit}^{tree}`], { cwd: out, encoding: 'utf8' }).trim(),
     ).toBe('tree');

@@ -1,0 +1,47 @@
+/**
+ * Writes the `.git/index` of the zipped commit, so that `git status` in the unzipped folder
+ * shows a clean tree (without an index every file would show as deleted and untracked, and
+ * `git describe --dirty` would call the build dirty). The entries carry no stat data (zeros):
+ * git notices that on first use and compares contents instead, which match.
+ */
+import { createHash } from 'node:crypto';
+
+/** One file of the index. */
+export interface IndexEntry {
+  readonly path: string;
+  /** Git mode: `100644`, `100755`, `120000`, `160000`. */
+  readonly mode: string;
+  readonly oid: string;
+  /** Size of the blob in bytes (0 for submodules). */
+  readonly size: number;
+}
+
+const HEADER = 12;
+const FIXED = 62;
+
+/** Encodes an index version 2 file (entries sorted by path bytes, as git requires). */
+export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
+  const named = entries
+    .map((entry) => ({ entry, name: Buffer.from(entry.path, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.name, b.name));
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(HEADER);
+  header.write('DIRC', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(named.length, 8);
+  parts.push(header);
+  for (const { entry, name } of named) {
+    // Fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
+    const length = Math.ceil((FIXED + name.length + 1) / 8) * 8;
+    const record = Buffer.alloc(length);
+    // ctime, mtime, dev, ino: zero (unknown); mode; uid, gid: zero; size.
+    record.writeUInt32BE(Number.parseInt(entry.mode, 8), 24);
+    record.writeUInt32BE(entry.size >>> 0, 36);
+    record.write(entry.oid, 40, 20, 'hex');
+    record.writeUInt16BE(Math.min(name.length, 0xfff), 60);
+    name.copy(record, FIXED);
+    parts.push(record);
+  }
+  const body = Buffer.concat(parts);
+  return Buffer.concat([body, createHash('sha1').update(body).digest()]);
+}

@@ -133,6 +133,8 @@ export class Runner {
   private readonly handlers = new Map<string, Promise<LambdaHandler>>();
   private readonly definitions = new Map<StateMachineName, AslDefinition>();
   private closed = false;
+  /** Aborts the executions still running when the sandbox stops. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: RunnerOptions) {
     this.load();
@@ -272,6 +274,8 @@ export class Runner {
       if (record.status === 'RUNNING')
         this.abort(record, 'the sandbox stopped while this execution was running');
     }
+    // Ends their waits and the engine's timers, so the process can exit.
+    this.stopping.abort();
   }
 
   private kindFromArn(arn: string | undefined): StateMachineName {
@@ -342,6 +346,7 @@ export class Runner {
         timeScale: this.options.timeScale,
         executionName: record.name,
         executionArn: record.executionArn,
+        signal: this.stopping.signal,
         onEvent: (event) => {
           if (record.status !== 'RUNNING') return;
           record.history.push(historyEntry(event));

@@ -129,6 +129,8 @@ export interface RunOptions {
   readonly timeScale?: number;
   /** Called with each history event as it happens (the sandbox shows running executions). */
   readonly onEvent?: (event: EventLog) => void;
+  /** Aborts the execution (its waits and timers end at once): the sandbox stopping. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExecutionResult {
@@ -231,6 +233,8 @@ export async function runStateMachine(
       },
     } as never,
   });
+  if (options.signal?.aborted) execution.abort();
+  else options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
   const events: EventLog[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {

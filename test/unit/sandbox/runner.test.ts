@@ -150,6 +150,19 @@ describe('Runner', () => {
     expect(second.byName('interrupted')?.cause).toMatch(/stopped/);
   });
 
+  it('ends the waits of running executions when the sandbox stops, so the process can exit', async () => {
+    // Unscaled, the wait would last 30 s; stopping must not wait for it.
+    const r = runner({ timeScale: 1 });
+    const record = r.start('deploy', { app: 'starter' }, 'long-wait');
+    await expect.poll(() => r.get(record.executionArn)?.statesEntered.at(-1)).toBe('Wait For Pipeline');
+    const stopped = performance.now();
+    r.close();
+    const ended = await r.wait(record.executionArn);
+    expect(performance.now() - stopped).toBeLessThan(1000);
+    expect(ended).toMatchObject({ status: 'ABORTED', error: 'States.Aborted' });
+    expect(ended.statesEntered).not.toContain('Check Pipeline');
+  });
+
   it('answers StartExecution and DescribeExecution with the SDK types and errors', async () => {
     const r = runner();
     const sfn = r.sfnCommands();

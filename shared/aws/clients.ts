@@ -37,9 +37,7 @@ export const ecsClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ 
 export const eventBridgeClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new EventBridgeClient(common),
 );
-export const s3Client = /* @__PURE__ */ tracer.captureAWSv3Client(
-  /* @__PURE__ */ new S3Client({ ...common, forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }),
-);
+export const s3Client = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new S3Client(common));
 export const secretsManagerClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new SecretsManagerClient(common),
 );

@@ -168,11 +168,14 @@ function scenariosOf(task: TaskState): Scenario[] {
 
 const allTasks = STATE_MACHINES.flatMap((machine) => taskStates(machine));
 
+/** Faults a complete run injects: two per scenario, one per input mutation (counted as the tests are defined). */
+let planned = 0;
+
 afterAll(() => {
   vi.useRealTimers();
   injector.detach();
   rmSync(gitRoot, { recursive: true, force: true });
-  console.log([`${ledger.summary()} ${ledger.details()}`, ...ledger.findings()].join('\n'));
+  console.log([`${ledger.summary()} ${ledger.details()}`, ...ledger.findings(planned)].join('\n'));
   return git.close();
 });
 
@@ -217,6 +220,7 @@ describe('coverage', () => {
 for (const machine of STATE_MACHINES) {
   describe(`${machine}: AWS calls throttled`, () => {
     for (const scenario of taskStates(machine).flatMap(scenariosOf)) {
+      planned += 2;
       const { task, route, service, command } = scenario;
       const baseline = baselines.get(route) as RouteRun;
       const expected = baseline.outcome.result;
@@ -305,6 +309,7 @@ const INPUT_SAMPLES: { machine: StateMachineName; sample: string; input: () => u
 for (const { machine, sample: name, input } of INPUT_SAMPLES) {
   describe(`${machine}: ${name} mutated field by field`, () => {
     const mutations = mutationsOf(input());
+    planned += mutations.length;
     it(`never loses an execution: ${mutations.length} mutations succeed or fail with a readable Error and Cause`, async () => {
       const route: Route = {
         name: `${name} mutated`,
@@ -342,6 +347,18 @@ for (const { machine, sample: name, input } of INPUT_SAMPLES) {
     }, 240_000);
   });
 }
+
+describe('the compensation checks see what is left half done', () => {
+  it('reports the multipart upload left open when the abort fails too', async () => {
+    const run = await runRoute(DEPLOY_ROUTE, [
+      { service: 's3', command: 'UploadPart', mode: 'always', state: 'Package Source' },
+      { service: 's3', command: 'AbortMultipartUpload', mode: 'always', state: 'Package Source' },
+    ]);
+    expect(run.outcome.result?.status).toBe('FAILED');
+    expect(run.fired.every((n) => n > 0)).toBe(true);
+    expect(run.problems.some((p) => /^multipart upload .+ left open$/.test(p))).toBe(true);
+  });
+});
 
 describe('summary', () => {
   it('lost no execution', () => {

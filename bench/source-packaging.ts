@@ -8,7 +8,7 @@
  * reference: `git clone --depth 1` + `zip -qr` + the same streamed upload of the zip file.
  * Runs alternate (reference, ours, reference, ours, ...) and the medians are compared.
  *
- * Standalone: `npx tsx bench/source-packaging.ts [--runs 3] [--files 5000] [--mb 50] [--level 2]`.
+ * Standalone: `npx tsx bench/source-packaging.ts [--runs 3] [--files 5000] [--mb 50] [--level 2] [--no-gc]`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -175,8 +175,9 @@ export async function bundleChild(outdir: string): Promise<string> {
  * Ours, in a child process run from `bundleChild`'s bundle with `--expose-gc` (as the
  * function runs: see `shared/source/memory.ts`), so its peak RSS is its own.
  */
-export async function runOurs(bundleFile: string, job: ChildJob): Promise<RunResult> {
-  const child = spawn(process.execPath, ['--expose-gc', bundleFile, JSON.stringify(job)], {
+export async function runOurs(bundleFile: string, job: ChildJob, exposeGc = true): Promise<RunResult> {
+  const flags = exposeGc ? ['--expose-gc'] : [];
+  const child = spawn(process.execPath, [...flags, bundleFile, JSON.stringify(job)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
   });
@@ -193,6 +194,8 @@ export interface SourcePackagingBenchOptions extends GeneratedRepoOptions {
   readonly runs?: number;
   /** zlib level of ours (default: packageSource's); the reference uses zip's default (6). */
   readonly level?: number;
+  /** Run ours with `--expose-gc`, as the function runs (default true). */
+  readonly exposeGc?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -243,14 +246,18 @@ export async function benchmarkSourcePackaging(
       const ref = await runReference(url, s3.client, `reference-${round}.zip`);
       reference.push(ref);
       log(`run ${round + 1}: reference ${ref.ms.toFixed(0)} ms, zip ${(ref.bytes / 1048576).toFixed(1)} MB`);
-      const our = await runOurs(bundleFile, {
-        url,
-        bucket: BUCKET,
-        commit,
-        endpoint: s3.endpoint,
-        key: `ours-${round}.zip`,
-        level: options.level,
-      });
+      const our = await runOurs(
+        bundleFile,
+        {
+          url,
+          bucket: BUCKET,
+          commit,
+          endpoint: s3.endpoint,
+          key: `ours-${round}.zip`,
+          level: options.level,
+        },
+        options.exposeGc ?? true,
+      );
       ours.push(our);
       log(
         `run ${round + 1}: ours ${our.ms.toFixed(0)} ms, zip ${(our.bytes / 1048576).toFixed(1)} MB, peak RSS ${our.peakRssMb?.toFixed(0)} MB`,
@@ -298,6 +305,7 @@ async function main(): Promise<void> {
       files: { type: 'string', default: '5000' },
       mb: { type: 'string', default: '50' },
       level: { type: 'string' },
+      'no-gc': { type: 'boolean', default: false },
     },
   });
   const result = await benchmarkSourcePackaging({
@@ -305,6 +313,7 @@ async function main(): Promise<void> {
     files: Number(values.files),
     totalBytes: Number(values.mb) * 1024 * 1024,
     level: values.level === undefined ? undefined : Number(values.level),
+    exposeGc: !values['no-gc'],
     log: (line) => console.log(line),
   });
   console.log(

@@ -3,7 +3,7 @@
  * object store, and stream the zip into S3 as it is written. The repository lives in a
  * temporary folder (Lambda's `/tmp`) that is removed afterwards; the zip is never on disk.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -49,11 +49,38 @@ export interface PackagedSource {
   readonly fetchedBy: FetchedCommit['fetchedBy'];
 }
 
+/** Prefix of the temporary repository folders. */
+const WORK_PREFIX = 'stackpilot-source-';
+/** Older work folders were left by an invocation that timed out (Lambda runs at most 15 minutes). */
+const STALE_AFTER_MS = 20 * 60 * 1000;
+
+/**
+ * Removes work folders left behind by invocations that were killed (a Lambda timeout skips
+ * `finally`), so a warm function's `/tmp` does not fill up. Folders of runs still in
+ * progress (the sandbox runs several in one process) are younger and kept.
+ */
+export async function removeStaleWorkDirs(parent: string, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(WORK_PREFIX)) continue;
+    const path = join(parent, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && now - info.mtimeMs > STALE_AFTER_MS) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+  }
+  if (removed.length > 0) logger.warn('removed stale work folders', { removed });
+  return removed;
+}
+
 /** Fetches `commit`, zips it with its `.git`, and uploads the zip to `s3://bucket/key`. */
 export async function packageSource(options: PackageSourceOptions): Promise<PackagedSource> {
   const { url, commit, bucket, key } = options;
   const branch = options.ref.replace(/^refs\/heads\//, '');
-  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'source-'));
+  const workDir = options.workDir ?? tmpdir();
+  await removeStaleWorkDirs(workDir);
+  const dir = await mkdtemp(join(workDir, WORK_PREFIX));
   try {
     const fetchStarted = Date.now();
     const fetched = await fetchCommit({ url, branch, commit, dir, credentials: options.credentials });

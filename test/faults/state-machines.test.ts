@@ -147,23 +147,27 @@ interface Scenario {
   readonly command: string;
 }
 
-/** For each Task state: the route where it makes the most AWS calls (routes without prefaults first). */
+/**
+ * For each Task state, one scenario per AWS call it makes on any route, each on the best
+ * route that makes it: one whose fault-free run succeeds (so "always" must turn it into a
+ * failure naming the step), else one without forcing faults, else the first.
+ */
 function scenariosOf(task: TaskState): Scenario[] {
-  let best: { route: Route; commands: { service: ServiceName; command: string }[] } | undefined;
-  for (const [route, run] of baselines) {
-    if (route.machine !== task.machine || !run.outcome.invoked.includes(task.state)) continue;
-    const commands = run.calls.get(task.state) ?? [];
-    const better =
-      !best ||
-      commands.length > best.commands.length ||
-      (commands.length === best.commands.length && !route.prefaults && best.route.prefaults);
-    if (better) best = { route, commands };
-  }
-  if (!best) return [];
-  const route = best.route;
+  const rank = (route: Route) =>
+    (baselines.get(route)?.outcome.result?.status === 'SUCCEEDED' ? 0 : 2) + (route.prefaults ? 1 : 0);
+  const through = [...baselines]
+    .filter(([route, run]) => route.machine === task.machine && run.outcome.invoked.includes(task.state))
+    .sort(([a], [b]) => rank(a) - rank(b));
+  const scenarios = new Map<string, Scenario>();
+  for (const [route, run] of through)
+    for (const call of run.calls.get(task.state) ?? []) {
+      const key = `${call.service}:${call.command}`;
+      if (!scenarios.has(key)) scenarios.set(key, { task, route, ...call });
+    }
+  const [first] = through;
   // A Task that calls no AWS API (pure logic) still runs in a Lambda function: its Invoke is throttled instead.
-  if (best.commands.length === 0) return [{ task, route, service: 'lambda', command: 'Invoke' }];
-  return best.commands.map((c) => ({ task, route, ...c }));
+  if (scenarios.size === 0 && first) return [{ task, route: first[0], service: 'lambda', command: 'Invoke' }];
+  return [...scenarios.values()];
 }
 
 const allTasks = STATE_MACHINES.flatMap((machine) => taskStates(machine));

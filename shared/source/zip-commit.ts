@@ -112,11 +112,16 @@ async function* readAheadBlobs(
  * commit: entries in git order, every timestamp the committer date.
  */
 export async function zipCommit(options: ZipCommitOptions): Promise<ZipSummary> {
-  const store = await ObjectStore.open(join(options.dir, '.git'));
+  let store: ObjectStore | undefined;
   try {
+    store = await ObjectStore.open(join(options.dir, '.git'));
     return await writeZip(store, options);
+  } catch (error) {
+    // Whatever failed, the consumer must see it: an output left open would keep the upload waiting forever.
+    options.output.destroy(error as Error);
+    throw error;
   } finally {
-    await store.close();
+    await store?.close();
   }
 }
 
@@ -231,8 +236,9 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
     check();
     return { files, gitFiles: gitFiles.length, bytes: archive.pointer() };
   } catch (error) {
-    archive.abort();
+    // Output first: once the archive is aborted it would end the output as if the zip were complete.
     output.destroy(error as Error);
+    archive.abort();
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);

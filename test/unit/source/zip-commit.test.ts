@@ -133,10 +133,14 @@ describe('zipCommit', () => {
     await expect(zipToBuffer({ signal: controller.signal })).rejects.toBe(reason);
   });
 
-  it('fails when the commit is not in the repository', async () => {
+  it('fails, and fails its output, when the commit is not in the repository', async () => {
     const output = new PassThrough();
+    output.on('error', () => undefined);
     await expect(zipCommit({ dir, commit: 'ee'.repeat(20), output })).rejects.toThrow(
       /not in the repository/,
     );
+    // The consumer (the upload) sees the failure instead of waiting for more bytes forever.
+    expect(output.destroyed).toBe(true);
+    expect(output.errored?.message).toMatch(/not in the repository/);
   });
 });

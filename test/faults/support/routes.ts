@@ -208,7 +208,47 @@ async function oneInstanceAboveMinimum(world: World): Promise<void> {
       DesiredCapacity: stage.instances.min + 1,
     }),
   );
-  for (let i = 0; i < 10; i++) world.advance(30_000);
+  await until(
+    world,
+    'the new instance to join the cluster',
+    async () => (await activeInstances()) > stage.instances.min,
+  );
+}
+
+/** ACTIVE container instances of the stage's cluster. */
+async function activeInstances(): Promise<number> {
+  const { containerInstanceArns } = await clients.ecs.send(
+    new ListContainerInstancesCommand({ cluster: NAMES.cluster, status: 'ACTIVE' }),
+  );
+  return containerInstanceArns?.length ?? 0;
+}
+
+/** Moves emulated time 30 s at a time until `done`, for at most an emulated hour. */
+async function until(world: World, what: string, done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    if (await done()) return;
+    world.advance(30_000);
+  }
+  throw new Error(`route setup: waited an emulated hour for ${what}`);
+}
+
+/**
+ * A drain that cannot finish: every instance runs one task and none has room for another
+ * (a t3.micro holds one 512 MiB task), so the drained instance keeps its task, Check Drain
+ * runs out of time and Restore Instance sets it ACTIVE again.
+ */
+async function fullCluster(world: World): Promise<void> {
+  await oneInstanceAboveMinimum(world);
+  const instances = await activeInstances();
+  await clients.ecs.send(
+    new UpdateServiceCommand({ cluster: NAMES.cluster, service: NAMES.service, desiredCount: instances }),
+  );
+  await until(world, `${instances} running tasks`, async () => {
+    const { services } = await clients.ecs.send(
+      new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+    );
+    return services?.[0]?.runningCount === instances;
+  });
 }
 
 /** After scaling: no instance left DRAINING, task count and group capacity within the stage's bounds. */
@@ -230,25 +270,6 @@ async function scaleInvariants(world: World): Promise<string[]> {
       `group desired capacity ${capacity} outside [${stage.instances.min}, ${stage.instances.max}]`,
     );
   return problems;
-}
-
-/**
- * A drain that cannot finish: three instances each running one of three tasks, no room
- * anywhere else for the task of the instance being drained (a t3.micro holds one 512 MiB
- * task), so Check Drain runs out of time and Restore Instance sets it ACTIVE again.
- */
-async function fullCluster(world: World): Promise<void> {
-  await oneInstanceAboveMinimum(world);
-  const { services } = await clients.ecs.send(
-    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
-  );
-  const instances = (await clients.ecs.send(new ListContainerInstancesCommand({ cluster: NAMES.cluster })))
-    .containerInstanceArns?.length;
-  if (!services?.[0] || !instances) throw new Error('the stage has no service or no instance');
-  await clients.ecs.send(
-    new UpdateServiceCommand({ cluster: NAMES.cluster, service: NAMES.service, desiredCount: instances }),
-  );
-  for (let i = 0; i < 10; i++) world.advance(30_000);
 }
 
 /** Every route the fault scenarios and the bad-input suite use. */

@@ -8,12 +8,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
-import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../../functions/record-release/handler.ts';
-import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
-import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
-import { updateService } from '../../../functions/update-service/handler.ts';
 import {
   allStates,
   type ExecutionResult,
@@ -24,9 +18,10 @@ import {
 import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
 import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
-import { RETRYABLE_ERRORS, toTaskError } from '../../../shared/errors.ts';
+import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { FakeAccount, HISTORY_BUCKET, type Plan } from '../release/fake-account.ts';
 import { appImage, starterRevision, taskDefinitionArn } from '../release/fixtures.ts';
+import { tasks } from '../release/release-tasks.ts';
 
 /** asl-validator ships no type declarations: its call signature, as used here. */
 type AslValidator = (
@@ -55,43 +50,6 @@ afterEach(() => {
   account.restore();
   resetRuntimeConfig();
 });
-
-/** The step functions as Lambda runs them (transient errors become TransientError), on the virtual clock. */
-function tasks(a: FakeAccount) {
-  const now = () => a.now;
-  const task =
-    <T>(fn: (input: unknown) => Promise<T>) =>
-    async (input: unknown) => {
-      try {
-        return await fn(input);
-      } catch (error) {
-        throw toTaskError(error);
-      }
-    };
-  const waited = new Set<string>();
-  const check = task((input) => {
-    // The Wait state before this Check waited `waitSeconds` (once per poll, not per retry).
-    const { deployment } = input as {
-      deployment: { deploymentId: string; polls: number; waitSeconds: number };
-    };
-    const poll = `${deployment.deploymentId}#${deployment.polls}`;
-    if (!waited.has(poll)) {
-      waited.add(poll);
-      a.advance(deployment.waitSeconds);
-    }
-    return checkDeployment(input, { now });
-  });
-  return {
-    'Prepare Release': task((input) => prepareRelease(input, { now })),
-    'Register Task Definition': task(registerReleaseRevision),
-    'Update Service': task((input) => updateService(input, { now })),
-    'Check Deployment': check,
-    'Roll Back': task((input) => rollBackRelease(input, { now })),
-    'Check Rollback': check,
-    'Record Release': task((input) => recordRelease(input, { now })),
-    'Record Failed Release': task((input) => recordRelease(input, { now })),
-  };
-}
 
 function run(input: unknown, a = account, executionName = 'release-1'): Promise<ExecutionResult> {
   return runStateMachine(loadDefinition('release'), input, { tasks: tasks(a), executionName });

@@ -7,11 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
+  CloudWatchServiceException,
   type DescribeAlarmsCommandInput,
   type DescribeAlarmsCommandOutput,
+  InvalidFormatFault,
   type ListTagsForResourceCommandInput,
   type ListTagsForResourceCommandOutput,
   type MetricAlarm,
+  ResourceNotFound,
   ResourceNotFoundException,
   type SetAlarmStateCommandInput,
   type SetAlarmStateCommandOutput,
@@ -19,7 +22,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { findStage } from '#shared/config.ts';
 import { type ScaleDirection, type ScaleTarget, stageNames } from '#shared/naming.ts';
-import { awsError } from './errors.ts';
+import { awsError, namedError } from './errors.ts';
 import { JsonFile } from './store.ts';
 import type { AccountContext, Emulator, Result } from './types.ts';
 
@@ -197,12 +200,40 @@ export class CloudWatchEmulator implements Emulator {
         CompositeAlarms: [],
       };
     },
+    /**
+     * Sets the alarm's state until its next evaluation, as CloudWatch does: a change of state
+     * is a transition (with its event); the state it is already in changes nothing. The next
+     * period's evaluation then sets the state the metric calls for, with its own event.
+     */
     SetAlarmState: (input: SetAlarmStateCommandInput): Result<SetAlarmStateCommandOutput> => {
-      const alarm = this.alarm(input.AlarmName ?? '');
-      this.transition(input.AlarmName ?? '', alarm, {
-        value: input.StateValue ?? 'OK',
-        reason: input.StateReason ?? '',
-        ...(input.StateReasonData && { reasonData: input.StateReasonData }),
+      const name = input.AlarmName ?? '';
+      const alarm = this.file.value.alarms[name];
+      if (!alarm) throw awsError(ResourceNotFound, `Alarm ${name} does not exist.`, { httpStatusCode: 404 });
+      const states: readonly string[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
+      if (!input.StateValue || !states.includes(input.StateValue))
+        throw namedError(
+          CloudWatchServiceException,
+          'ValidationError',
+          `1 validation error detected: Value '${input.StateValue}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]`,
+        );
+      if (input.StateReason === undefined || input.StateReason.length > 1023)
+        throw namedError(
+          CloudWatchServiceException,
+          'ValidationError',
+          "1 validation error detected: Value at 'stateReason' failed to satisfy constraint: Member must have length between 0 and 1023",
+        );
+      if (input.StateReasonData !== undefined) {
+        try {
+          JSON.parse(input.StateReasonData);
+        } catch {
+          throw awsError(InvalidFormatFault, 'StateReasonData is not valid JSON.');
+        }
+      }
+      if (input.StateValue === alarm.state.value) return {};
+      this.transition(name, alarm, {
+        value: input.StateValue,
+        reason: input.StateReason,
+        ...(input.StateReasonData !== undefined && { reasonData: input.StateReasonData }),
         timestamp: this.ctx.clock.now(),
       });
       return {};

@@ -12,7 +12,7 @@ import { findStage, normalizeRepoUrl, runtimeConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { stageNames } from '#shared/naming.ts';
 import { instrumentTask } from '#shared/powertools.ts';
-import { SourceBucketNotVersioned } from '#shared/source/errors.ts';
+import { brief, SourceBucketNotVersioned } from '#shared/source/errors.ts';
 import { tokenCredentials } from '#shared/source/fetch-commit.ts';
 import { packageSource } from '#shared/source/package-source.ts';
 import { readRepositoryToken } from '#shared/source/token.ts';
@@ -49,12 +49,14 @@ function sourceBucket(): string {
 function resolveStage(input: DeployInput) {
   const stage = findStage(runtimeConfig(), input.app, input.stage);
   if (!stage)
-    throw new InvalidInput(`app ${input.app} has no stage ${input.stage} in the stackpilot configuration`);
+    throw new InvalidInput(
+      `app ${brief(input.app)} has no stage ${brief(input.stage)} in the stackpilot configuration`,
+    );
   const configured = stage.appConfig.repository;
   // The app's token must only ever reach the app's repository.
   if (normalizeRepoUrl(configured.url) !== normalizeRepoUrl(input.repository.url)) {
     throw new InvalidInput(
-      `repository ${input.repository.url} is not the repository of app ${input.app} (${configured.url})`,
+      `repository ${brief(input.repository.url)} is not the repository of app ${input.app} (${configured.url})`,
     );
   }
   return stage;

@@ -28,3 +28,11 @@ export class SourceUploadFailed extends Error {
 export class SourceBucketNotVersioned extends Error {
   override readonly name = 'SourceBucketNotVersioned';
 }
+
+/** Longest quoted value in a message: a Step Functions Cause keeps 32,768 characters in all. */
+const QUOTE_MAX = 200;
+
+/** A value to quote in an error message, shortened when it is longer than {@link QUOTE_MAX}. */
+export function brief(value: string): string {
+  return value.length <= QUOTE_MAX ? value : `${value.slice(0, QUOTE_MAX)}… (${value.length} characters)`;
+}

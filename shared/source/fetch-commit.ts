@@ -10,8 +10,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import git, { type HttpClient } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
-import { TransientError } from '#shared/errors.ts';
-import { CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
+import { InvalidInput, TransientError } from '#shared/errors.ts';
+import { brief, CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
 import { collectEvery } from './memory.ts';
 
 /** HTTP Basic credentials for a private repository (a token as the password). */
@@ -107,6 +107,18 @@ export function stripCredentials(url: string): string {
  * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied} or `TransientError`.
  */
 export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
+  try {
+    return await fetchExactCommit(options);
+  } catch (error) {
+    throw classifyGitError(error, {
+      url: stripCredentials(options.url),
+      commit: options.commit,
+      branch: options.branch,
+    });
+  }
+}
+
+async function fetchExactCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
   const { dir, branch, commit, credentials } = options;
   const url = stripCredentials(options.url);
   const fs = nodeFs;
@@ -153,7 +165,7 @@ export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedC
       if (mapped instanceof CommitNotFound) throw mapped;
       if (mapped instanceof TransientError || mapped instanceof RepositoryAccessDenied) throw mapped;
       throw new CommitNotFound(
-        `commit ${commit} is no longer on branch ${branch} of ${url}, and the server would not send it by id (${describe(error)})`,
+        `commit ${commit} is no longer on branch ${brief(branch)} of ${brief(url)}, and the server would not send it by id (${describe(error)})`,
         { cause: error },
       );
     }
@@ -212,8 +224,11 @@ export function classifyGitError(
   error: unknown,
   context: { url: string; commit: string; branch: string },
 ): Error {
-  const { url, commit, branch } = context;
+  const { commit } = context;
+  const url = brief(context.url);
+  const branch = brief(context.branch);
   if (
+    error instanceof InvalidInput ||
     error instanceof CommitNotFound ||
     error instanceof RepositoryAccessDenied ||
     error instanceof RepositoryUnreachable ||
@@ -261,6 +276,9 @@ export function classifyGitError(
   }
   if (code === 'SmartHttpError' || code === 'UnknownTransportError' || code === 'ParseError') {
     return new RepositoryUnreachable(`${url} is not a git smart-HTTP server: ${describe(error)}`, options);
+  }
+  if (code === 'InvalidRefNameError') {
+    return new InvalidInput(`refs/heads/${branch} is not a valid git branch name`, options);
   }
   if (code === 'EmptyServerResponseError') {
     return new TransientError(`${url} sent an empty response while fetching commit ${commit}`, options);

@@ -24,7 +24,7 @@ import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageSourceTask } from '../../functions/package-source/handler.ts';
 import { CONFIG_ENV, resetRuntimeConfig } from '../../shared/config.ts';
-import { TransientError } from '../../shared/errors.ts';
+import { InvalidInput, TransientError } from '../../shared/errors.ts';
 import {
   CommitNotFound,
   RepositoryAccessDenied,
@@ -240,6 +240,20 @@ describe('packageSource against git http-backend and s3rver', () => {
     expect(execFileSync('git', ['symbolic-ref', 'HEAD'], { cwd: out, encoding: 'utf8' }).trim()).toBe(
       'refs/heads/deleted-since',
     );
+  });
+
+  it('fails with InvalidInput when the pushed ref is not a valid branch name', async () => {
+    const attempt = packageSource({
+      url: server.url('app'),
+      ref: 'refs/heads/two words..here',
+      commit,
+      bucket: BUCKET,
+      key: 'sources/app/invalid/source.zip',
+      s3: s3.client,
+      workDir: work,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(InvalidInput);
+    await expect(attempt).rejects.toThrow('refs/heads/two words..here is not a valid git branch name');
   });
 
   it('fails with RepositoryUnreachable when the repository does not exist', async () => {
@@ -475,6 +489,13 @@ describe('Package Source handler', () => {
       /is not the repository of app app/,
     );
     expect(secretsMock.calls()).toHaveLength(0);
+  });
+
+  it('keeps its message short when the app name is huge', async () => {
+    process.env[CONFIG_ENV] = JSON.stringify(config(server.url('app')));
+    const attempt = packageSourceTask({ ...input(server.url('app')), app: 'a'.repeat(70_000) });
+    await expect(attempt).rejects.toBeInstanceOf(InvalidInput);
+    await expect(attempt).rejects.toSatisfy((e: Error) => e.message.length < 1000);
   });
 
   it('rejects an input that does not match the deploy schema', async () => {

@@ -1,6 +1,6 @@
 import type { HttpClient } from 'isomorphic-git';
 import { describe, expect, it } from 'vitest';
-import { TransientError } from '../../../shared/errors.ts';
+import { InvalidInput, TransientError } from '../../../shared/errors.ts';
 import {
   CommitNotFound,
   RepositoryAccessDenied,
@@ -62,6 +62,21 @@ describe('classifyGitError', () => {
     expect(error.message).toContain('main');
     expect(error.message).toContain(context.commit);
     expect(error.message).toContain(context.url);
+  });
+
+  it('maps an invalid branch name (isomorphic-git InvalidRefNameError) to InvalidInput', () => {
+    const invalid = Object.assign(new Error('bad ref'), { code: 'InvalidRefNameError' });
+    const error = classifyGitError(invalid, { ...context, branch: 'a..b' });
+    expect(error).toBeInstanceOf(InvalidInput);
+    expect(error.message).toBe('refs/heads/a..b is not a valid git branch name');
+  });
+
+  it('shortens huge URLs and branch names in messages (a Step Functions Cause keeps 32,768 characters)', () => {
+    const huge = 'b'.repeat(70_000);
+    const error = classifyGitError(httpError(404), { ...context, url: `https://example.com/${huge}` });
+    expect(error.message.length).toBeLessThan(500);
+    const notFound = Object.assign(new Error('x'), { code: 'NotFoundError' });
+    expect(classifyGitError(notFound, { ...context, branch: huge }).message.length).toBeLessThan(500);
   });
 
   it('keeps errors that are already classified and passes unknown ones through', () => {

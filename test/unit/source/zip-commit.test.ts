@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -75,7 +76,11 @@ async function zipToBuffer(options: { signal?: AbortSignal } = {}): Promise<Buff
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // zipCommit resolves once the output has all the bytes; reading them all takes until 'end'.
+  const ended = once(output, 'end');
+  ended.catch(() => undefined);
   await zipCommit({ dir, commit, output, signal: options.signal });
+  await ended;
   return Buffer.concat(chunks);
 }
 

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
 import { benchBundles } from './bundles.ts';
 import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
+import { benchWorkflowCost } from './workflow-cost.ts';
 
 const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
   bundles: benchBundles,
+  'workflow-cost': benchWorkflowCost,
 };
 
 async function main(): Promise<number> {

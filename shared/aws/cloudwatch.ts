@@ -1,5 +1,10 @@
-/** CloudWatch calls of the `scale` state machine: an alarm's current state. */
-import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+/** CloudWatch calls of the `scale` state machine: alarms' current states, and re-arming an alarm. */
+import {
+  type CloudWatchClient,
+  DescribeAlarmsCommand,
+  SetAlarmStateCommand,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
 import { cloudWatchClient } from './clients.ts';
 
 /** The alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), or undefined when there is no such alarm. */
@@ -29,4 +34,24 @@ export async function describeAlarmStates(
     if (alarm.AlarmName && alarm.StateValue) states.set(alarm.AlarmName, alarm.StateValue);
   }
   return states;
+}
+
+/**
+ * Sets an alarm's state by hand (`SetAlarmState`). CloudWatch keeps it until the alarm's
+ * next evaluation, which sets the state the metric calls for (with its own transition event).
+ */
+export async function setAlarmState(
+  alarmName: string,
+  stateValue: StateValue,
+  reason: string,
+  cloudWatch: CloudWatchClient = cloudWatchClient,
+): Promise<void> {
+  // StateReason is limited to 1023 characters.
+  await cloudWatch.send(
+    new SetAlarmStateCommand({
+      AlarmName: alarmName,
+      StateValue: stateValue,
+      StateReason: reason.slice(0, 1023),
+    }),
+  );
 }

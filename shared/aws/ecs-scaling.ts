@@ -3,6 +3,7 @@
  * instances of a cluster (list, describe, drain, restore).
  */
 import {
+  type ContainerInstance,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
   type ECSClient,
@@ -11,7 +12,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from '../scaling/errors.ts';
-import type { ContainerInstanceView } from '../scaling/instances.ts';
+import type { ContainerInstanceView, Resources } from '../scaling/instances.ts';
 import { ecsClient } from './clients.ts';
 
 export interface ServiceCount {
@@ -49,19 +50,25 @@ export async function setServiceDesiredCount(
   await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
 }
 
-function toView(c: {
-  containerInstanceArn?: string;
-  ec2InstanceId?: string;
-  status?: string;
-  runningTasksCount?: number;
-  pendingTasksCount?: number;
-}): ContainerInstanceView {
+/** CPU and MEMORY of a `registeredResources`/`remainingResources` list; undefined when either is missing. */
+function resources(list: ContainerInstance['registeredResources']): Resources | undefined {
+  const value = (name: string) => list?.find((r) => r.name === name)?.integerValue;
+  const cpu = value('CPU');
+  const memory = value('MEMORY');
+  return cpu === undefined || memory === undefined ? undefined : { cpu, memory };
+}
+
+function toView(c: ContainerInstance): ContainerInstanceView {
+  const registered = resources(c.registeredResources);
+  const remaining = resources(c.remainingResources);
   return {
     arn: c.containerInstanceArn ?? '',
     ec2InstanceId: c.ec2InstanceId ?? '',
     status: c.status ?? 'UNKNOWN',
     runningTasksCount: c.runningTasksCount ?? 0,
     pendingTasksCount: c.pendingTasksCount ?? 0,
+    ...(registered && { registered }),
+    ...(remaining && { remaining }),
   };
 }
 

@@ -161,3 +161,68 @@ export function leaseSeconds(stage: StageConfig, target: ScaleTarget): number {
   const drain = target === 'cluster' ? stage.clusterScaling.drainTimeoutSeconds : 0;
   return steps * (cooldown + drain + 120);
 }
+
+/** An alarm to set back to OK, and the reason recorded in its history. */
+export interface Rearm {
+  readonly alarmName: string;
+  readonly reason: string;
+}
+
+/** The last capacity change of a scaling loop (`$.ScaleResult`), when it made one. */
+export interface CapacityChange {
+  readonly changed: boolean;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The alarms to re-arm once a loop that changed capacity has released its lease. Alarm
+ * events fire on transitions only: an alarm that was already in ALARM before the change
+ * (the cluster-low alarm of an idle cluster at its minimum, say) never fires again, however
+ * long its condition holds afterwards. Setting it to OK makes CloudWatch evaluate it afresh
+ * at its next period: a condition that still holds sends a new transition, which starts a
+ * new loop.
+ *
+ * - the target's alarm of the opposite direction to the last change, when it is in ALARM
+ *   (after a scale-out the low alarm, after a scale-in the high alarm);
+ * - after a service scale-in, also the cluster's low alarm: fewer tasks may make room for
+ *   the cluster scale-in that an earlier loop refused (`no room on the other instances`).
+ *
+ * The loop's own alarm is never re-armed: at a bound it would fire again every period and
+ * start a loop that can do nothing.
+ */
+export function alarmsToRearm(
+  names: { alarm(target: ScaleTarget, direction: ScaleDirection): string },
+  target: ScaleTarget,
+  change: CapacityChange | undefined,
+  states: ReadonlyMap<string, string>,
+): Rearm[] {
+  if (!change?.changed || change.to === change.from) return [];
+  const direction: ScaleDirection = change.to > change.from ? 'out' : 'in';
+  const unit = target === 'service' ? 'tasks' : 'instances';
+  const why = 'so that it fires again if the condition still holds';
+  const out: Rearm[] = [];
+  const opposite = names.alarm(target, direction === 'out' ? 'in' : 'out');
+  if (states.get(opposite) === 'ALARM')
+    out.push({
+      alarmName: opposite,
+      reason: `stackpilot re-armed this alarm after scaling the ${target} ${direction} to ${change.to} ${unit} ${why}`,
+    });
+  const clusterLow = names.alarm('cluster', 'in');
+  if (target === 'service' && direction === 'in' && states.get(clusterLow) === 'ALARM')
+    out.push({
+      alarmName: clusterLow,
+      reason: `stackpilot re-armed this alarm after scaling the service in to ${change.to} tasks, which may leave room to remove an instance, ${why}`,
+    });
+  return out;
+}
+
+/** The alarms {@link alarmsToRearm} may re-arm after a change of `target`, whose states it needs. */
+export function rearmCandidates(
+  names: { alarm(target: ScaleTarget, direction: ScaleDirection): string },
+  target: ScaleTarget,
+): string[] {
+  return target === 'service'
+    ? [names.alarm('service', 'out'), names.alarm('service', 'in'), names.alarm('cluster', 'in')]
+    : [names.alarm('cluster', 'out'), names.alarm('cluster', 'in')];
+}

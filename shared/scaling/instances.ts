@@ -11,6 +11,16 @@ export interface ContainerInstanceView {
   readonly status: string;
   readonly runningTasksCount: number;
   readonly pendingTasksCount: number;
+  /** What the instance offers to tasks (`registeredResources`); undefined when ECS did not say. */
+  readonly registered?: Resources;
+  /** What its tasks leave free (`remainingResources`); undefined when ECS did not say. */
+  readonly remaining?: Resources;
+}
+
+/** CPU units and MiB of memory, as ECS counts them in `registeredResources`/`remainingResources`. */
+export interface Resources {
+  readonly cpu: number;
+  readonly memory: number;
 }
 
 /** An instance of the Auto Scaling group (the fields the decisions read). */
@@ -53,13 +63,62 @@ export function chooseInstanceToDrain(
   const draining = members.filter((c) => c.status === 'DRAINING').sort(byFewestTasks)[0];
   if (draining)
     return { drain: draining, resumed: true, reason: `finishing the drain of ${draining.ec2InstanceId}` };
-  const chosen = members.filter((c) => c.status === 'ACTIVE').sort(byFewestTasks)[0];
+  const active = members.filter((c) => c.status === 'ACTIVE').sort(byFewestTasks);
+  const chosen = active[0];
   if (!chosen) return { reason: 'no ACTIVE container instance of the group to drain' };
+  const room = roomElsewhere(chosen, active.slice(1));
+  if (!room.fits) return { reason: room.reason };
   return {
     drain: chosen,
     resumed: false,
     reason: `draining ${chosen.ec2InstanceId}, which runs ${tasksOn(chosen)} task(s), the fewest`,
   };
+}
+
+/**
+ * Whether the tasks of `instance` fit on `others` (the other ACTIVE instances) once it is
+ * drained: ECS would otherwise stop them with nowhere to start them again, the service
+ * would run short and the drain would time out. An instance with no task always fits.
+ *
+ * The tasks' reservation is what the instance has in use (registered minus remaining),
+ * shared evenly among its tasks: a stackpilot cluster runs one service, whose tasks all
+ * reserve the same CPU and memory. Each other instance takes as many whole tasks as both
+ * its remaining CPU and its remaining memory allow (a task never spans instances). An
+ * instance whose resources ECS did not report is not drained (nothing proves there is room).
+ */
+export function roomElsewhere(
+  instance: ContainerInstanceView,
+  others: readonly ContainerInstanceView[],
+): { fits: boolean; reason: string } {
+  const tasks = tasksOn(instance);
+  if (tasks === 0) return { fits: true, reason: `${instance.ec2InstanceId} runs no task` };
+  const noRoom = (why: string) => ({
+    fits: false,
+    reason: `no room on the other instances for the ${tasks} task${tasks === 1 ? '' : 's'} of ${instance.ec2InstanceId} (${why}): not drained`,
+  });
+  if (!instance.registered || !instance.remaining)
+    return noRoom(`ECS reported no resources for ${instance.ec2InstanceId}`);
+  const perTask = {
+    cpu: Math.max(0, instance.registered.cpu - instance.remaining.cpu) / tasks,
+    memory: Math.max(0, instance.registered.memory - instance.remaining.memory) / tasks,
+  };
+  const fitting = (free: number, need: number) =>
+    need > 0 ? Math.floor(Math.max(0, free) / need + 1e-9) : Number.POSITIVE_INFINITY;
+  let slots = 0;
+  for (const other of others) {
+    if (other.status !== 'ACTIVE' || !other.remaining) continue;
+    slots += Math.min(
+      fitting(other.remaining.cpu, perTask.cpu),
+      fitting(other.remaining.memory, perTask.memory),
+    );
+  }
+  if (slots >= tasks)
+    return {
+      fits: true,
+      reason: `the other instances have room for the ${tasks} task(s) of ${instance.ec2InstanceId}`,
+    };
+  const each = `${Math.round(perTask.cpu)} CPU units and ${Math.round(perTask.memory)} MiB each`;
+  return noRoom(`${slots} free slot${slots === 1 ? '' : 's'} for tasks of ${each}`);
 }
 
 /** True only for a DRAINING instance that runs and expects no task: the one state it may be terminated in. */

@@ -14,7 +14,7 @@ import {
   terminateInstanceInGroup,
 } from '../aws/autoscaling.ts';
 import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
-import { describeAlarmStates } from '../aws/cloudwatch.ts';
+import { describeAlarmStates, setAlarmState } from '../aws/cloudwatch.ts';
 import {
   describeContainerInstance,
   describeServiceCount,
@@ -29,11 +29,13 @@ import { logger } from '../powertools.ts';
 import {
   afterCooldown,
   afterStep,
+  alarmsToRearm,
   type CountRequest,
   cooldownSeconds,
   intersectBounds,
   type NextAfterStep,
   nextDesiredCount,
+  rearmCandidates,
 } from './decisions.ts';
 import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
@@ -332,5 +334,44 @@ export async function readAlarmState(
     oppositeState: states.get(oppositeAlarmName) ?? 'MISSING',
     ...decision,
     request: next,
+  };
+}
+
+/** The change a loop made, as `$.ScaleResult` holds it (absent when no step changed anything). */
+export const capacityChangeSchema = z.object({
+  changed: z.boolean(),
+  from: z.number().int().nonnegative(),
+  to: z.number().int().nonnegative(),
+});
+
+/** What Re-arm Alarms did (`$.RearmResult`). */
+export interface RearmResult {
+  readonly rearmed: readonly { readonly alarmName: string; readonly reason: string }[];
+  readonly reason: string;
+}
+
+/**
+ * Re-arm Alarms: once a loop that changed capacity has released its lease, set the alarms
+ * that are stuck in ALARM and should be judged afresh back to OK (see {@link alarmsToRearm}),
+ * so that CloudWatch sends a new transition at their next period if their condition holds.
+ * A retry reads the states again: an alarm it already set to OK is left alone.
+ */
+export async function rearmAlarms(
+  request: ScalingRequest,
+  change: z.output<typeof capacityChangeSchema> | undefined,
+  deps: Pick<StepDeps, 'cloudWatch'> = defaultDeps(),
+): Promise<RearmResult> {
+  if (!change?.changed) return { rearmed: [], reason: 'the loop changed no capacity: no alarm to re-arm' };
+  const names = stageNames(request.app, request.stage);
+  const states = await describeAlarmStates(rearmCandidates(names, request.target), deps.cloudWatch);
+  const rearm = alarmsToRearm(names, request.target, change, states);
+  for (const alarm of rearm) await setAlarmState(alarm.alarmName, 'OK', alarm.reason, deps.cloudWatch);
+  if (rearm.length > 0) logger.info('alarms re-armed', { alarms: rearm.map((a) => a.alarmName) });
+  return {
+    rearmed: rearm,
+    reason:
+      rearm.length > 0
+        ? `re-armed ${rearm.map((a) => a.alarmName).join(', ')}`
+        : 'no alarm to re-arm: none of the candidates is in ALARM',
   };
 }

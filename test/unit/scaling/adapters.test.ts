@@ -5,7 +5,7 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
@@ -22,8 +22,9 @@ import {
   setInstanceProtection,
   terminateInstanceInGroup,
 } from '../../../shared/aws/autoscaling.ts';
-import { describeAlarmState, describeAlarmStates } from '../../../shared/aws/cloudwatch.ts';
+import { describeAlarmState, describeAlarmStates, setAlarmState } from '../../../shared/aws/cloudwatch.ts';
 import {
+  describeContainerInstances,
   describeServiceCount,
   listContainerInstances,
   setContainerInstanceState,
@@ -103,6 +104,37 @@ describe('ECS scaling adapter', () => {
         .commandCalls(DescribeContainerInstancesCommand)
         .map((c) => c.args[0].input.containerInstances?.length),
     ).toEqual([100, 50]);
+  });
+
+  it('reads the CPU and memory an instance offers and has left, and leaves them out when ECS does not say', async () => {
+    ecs.on(DescribeContainerInstancesCommand).resolves({
+      containerInstances: [
+        {
+          containerInstanceArn: 'arn:ci/1',
+          ec2InstanceId: 'i-1',
+          status: 'ACTIVE',
+          runningTasksCount: 1,
+          pendingTasksCount: 0,
+          registeredResources: [
+            { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
+            { name: 'MEMORY', type: 'INTEGER', integerValue: 982 },
+            { name: 'PORTS', type: 'STRINGSET', stringSetValue: ['22'] },
+          ],
+          remainingResources: [
+            { name: 'CPU', type: 'INTEGER', integerValue: 1792 },
+            { name: 'MEMORY', type: 'INTEGER', integerValue: 470 },
+          ],
+        },
+        { containerInstanceArn: 'arn:ci/2', ec2InstanceId: 'i-2', status: 'ACTIVE' },
+      ],
+    });
+    const [one, two] = await describeContainerInstances('c', ['arn:ci/1', 'arn:ci/2'], clients.ecs);
+    expect(one).toMatchObject({
+      registered: { cpu: 2048, memory: 982 },
+      remaining: { cpu: 1792, memory: 470 },
+    });
+    expect(two).not.toHaveProperty('registered');
+    expect(two).not.toHaveProperty('remaining');
   });
 
   it('sets an instance DRAINING and surfaces an ECS failure by name', async () => {
@@ -187,6 +219,18 @@ describe('CloudWatch adapter', () => {
     expect([...states]).toEqual([['high', 'OK']]);
     expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['high', 'low'] });
+  });
+
+  it('sets an alarm state with its reason, cut to the 1023 characters CloudWatch allows', async () => {
+    cloudWatch.on(SetAlarmStateCommand).resolves({});
+    await setAlarmState('low', 'OK', 'stackpilot re-armed this alarm', clients.cloudWatch);
+    expect(cloudWatch).toHaveReceivedCommandWith(SetAlarmStateCommand, {
+      AlarmName: 'low',
+      StateValue: 'OK',
+      StateReason: 'stackpilot re-armed this alarm',
+    });
+    await setAlarmState('low', 'OK', 'x'.repeat(2000), clients.cloudWatch);
+    expect(cloudWatch.commandCalls(SetAlarmStateCommand)[1]?.args[0].input.StateReason).toHaveLength(1023);
   });
 
   it("reads the alarm's state, or undefined when there is no such alarm", async () => {

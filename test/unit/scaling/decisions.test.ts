@@ -1,15 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../shared/config-file.ts';
+import { stageNames } from '../../../shared/naming.ts';
 import {
   afterCooldown,
   afterStep,
+  alarmsToRearm,
   clamp,
   cooldownSeconds,
   intersectBounds,
   leaseSeconds,
   MAX_DIRECTION_SWITCHES,
   nextDesiredCount,
+  rearmCandidates,
 } from '../../../shared/scaling/decisions.ts';
 
 const boundsArb = fc
@@ -171,5 +174,93 @@ describe('loop decisions', () => {
     // 5 service steps of (300 s cooldown + 120 s); 3 cluster steps of (300 + 600 drain + 120).
     expect(leaseSeconds(stage, 'service')).toBe(5 * 420);
     expect(leaseSeconds(stage, 'cluster')).toBe(3 * 1020);
+  });
+});
+
+describe('alarmsToRearm', () => {
+  const names = stageNames('starter', 'dev');
+  const high = (t: 'service' | 'cluster') => names.alarm(t, 'out');
+  const low = (t: 'service' | 'cluster') => names.alarm(t, 'in');
+  const states = (alarms: Record<string, string>) => new Map(Object.entries(alarms));
+
+  it('re-arms the low alarm that was in ALARM before a cluster scale-out, saying why', () => {
+    expect(
+      alarmsToRearm(
+        names,
+        'cluster',
+        { changed: true, from: 1, to: 2 },
+        states({ [low('cluster')]: 'ALARM' }),
+      ),
+    ).toEqual([
+      {
+        alarmName: low('cluster'),
+        reason:
+          'stackpilot re-armed this alarm after scaling the cluster out to 2 instances so that it fires again if the condition still holds',
+      },
+    ]);
+  });
+
+  it('re-arms the high alarm after a scale-in, and never the alarm of the direction just taken', () => {
+    const all = states({ [high('service')]: 'ALARM', [low('service')]: 'ALARM' });
+    expect(
+      alarmsToRearm(names, 'service', { changed: true, from: 5, to: 4 }, all).map((r) => r.alarmName),
+    ).toEqual([high('service')]);
+    expect(
+      alarmsToRearm(names, 'service', { changed: true, from: 4, to: 5 }, all).map((r) => r.alarmName),
+    ).toEqual([low('service')]);
+  });
+
+  it('also re-arms the cluster low alarm after a service scale-in: fewer tasks may make room to remove an instance', () => {
+    const rearm = alarmsToRearm(
+      names,
+      'service',
+      { changed: true, from: 2, to: 1 },
+      states({ [low('cluster')]: 'ALARM', [high('service')]: 'OK' }),
+    );
+    expect(rearm).toEqual([
+      {
+        alarmName: low('cluster'),
+        reason:
+          'stackpilot re-armed this alarm after scaling the service in to 1 tasks, which may leave room to remove an instance, so that it fires again if the condition still holds',
+      },
+    ]);
+  });
+
+  it('re-arms nothing when the loop changed nothing or the alarms are not in ALARM', () => {
+    const all = states({ [high('cluster')]: 'ALARM', [low('cluster')]: 'ALARM' });
+    expect(alarmsToRearm(names, 'cluster', undefined, all)).toEqual([]);
+    expect(alarmsToRearm(names, 'cluster', { changed: false, from: 3, to: 3 }, all)).toEqual([]);
+    expect(
+      alarmsToRearm(names, 'cluster', { changed: true, from: 1, to: 2 }, states({ [low('cluster')]: 'OK' })),
+    ).toEqual([]);
+  });
+
+  it('property: only candidates in ALARM, never the alarm of the direction of the change', () => {
+    const targetArb = fc.constantFrom('service' as const, 'cluster' as const);
+    const stateArb = fc.constantFrom('OK', 'ALARM', 'INSUFFICIENT_DATA');
+    fc.assert(
+      fc.property(
+        targetArb,
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.array(stateArb, { minLength: 4, maxLength: 4 }),
+        (target, from, to, values) => {
+          const all = new Map(
+            [high('service'), low('service'), high('cluster'), low('cluster')].map((n, i) => [
+              n,
+              values[i] ?? 'OK',
+            ]),
+          );
+          const rearm = alarmsToRearm(names, target, { changed: from !== to, from, to }, all);
+          const own = names.alarm(target, to > from ? 'out' : 'in');
+          for (const r of rearm) {
+            expect(all.get(r.alarmName)).toBe('ALARM');
+            expect(rearmCandidates(names, target)).toContain(r.alarmName);
+            expect(r.alarmName).not.toBe(own);
+          }
+          if (from === to) expect(rearm).toEqual([]);
+        },
+      ),
+    );
   });
 });

@@ -11,7 +11,7 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
@@ -58,7 +58,12 @@ export interface FakeAccountOptions {
   readonly instances?: readonly number[];
   /** Tasks that leave a DRAINING instance per DescribeContainerInstances call. */
   readonly drainRate?: number;
+  /** How many tasks an instance has room for (each task reserves 256 CPU units and 512 MiB). */
+  readonly slotsPerInstance?: number;
 }
+
+/** What one task reserves on its instance. */
+export const TASK_SIZE = { cpu: 256, memory: 512 } as const;
 
 export class FakeAccount {
   readonly ecs = mockClient(ECSClient);
@@ -77,6 +82,8 @@ export class FakeAccount {
   readonly objects = new Map<string, { body: string; etag: string }>();
   /** Instances terminated while they still ran or expected a task (must stay empty). */
   readonly terminatedWithTasks: string[] = [];
+  /** Every SetAlarmState received, in order. */
+  readonly alarmsSet: { alarmName: string; state: string; reason: string }[] = [];
   /** Every command received, in order, by name. */
   readonly calls: string[] = [];
   /** Errors to throw for the next calls of a command, by command name. */
@@ -167,7 +174,20 @@ export class FakeAccount {
         // ECS moves service tasks off a DRAINING instance over time.
         if (instance.status === 'DRAINING')
           instance.runningTasksCount = Math.max(0, instance.runningTasksCount - this.drainRate);
-        return [{ containerInstanceArn: arn, ...instance }];
+        const slots = this.options.slotsPerInstance ?? 10;
+        const used = instance.runningTasksCount + instance.pendingTasksCount;
+        const resources = (n: number) => [
+          { name: 'CPU', type: 'INTEGER', integerValue: n * TASK_SIZE.cpu },
+          { name: 'MEMORY', type: 'INTEGER', integerValue: n * TASK_SIZE.memory },
+        ];
+        return [
+          {
+            containerInstanceArn: arn,
+            ...instance,
+            registeredResources: resources(slots),
+            remainingResources: resources(slots - used),
+          },
+        ];
       });
       return { containerInstances: found, failures: [] };
     });
@@ -249,6 +269,19 @@ export class FakeAccount {
         return [{ AlarmName: name, StateValue: state }];
       });
       return { MetricAlarms: alarms, CompositeAlarms: [] };
+    });
+    this.cloudWatch.on(SetAlarmStateCommand).callsFake((input) => {
+      this.record('SetAlarmState');
+      const name = input.AlarmName ?? '';
+      if (!this.alarmStates.has(name))
+        throw awsError('ResourceNotFound', 404, `Alarm ${name} does not exist.`);
+      this.alarmStates.set(name, [input.StateValue ?? 'OK']);
+      this.alarmsSet.push({
+        alarmName: name,
+        state: input.StateValue ?? '',
+        reason: input.StateReason ?? '',
+      });
+      return {};
     });
     this.s3.on(PutObjectCommand).callsFake((input) => {
       this.record('PutObject');

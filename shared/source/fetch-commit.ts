@@ -88,6 +88,21 @@ function progressCollector(): () => void {
   return () => collect(++steps);
 }
 
+/**
+ * Git's rules for a branch name (`git check-ref-format --branch`): no control characters,
+ * spaces or `~^:?*[\`, no `..`, `@{` or `//`, no component starting with `.` or ending with
+ * `.lock`, not ending with `/` or `.`, not `@`. Checked before any git work, so a bad ref is
+ * refused as bad input rather than failing somewhere inside git.
+ */
+export function isValidBranchName(name: string): boolean {
+  if (name.length === 0 || name === '@' || name.startsWith('-')) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  if (name.includes('..') || name.includes('@{') || name.includes('//')) return false;
+  if (name.endsWith('/') || name.endsWith('.')) return false;
+  return name.split('/').every((part) => part.length > 0 && !part.startsWith('.') && !part.endsWith('.lock'));
+}
+
 /** The username a provider expects with a token as the password. */
 export function tokenCredentials(provider: 'github' | 'gitlab', token: string): GitCredentials {
   return { username: provider === 'github' ? 'x-access-token' : 'oauth2', password: token };
@@ -119,6 +134,9 @@ export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedC
 }
 
 async function fetchExactCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
+  if (!isValidBranchName(options.branch)) {
+    throw new InvalidInput(`refs/heads/${brief(options.branch)} is not a valid git branch name`);
+  }
   const { dir, branch, commit, credentials } = options;
   const url = stripCredentials(options.url);
   const fs = nodeFs;

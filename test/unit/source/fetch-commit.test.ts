@@ -8,6 +8,7 @@ import {
 } from '../../../shared/source/errors.ts';
 import {
   classifyGitError,
+  isValidBranchName,
   stripCredentials,
   tokenCredentials,
   withLargeChunks,
@@ -84,6 +85,40 @@ describe('classifyGitError', () => {
     expect(classifyGitError(known, context)).toBe(known);
     const unknown = new Error('something else');
     expect(classifyGitError(unknown, context)).toBe(unknown);
+  });
+});
+
+describe('isValidBranchName', () => {
+  it.each(['main', 'feature/login', 'release-1.2', 'ünïcode-ブランチ', 'a.b/c_d'])('accepts %s', (name) => {
+    expect(isValidBranchName(name)).toBe(true);
+  });
+
+  it.each([
+    '',
+    '@',
+    '-x',
+    'two words',
+    'tab\there',
+    'a..b',
+    'a~1',
+    'a^',
+    'a:b',
+    'a?',
+    'a*',
+    'a[b',
+    'a\\b',
+    'x@{1}',
+    'a//b',
+    'a/',
+    'a.',
+    '.hidden',
+    'a/.b',
+    'x.lock',
+    'a/b.lock/c',
+    'nul\u0000',
+    'del\u007f',
+  ])('refuses %j', (name) => {
+    expect(isValidBranchName(name)).toBe(false);
   });
 });
 

@@ -59,6 +59,7 @@ export const TASK_FUNCTIONS: Readonly<Record<string, string>> = {
   ScaleServiceFunctionArn: 'scale-service',
   ScaleClusterOutFunctionArn: 'scale-cluster-out',
   ReadAlarmStateFunctionArn: 'read-alarm-state',
+  RearmScalingAlarmsFunctionArn: 'rearm-scaling-alarms',
   DrainInstanceFunctionArn: 'drain-instance',
   CheckDrainFunctionArn: 'check-drain',
   TerminateInstanceFunctionArn: 'terminate-instance',

@@ -32,6 +32,7 @@ const STEPS = {
   TerminateInstance: 'terminate-instance',
   RestoreInstance: 'restore-instance',
   ReadAlarmState: 'read-alarm-state',
+  RearmScalingAlarms: 'rearm-scaling-alarms',
 } as const;
 export type ScaleStep = keyof typeof STEPS;
 
@@ -52,7 +53,7 @@ export function toEventPattern(pattern: Readonly<Record<string, unknown>>): even
 /**
  * The scaling path: EventBridge rules on stackpilot's alarm transitions and on placement
  * failures of stackpilot services start the `scale` state machine (from
- * `state-machines/scale.asl.json`), whose ten small functions scale the stage's ECS service
+ * `state-machines/scale.asl.json`), whose eleven small functions scale the stage's ECS service
  * or Auto Scaling group. A bucket holds the guard's event markers and leases.
  *
  * Permissions name the configured stages' resources (service, cluster, group, alarms);
@@ -172,6 +173,13 @@ export class ScaleWorkflow extends Construct {
       groupArns,
     );
     allow(fns.ReadAlarmState, 'ReadStageAlarms', ['cloudwatch:DescribeAlarms'], alarmArns);
+    // Re-arming sets a stage alarm back to OK: named alarms only, never another alarm of the account.
+    allow(
+      fns.RearmScalingAlarms,
+      'RearmStageAlarms',
+      ['cloudwatch:DescribeAlarms', 'cloudwatch:SetAlarmState'],
+      alarmArns,
+    );
     const guardObjects = this.guardBucket.arnForObjects(`${GUARD_PREFIX}/*`);
     for (const fn of [fns.AcquireScalingLease, fns.ReleaseScalingLease]) {
       allow(fn, 'WriteGuardObjects', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [guardObjects]);

@@ -127,6 +127,20 @@ describe('scale workflow', () => {
     expect(statement?.Resource as unknown[]).toHaveLength(8);
   });
 
+  it("lets Re-arm Alarms set the state of the stages' scaling alarms only, and no other function set any", () => {
+    const statement = sid('rearm-scaling-alarms', 'RearmStageAlarms');
+    expect(statement?.Action).toEqual(['cloudwatch:DescribeAlarms', 'cloudwatch:SetAlarmState']);
+    // Each alarm by its full name (stackpilot-<app>-<stage>-<target>-cpu-<high|low>): no wildcard.
+    expect(render(statement?.Resource)).toContain(':alarm:stackpilot-starter-dev-cluster-cpu-low');
+    expect(render(statement?.Resource)).toContain(':alarm:stackpilot-starter-prod-service-cpu-high');
+    expect(render(statement?.Resource)).not.toContain('*');
+    expect(statement?.Resource as unknown[]).toHaveLength(8);
+    const setters = [...statements].filter(([, list]) =>
+      list.some((s) => [s.Action].flat().includes('cloudwatch:SetAlarmState')),
+    );
+    expect(setters.map(([service]) => service)).toEqual(['stackpilot-rearm-scaling-alarms']);
+  });
+
   it('keeps the guard in a private, encrypted bucket that only the lease functions touch', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),

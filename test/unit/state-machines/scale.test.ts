@@ -13,6 +13,7 @@ import { handler as checkDrain } from '../../../functions/check-drain/handler.ts
 import { handler as drainInstance } from '../../../functions/drain-instance/handler.ts';
 import { handler as interpret } from '../../../functions/interpret-scaling-event/handler.ts';
 import { handler as readAlarmState } from '../../../functions/read-alarm-state/handler.ts';
+import { handler as rearmAlarms } from '../../../functions/rearm-scaling-alarms/handler.ts';
 import { handler as releaseLease } from '../../../functions/release-scaling-lease/handler.ts';
 import { handler as restoreInstance } from '../../../functions/restore-instance/handler.ts';
 import { handler as scaleClusterOut } from '../../../functions/scale-cluster-out/handler.ts';
@@ -80,6 +81,7 @@ const HANDLERS = {
   'Restore Instance After Error': restoreInstance,
   'Release Lease After Failure': releaseLease,
   'Release Lease': releaseLease,
+  'Re-arm Alarms': rearmAlarms,
 } as const;
 
 const definition = loadDefinition('scale');
@@ -143,12 +145,16 @@ describe('scale state machine: service', () => {
       'Read Alarm State',
       'Still In Alarm?',
       'Release Lease',
+      'Capacity Changed?',
+      'Re-arm Alarms',
       'Done',
     ]);
     expect(result.output.ScaleResult).toMatchObject({ from: 1, to: 2, changed: true, cooldownSeconds: 60 });
     expect(result.output.AlarmResult).toMatchObject({ state: 'OK', next: 'stop' });
+    expect(result.output.RearmResult).toMatchObject({ rearmed: [] });
+    expect(account.count('SetAlarmState')).toBe(0);
     expect(leaseHeld()).toBe(false);
-    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 13, invocations: 5 });
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 15, invocations: 6 });
   });
 
   it('scales out repeatedly while the alarm stays in ALARM and stops at the maximum of 5 tasks', async () => {
@@ -169,7 +175,7 @@ describe('scale state machine: service', () => {
     account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM', 'ALARM', 'OK']);
     const result = await run(alarmSample);
     expect(account.serviceDesiredCount).toBe(4);
-    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 27, invocations: 9 });
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 29, invocations: 10 });
   });
 
   it('makes no UpdateService call at the bound and says why', async () => {
@@ -408,9 +414,11 @@ describe('scale state machine: cluster', () => {
       'Read Alarm State',
       'Still In Alarm?',
       'Release Lease',
+      'Capacity Changed?',
+      'Re-arm Alarms',
       'Done',
     ]);
-    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 17, invocations: 7 });
+    expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 19, invocations: 8 });
   });
 
   it('waits while the instance still runs tasks, checking again after each wait', async () => {
@@ -501,6 +509,138 @@ describe('scale state machine: cluster', () => {
   });
 });
 
+describe('scale state machine: re-arming alarms after a change', () => {
+  it('re-arms the cluster low alarm, in ALARM since the idle start, after a placement failure added an instance, once the lease is released', async () => {
+    useAccount({ instances: [1] });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM']);
+    account.alarmStates.set(DEV.alarm('cluster', 'out'), ['OK']);
+    let leaseWhenRearmed: boolean | undefined;
+    account.onCommand = (name) => {
+      if (name === 'SetAlarmState') leaseWhenRearmed = leaseHeld();
+    };
+    const result = await run(placementSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.groupDesired).toBe(2);
+    expect(account.alarmsSet).toEqual([
+      {
+        alarmName: DEV.alarm('cluster', 'in'),
+        state: 'OK',
+        reason:
+          'stackpilot re-armed this alarm after scaling the cluster out to 2 instances so that it fires again if the condition still holds',
+      },
+    ]);
+    // The lease was already free: the transition the re-armed alarm sends can start its own loop.
+    expect(leaseWhenRearmed).toBe(false);
+    expect(result.statesEntered.slice(-4)).toEqual([
+      'Release Lease',
+      'Capacity Changed?',
+      'Re-arm Alarms',
+      'Done',
+    ]);
+    expect(result.output.RearmResult.reason).toBe(`re-armed ${DEV.alarm('cluster', 'in')}`);
+  });
+
+  it('re-arms the service low alarm after an alarm-driven scale-out reaches the maximum', async () => {
+    useAccount({ serviceDesiredCount: 4 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM']);
+    account.alarmStates.set(DEV.alarm('service', 'in'), ['ALARM']);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount).toBe(5);
+    // Only the opposite alarm: the loop's own alarm, at the bound, would fire again every period.
+    expect(account.alarmsSet.map((a) => a.alarmName)).toEqual([DEV.alarm('service', 'in')]);
+  });
+
+  it('re-arms the cluster low alarm after the service scales in: fewer tasks may leave room to remove an instance', async () => {
+    // 2 -> 1 reaches the minimum: the loop ends without a cooldown. The cluster low alarm has
+    // been in ALARM since a scale-in was refused for want of room.
+    useAccount({ serviceDesiredCount: 2 });
+    account.alarmStates.set(DEV.alarm('service', 'in'), ['ALARM']);
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['OK']);
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM']);
+    const result = await run(alarmEvent(DEV.alarm('service', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount).toBe(1);
+    expect(account.alarmsSet).toEqual([
+      {
+        alarmName: DEV.alarm('cluster', 'in'),
+        state: 'OK',
+        reason:
+          'stackpilot re-armed this alarm after scaling the service in to 1 tasks, which may leave room to remove an instance, so that it fires again if the condition still holds',
+      },
+    ]);
+  });
+
+  it('re-arms nothing when the loop changed nothing (at the bound with its own alarm in ALARM)', async () => {
+    useAccount({ serviceDesiredCount: 5 });
+    account.alarmStates.set(DEV.alarm('service', 'out'), ['ALARM']);
+    account.alarmStates.set(DEV.alarm('service', 'in'), ['ALARM']);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered).not.toContain('Re-arm Alarms');
+    expect(result.statesEntered.slice(-3)).toEqual(['Release Lease', 'Capacity Changed?', 'Done']);
+    expect(account.count('SetAlarmState')).toBe(0);
+  });
+
+  it('retries a throttled SetAlarmState, and still succeeds with the error recorded when re-arming keeps failing', async () => {
+    useAccount({ instances: [1] });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM']);
+    account.failNext.set('SetAlarmState', [awsError('Throttling', 400, 'Rate exceeded')]);
+    const retried = await run(placementSample);
+    expect(retried.status).toBe('SUCCEEDED');
+    expect(account.alarmsSet).toHaveLength(1);
+
+    useAccount({ instances: [1] });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM']);
+    account.failNext.set(
+      'SetAlarmState',
+      Array.from({ length: 10 }, () =>
+        awsError('AccessDenied', 403, 'not authorized to perform cloudwatch:SetAlarmState'),
+      ),
+    );
+    const result = await run(placementSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.groupDesired).toBe(2);
+    expect(result.output.RearmError).toMatchObject({ Error: 'AccessDenied' });
+  });
+});
+
+describe('scale state machine: room for the drained tasks', () => {
+  it('drains nothing when the other instances have no room for the tasks of the emptiest one, and succeeds saying why', async () => {
+    // Three instances that hold one task each, all busy.
+    useAccount({ instances: [1, 1, 1], slotsPerInstance: 1 });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM']);
+    const emptiest = [...account.instances.values()][0]?.ec2InstanceId as string;
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.DrainResult).toEqual({
+      started: false,
+      reason: `cluster ${DEV.cluster}: no room on the other instances for the 1 task of ${emptiest} (0 free slots for tasks of 256 CPU units and 512 MiB each): not drained`,
+    });
+    expect(account.count('UpdateContainerInstancesState')).toBe(0);
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
+    expect(account.groupDesired).toBe(3);
+    expect(result.statesEntered.slice(-5)).toEqual([
+      'Drain Instance',
+      'Drain Started?',
+      'Release Lease',
+      'Capacity Changed?',
+      'Done',
+    ]);
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('drains the emptiest instance when the others have room for its tasks', async () => {
+    useAccount({ instances: [1, 0, 1], slotsPerInstance: 2, drainRate: 1 });
+    account.alarmStates.set(DEV.alarm('cluster', 'in'), ['ALARM', 'ALARM', 'OK']);
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    // The empty one first, then one of the busy ones (its task fits on the last, which has a free slot).
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(2);
+    expect(account.groupDesired).toBe(1);
+  });
+});
+
 describe('scale state machine: properties', () => {
   it('property: a cluster scale-in never terminates an instance with tasks and never goes below the minimum', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -565,6 +705,7 @@ describe('scale.asl.json', () => {
       'DrainInstanceFunctionArn',
       'InterpretScalingEventFunctionArn',
       'ReadAlarmStateFunctionArn',
+      'RearmScalingAlarmsFunctionArn',
       'ReleaseScalingLeaseFunctionArn',
       'RestoreInstanceFunctionArn',
       'ScaleClusterOutFunctionArn',

@@ -301,8 +301,12 @@ async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
   }
 }
 
-/** Sets what the functions read at cold start; returns a function that puts it back. */
-async function functionEnvironment(): Promise<() => void> {
+/**
+ * Sets what the functions read at cold start and silences their logger (thousands of lines
+ * would bury the table); returns a function that puts the environment and the level back.
+ * The reaction section uses it too.
+ */
+export async function functionEnvironment(): Promise<() => void> {
   const { CONFIG_ENV, resetRuntimeConfig } = await import('../shared/config.ts');
   const { loadConfigFile } = await import('../shared/config-file.ts');
   const { PROJECT_ROOT } = await import('../infra/constructs/stackpilot-function.ts');
@@ -317,8 +321,8 @@ async function functionEnvironment(): Promise<() => void> {
     POWERTOOLS_TRACE_ENABLED: 'false',
   });
   resetRuntimeConfig();
-  // The handlers log each step, which would bury the table. Each warm invocation of a
-  // wrapped handler resets the level to the logger's initial one: that is the one to set.
+  // Each warm invocation of a wrapped handler resets the level to the logger's initial one:
+  // that is the one to set.
   const silence = (name: string) => {
     (logger as unknown as { setInitialLogLevel(level: string): void }).setInitialLogLevel(name);
     logger.setLogLevel(name as 'SILENT');

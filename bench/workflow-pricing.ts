@@ -27,7 +27,7 @@ const pricesSchema = z.object({
 export type WorkflowPrices = z.output<typeof pricesSchema>;
 
 /** Reads and checks `bench/prices.json` (or another table of the same shape). */
-export function loadPrices(path = new URL('./prices.json', import.meta.url)): WorkflowPrices {
+export function loadPrices(path: string | URL = new URL('./prices.json', import.meta.url)): WorkflowPrices {
   return pricesSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../sandbox/runner.ts';
+import { loadConfigFile } from '../../shared/config-file.ts';
 
 const BIN = fileURLToPath(new URL('../../sandbox/bin.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -212,7 +213,26 @@ describe('the sandbox, as a newcomer uses it', () => {
       45_000,
     );
     timings.scaleIn = Date.now() - unloaded;
-  });
+
+    // The cluster low alarm has been in ALARM since the idle start and never transitioned again:
+    // only its re-arming after the scale-out (and after the service's scale-in) brings the
+    // cluster back to its minimum.
+    const instances = loadConfigFile(join(ROOT, 'stackpilot.yml')).apps.starter?.stages.dev?.instances;
+    expect(instances?.min).toBeLessThan(clusterMax);
+    await until(
+      'the cluster to scale back in to its minimum',
+      async () => ((await dev()).autoScalingGroup?.desired === instances?.min ? true : undefined),
+      60_000,
+    );
+    timings.clusterScaleIn = Date.now() - unloaded;
+    const after = (
+      JSON.parse((await cli(['status', '--json', '--limit', '500', '--url', url])).stdout) as {
+        executions: ExecutionRecord[];
+      }
+    ).executions.filter((e) => e.stateMachine === 'scale');
+    expect(after.some((e) => e.statesEntered.includes('Re-arm Alarms'))).toBe(true);
+    expect(after.some((e) => e.statesEntered.includes('Terminate Instance'))).toBe(true);
+  }, 180_000);
 
   it('stops cleanly on Ctrl-C and finds its state again on restart', async () => {
     const { executions: before } = await get<{ executions: ExecutionRecord[] }>('/executions?limit=500');

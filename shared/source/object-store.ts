@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inflate as inflateCallback } from 'node:zlib';
+import { inflate as inflateCallback, inflateSync, constants as zlibConstants } from 'node:zlib';
 
 const inflate = promisify(inflateCallback);
 
@@ -41,6 +41,8 @@ const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const IDX_MAGIC = 0xff744f63;
 const IDX_HEADER = 8 + 256 * 4;
+/** Bytes read from the start of an object to learn its size. */
+const SIZE_PROBE_BYTES = 64;
 /** Resolved delta bases kept for the next deltas of the same chain. */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
 
@@ -91,8 +93,8 @@ class Pack {
     return undefined;
   }
 
-  /** The raw bytes of the object starting at `offset` (header and deflated data). */
-  async slice(offset: number): Promise<Buffer> {
+  /** The raw bytes of the object starting at `offset` (header and deflated data), at most `limit` of them. */
+  async slice(offset: number, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
     const offsets = this.sortedOffsets;
     let lo = 0;
     let hi = offsets.length - 1;
@@ -101,7 +103,7 @@ class Pack {
       if ((offsets[mid] as number) <= offset) lo = mid + 1;
       else hi = mid;
     }
-    const end = offsets[lo] as number;
+    const end = Math.min(offsets[lo] as number, offset + limit);
     const buffer = Buffer.allocUnsafe(end - offset);
     const { bytesRead } = await this.file.read(buffer, 0, buffer.length, offset);
     if (bytesRead !== buffer.length) throw new Error(`short read in pack at offset ${offset}`);
@@ -111,6 +113,57 @@ class Pack {
   close(): Promise<void> {
     return this.file.close();
   }
+}
+
+/** The header of a packed object: type, inflated size, and where its (deflated) data starts. */
+function parseObjectHeader(raw: Buffer): {
+  type: number;
+  size: number;
+  pos: number;
+  distance?: number;
+  baseOid?: string;
+} {
+  let pos = 0;
+  let byte = raw[pos++] as number;
+  const type = (byte >> 4) & 0b111;
+  let size = byte & 0b1111;
+  let shift = 4;
+  while (byte & 0x80) {
+    byte = raw[pos++] as number;
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  if (type === OFS_DELTA) {
+    byte = raw[pos++] as number;
+    let distance = byte & 0x7f;
+    while (byte & 0x80) {
+      byte = raw[pos++] as number;
+      distance = (distance + 1) * 128 + (byte & 0x7f);
+    }
+    return { type, size, pos, distance };
+  }
+  if (type === REF_DELTA) return { type, size, pos: pos + 20, baseOid: raw.toString('hex', pos, pos + 20) };
+  return { type, size, pos };
+}
+
+/** Reads the two size varints at the start of a delta: the base's size and the result's. */
+function deltaSizes(delta: Buffer): [number, number] | undefined {
+  let pos = 0;
+  const varint = () => {
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (pos >= delta.length) return undefined;
+      byte = delta[pos++] as number;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  const base = varint();
+  const result = varint();
+  return base === undefined || result === undefined ? undefined : [base, result];
 }
 
 /** Applies a git delta to its base. */
@@ -223,30 +276,13 @@ export class ObjectStore {
       return cached;
     }
     const raw = await pack.slice(offset);
-    let pos = 0;
-    let byte = raw[pos++] as number;
-    const type = (byte >> 4) & 0b111;
-    let size = byte & 0b1111;
-    let shift = 4;
-    while (byte & 0x80) {
-      byte = raw[pos++] as number;
-      size += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    }
+    const { type, size, pos, distance, baseOid } = parseObjectHeader(raw);
     let base: Promise<GitObject> | undefined;
     let baseKey: string | undefined;
-    if (type === OFS_DELTA) {
-      byte = raw[pos++] as number;
-      let distance = byte & 0x7f;
-      while (byte & 0x80) {
-        byte = raw[pos++] as number;
-        distance = (distance + 1) * 128 + (byte & 0x7f);
-      }
+    if (distance !== undefined) {
       baseKey = `${pack.id}:${offset - distance}`;
       base = this.readPacked(pack, offset - distance);
-    } else if (type === REF_DELTA) {
-      const baseOid = raw.toString('hex', pos, pos + 20);
-      pos += 20;
+    } else if (baseOid !== undefined) {
       const located = this.locate(baseOid);
       if (located) {
         baseKey = `${located.pack.id}:${located.offset}`;
@@ -278,6 +314,22 @@ export class ObjectStore {
       this.baseCache.delete(oldKey);
       this.baseCacheBytes -= old.data.length;
     }
+  }
+
+  /**
+   * The size of an object's content without reading it whole: from the pack header, or for a
+   * delta from the first bytes of its data. Lets a reader bound its memory before reading.
+   */
+  async size(oid: string): Promise<number> {
+    const located = this.locate(oid);
+    if (!located) return (await this.readLoose(oid)).data.length;
+    const head = await located.pack.slice(located.offset, SIZE_PROBE_BYTES);
+    const { type, size, pos } = parseObjectHeader(head);
+    if (type !== OFS_DELTA && type !== REF_DELTA) return size;
+    // A truncated deflate stream inflates as far as it goes with a sync flush.
+    const start = inflateSync(head.subarray(pos), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const sizes = deltaSizes(start);
+    return sizes ? sizes[1] : (await this.read(oid)).data.length;
   }
 
   /** A commit's tree id and committer time. */

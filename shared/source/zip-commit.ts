@@ -31,7 +31,7 @@ export interface ZipCommitOptions {
   /** zlib level for compressible entries; 1-3 gives most of the size gain for a fraction of level 6's time. */
   readonly level?: number;
   /** Blobs read ahead of the archiver. */
-  readAhead?: number;
+  readonly readAhead?: number;
   /** Stops the zip early (the upload failed). */
   readonly signal?: AbortSignal;
 }
@@ -47,12 +47,14 @@ export interface ZipSummary {
 
 export const DEFAULT_ZIP_LEVEL = 2;
 const DEFAULT_READ_AHEAD = 8;
+/** Bytes of blobs read ahead at most (a larger blob is read alone). */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 /** Archiver entries queued at most before waiting for it: the queue holds whole blobs. */
 const MAX_QUEUED_ENTRIES = 2;
 /** Zip bytes between two garbage collections (see `memory.ts`). */
 const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
-/** Unix file type bits stored in the zip's external attributes (archiver keeps only the permission bits it is given). */
+/** Permission bits of the entries; the zip writer adds the file type (regular file, symlink) itself. */
 const REGULAR_FILE = 0o644;
 const EXECUTABLE_FILE = 0o755;
 const SYMLINK = 0o777;
@@ -84,27 +86,41 @@ async function listGitFolder(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Reads blobs ahead of their consumer: at most `window` reads in flight or waiting, results in order. */
-async function* readAheadBlobs(
+type ReadBlob = { entry: TreeEntry; content: Uint8Array | undefined };
+
+/**
+ * Reads blobs ahead of their consumer, results in order. A read starts only while fewer than
+ * `window` blobs and fewer than `budget` bytes (sizes known before reading) are in flight or
+ * waiting, and the window is never empty: memory stays at the budget or one blob, whichever
+ * is larger, whatever the repository holds.
+ */
+export async function* readAheadBlobs(
   entries: AsyncIterable<TreeEntry>,
-  read: (entry: TreeEntry) => Promise<Uint8Array>,
+  store: { read(oid: string): Promise<{ data: Uint8Array }>; size(oid: string): Promise<number> },
   window: number,
-): AsyncGenerator<{ entry: TreeEntry; content: Uint8Array | undefined }> {
-  const pending: Promise<{ entry: TreeEntry; content: Uint8Array | undefined }>[] = [];
-  const start = (entry: TreeEntry) => {
-    const job = entry.mode === '160000' ? Promise.resolve(undefined) : read(entry);
-    const wrapped = job.then((content) => ({ entry, content }));
-    // Errors surface when the consumer reaches this entry; never as an unhandled rejection meanwhile.
-    wrapped.catch(() => undefined);
-    pending.push(wrapped);
+  budget: number,
+): AsyncGenerator<ReadBlob> {
+  const pending: { job: Promise<ReadBlob>; size: number }[] = [];
+  let pendingBytes = 0;
+  const next = async (): Promise<ReadBlob> => {
+    const head = pending.shift() as { job: Promise<ReadBlob>; size: number };
+    pendingBytes -= head.size;
+    return head.job;
   };
   for await (const entry of entries) {
-    start(entry);
-    if (pending.length >= window)
-      yield await (pending.shift() as Promise<{ entry: TreeEntry; content: Uint8Array | undefined }>);
+    const submodule = entry.mode === '160000';
+    const size = submodule ? 0 : await store.size(entry.oid);
+    while (pending.length > 0 && (pending.length >= window || pendingBytes + size > budget))
+      yield await next();
+    const job = (submodule ? Promise.resolve(undefined) : store.read(entry.oid).then((o) => o.data)).then(
+      (content) => ({ entry, content }),
+    );
+    // Errors surface when the consumer reaches this entry; never as an unhandled rejection meanwhile.
+    job.catch(() => undefined);
+    pending.push({ job, size });
+    pendingBytes += size;
   }
-  while (pending.length > 0)
-    yield await (pending.shift() as Promise<{ entry: TreeEntry; content: Uint8Array | undefined }>);
+  while (pending.length > 0) yield await next();
 }
 
 /**
@@ -184,8 +200,9 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
     const indexEntries: IndexEntry[] = [];
     const blobs = readAheadBlobs(
       walkCommitTree(store, commit),
-      async (entry) => (await store.read(entry.oid)).data,
+      store,
       options.readAhead ?? DEFAULT_READ_AHEAD,
+      READ_AHEAD_BYTES,
     );
     for await (const { entry, content } of blobs) {
       await waitForRoom();

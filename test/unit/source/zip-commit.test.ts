@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import git from 'isomorphic-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectStore } from '../../../shared/source/object-store.ts';
-import { walkCommitTree, zipCommit } from '../../../shared/source/zip-commit.ts';
+import { readAheadBlobs, walkCommitTree, zipCommit } from '../../../shared/source/zip-commit.ts';
 
 interface ZipEntry {
   name: string;
@@ -106,6 +106,16 @@ describe('walkCommitTree', () => {
   });
 });
 
+describe('ObjectStore', () => {
+  it('knows each object size before reading it (loose objects)', async () => {
+    const store = await ObjectStore.open(join(dir, '.git'));
+    for await (const entry of walkCommitTree(store, commit)) {
+      expect(await store.size(entry.oid)).toBe((await store.read(entry.oid)).data.length);
+    }
+    await store.close();
+  });
+});
+
 describe('zipCommit', () => {
   it('writes the tree with unix modes, symlinks and .git, storing incompressible files', async () => {
     const entries = centralDirectory(await zipToBuffer());
@@ -147,5 +157,55 @@ describe('zipCommit', () => {
     // The consumer (the upload) sees the failure instead of waiting for more bytes forever.
     expect(output.destroyed).toBe(true);
     expect(output.errored?.message).toMatch(/not in the repository/);
+  });
+});
+
+describe('readAheadBlobs', () => {
+  const entries = (sizes: number[]) =>
+    (async function* () {
+      for (const [i, size] of sizes.entries()) yield { path: `f${i}-${size}`, mode: '100644', oid: `${i}` };
+    })();
+
+  /** A store whose reads finish in reverse order of start, recording what was in flight. */
+  function slowStore(sizes: number[]) {
+    let inFlight = 0;
+    let inFlightBytes = 0;
+    const peak = { count: 0, bytes: 0 };
+    return {
+      peak,
+      size: async (oid: string) => sizes[Number(oid)] as number,
+      read: async (oid: string) => {
+        const size = sizes[Number(oid)] as number;
+        inFlight++;
+        inFlightBytes += size;
+        peak.count = Math.max(peak.count, inFlight);
+        peak.bytes = Math.max(peak.bytes, inFlightBytes);
+        await new Promise((resolve) => setTimeout(resolve, 10 - (Number(oid) % 10)));
+        inFlight--;
+        inFlightBytes -= size;
+        return { data: new Uint8Array(size) };
+      },
+    };
+  }
+
+  it('keeps the order of the tree and reads at most `window` blobs ahead', async () => {
+    const sizes = Array.from({ length: 30 }, (_, i) => i + 1);
+    const store = slowStore(sizes);
+    const seen: string[] = [];
+    for await (const { entry, content } of readAheadBlobs(entries(sizes), store, 4, 1e9)) {
+      expect(content?.length).toBe(sizes[Number(entry.oid)]);
+      seen.push(entry.oid);
+    }
+    expect(seen).toEqual(sizes.map((_, i) => `${i}`));
+    expect(store.peak.count).toBeLessThanOrEqual(4);
+  });
+
+  it('reads large blobs alone so memory stays at the byte budget or one blob', async () => {
+    const sizes = [10, 600, 700, 10, 10, 900, 10];
+    const store = slowStore(sizes);
+    for await (const _ of readAheadBlobs(entries(sizes), store, 8, 1000)) {
+      // consume
+    }
+    expect(store.peak.bytes).toBeLessThanOrEqual(1000);
   });
 });

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { taskFunctions } from '../../../bench/workflow-cost.ts';
 import {
   addCounts,
   countExecution,
@@ -189,4 +190,18 @@ describe('addCounts and functionFolderOf', () => {
     expect(functionFolderOf('InterpretScalingEventFunctionArn')).toBe('interpret-scaling-event');
     expect(() => functionFolderOf('SourceBucket')).toThrow('SourceBucket is not a function ARN placeholder');
   });
+});
+
+describe('taskFunctions', () => {
+  it.each(['deploy', 'release', 'scale'] as const)(
+    'names an existing function folder for every Task state of %s.asl.json',
+    (name) => {
+      const functions = taskFunctions(name);
+      expect(functions.size).toBeGreaterThan(0);
+      for (const [state, folder] of functions) {
+        const entry = new URL(`../../../functions/${folder}/handler.ts`, import.meta.url);
+        expect(existsSync(entry), state).toBe(true);
+      }
+    },
+  );
 });

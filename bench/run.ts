@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
 import { benchBundles } from './bundles.ts';
-import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
 import { benchReaction } from './reaction.ts';
+import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
 import { benchWorkflowCost } from './workflow-cost.ts';
 
 const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {

@@ -68,7 +68,7 @@ function sh(command: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-/** Resolves with the value the first time `register` calls back; fails after `timeoutMs`. */
+/** A promise of the first value passed to `hit` (an observer calls it); rejects after `timeoutMs`. */
 function nextOccurrence<T>(
   what: string,
   timeoutMs: number,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -663,6 +664,48 @@ describe('scale state machine: properties', () => {
           expect([...account.instances.values()].every((i) => i.status === 'ACTIVE')).toBe(true);
           if (result.status === 'FAILED') expect(result.error).toBe('DrainTimeout');
           expect(leaseHeld()).toBe(false);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('property: a cluster scale-in never starts draining an instance whose tasks would not fit on the other ACTIVE instances', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 2, maxLength: 4 }),
+        fc.array(fc.constantFrom('ALARM', 'OK'), { minLength: 1, maxLength: 3 }),
+        async (slots, tasks, alarmStates) => {
+          useAccount({
+            instances: tasks.map((t) => Math.min(t, slots)),
+            slotsPerInstance: slots,
+            drainRate: 1,
+          });
+          account.alarmStates.set(DEV.alarm('cluster', 'in'), [...alarmStates]);
+          // The cluster as it is when each UpdateContainerInstancesState arrives (before it applies).
+          const seen: { arn: string; status: string; tasks: number }[][] = [];
+          account.onCommand = (name) => {
+            if (name === 'UpdateContainerInstancesState')
+              seen.push(
+                [...account.instances.entries()].map(([arn, i]) => ({
+                  arn,
+                  status: i.status,
+                  tasks: i.runningTasksCount + i.pendingTasksCount,
+                })),
+              );
+          };
+          await run(alarmEvent(DEV.alarm('cluster', 'in')));
+          account.ecs.commandCalls(UpdateContainerInstancesStateCommand).forEach((call, n) => {
+            const { status, containerInstances } = call.args[0].input;
+            if (status !== 'DRAINING') return;
+            const cluster = seen[n] ?? [];
+            const drained = cluster.find((i) => i.arn === containerInstances?.[0]);
+            const free = cluster
+              .filter((i) => i.arn !== drained?.arn && i.status === 'ACTIVE')
+              .reduce((sum, i) => sum + (slots - i.tasks), 0);
+            expect(free).toBeGreaterThanOrEqual(drained?.tasks ?? Number.POSITIVE_INFINITY);
+          });
         },
       ),
       { numRuns: 25 },

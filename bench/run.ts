@@ -2,16 +2,19 @@
  * `npm run bench`: measures stackpilot's speed, size and cost on generated inputs and
  * loopback servers only, prints a markdown table and writes `bench/results/latest.json`.
  *
- * `npm run bench -- bundles` runs one section; sections: bundles.
+ * `npm run bench -- bundles` runs one section; sections: source-packaging, bundles,
+ * workflow-cost, reaction.
  */
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
 import { benchBundles } from './bundles.ts';
 import { benchReaction } from './reaction.ts';
 import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
+import { benchSourcePackaging } from './source-packaging.ts';
 import { benchWorkflowCost } from './workflow-cost.ts';
 
 const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
+  'source-packaging': benchSourcePackaging,
   bundles: benchBundles,
   'workflow-cost': benchWorkflowCost,
   reaction: benchReaction,

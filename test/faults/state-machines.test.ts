@@ -89,13 +89,15 @@ interface RouteRun {
 /** Runs a route in a fresh world with these faults armed; checks the route's invariants afterwards. */
 async function runRoute(route: Route, plans: FaultPlan[] = [], faulted?: string): Promise<RouteRun> {
   injector.reset();
-  const world = createWorld({ injector, config });
+  const routeConfig = structuredClone(config);
+  route.configure?.(routeConfig);
+  const world = createWorld({ injector, config: routeConfig });
   try {
     await route.setup?.(world);
     const before = await snapshotBefore(world);
     const input = route.input(world);
     injector.arm(...(route.prefaults ?? []), ...plans);
-    const outcome = await runExecution(world, route.machine, input, { injector });
+    const outcome = await runExecution(world, route.machine, input, { injector, stepMs: route.stepMs });
     const calls = injector.commandsByState();
     const fired = injector.fired.slice(route.prefaults?.length ?? 0);
     injector.reset();

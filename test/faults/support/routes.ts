@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { clients } from '#shared/aws/clients.ts';
+import type { StackpilotConfig } from '#shared/config.ts';
 import { stageNames } from '#shared/naming.ts';
 import type { StateMachineName } from '../../../sandbox/state-machines.ts';
 import type { FaultPlan } from './faults.ts';
@@ -45,6 +46,10 @@ export interface Route {
   /** Puts the world in the state the route needs (runs without faults). */
   readonly setup?: (world: World) => Promise<void>;
   readonly input: (world: World) => unknown;
+  /** Changes the world's configuration for this route. */
+  readonly configure?: (config: StackpilotConfig) => void;
+  /** Emulated time before each Task invocation (default: the runner's). */
+  readonly stepMs?: number;
   /** Faults armed for the whole run to force a failure path. */
   readonly prefaults?: readonly FaultPlan[];
   /**
@@ -103,9 +108,9 @@ async function deployInvariants(world: World, before: Before, outcome: Outcome):
 }
 
 /** No container instance of the stage's cluster left DRAINING. */
-async function noDrainingInstance(): Promise<string[]> {
+async function noDrainingInstance(stageName = STAGE): Promise<string[]> {
   const { containerInstanceArns } = await clients.ecs.send(
-    new ListContainerInstancesCommand({ cluster: NAMES.cluster, status: 'DRAINING' }),
+    new ListContainerInstancesCommand({ cluster: stageNames(APP, stageName).cluster, status: 'DRAINING' }),
   );
   return (containerInstanceArns ?? []).map((arn) => `container instance ${arn} left DRAINING`);
 }
@@ -199,26 +204,26 @@ export function alarmEvent(alarmName: string, state = 'ALARM') {
 }
 
 /** One instance more than the group's minimum, registered in the cluster (so scale-in may drain one). */
-async function oneInstanceAboveMinimum(world: World): Promise<void> {
-  const stage = world.config.apps[APP]?.stages[STAGE];
-  if (!stage) throw new Error(`no stage ${APP}/${STAGE}`);
+async function oneInstanceAboveMinimum(world: World, stageName = STAGE): Promise<void> {
+  const stage = world.config.apps[APP]?.stages[stageName];
+  if (!stage) throw new Error(`no stage ${APP}/${stageName}`);
   await clients.autoScaling.send(
     new SetDesiredCapacityCommand({
-      AutoScalingGroupName: NAMES.autoScalingGroup,
+      AutoScalingGroupName: stageNames(APP, stageName).autoScalingGroup,
       DesiredCapacity: stage.instances.min + 1,
     }),
   );
   await until(
     world,
     'the new instance to join the cluster',
-    async () => (await activeInstances()) > stage.instances.min,
+    async () => (await activeInstances(stageName)) > stage.instances.min,
   );
 }
 
 /** ACTIVE container instances of the stage's cluster. */
-async function activeInstances(): Promise<number> {
+async function activeInstances(stageName = STAGE): Promise<number> {
   const { containerInstanceArns } = await clients.ecs.send(
-    new ListContainerInstancesCommand({ cluster: NAMES.cluster, status: 'ACTIVE' }),
+    new ListContainerInstancesCommand({ cluster: stageNames(APP, stageName).cluster, status: 'ACTIVE' }),
   );
   return containerInstanceArns?.length ?? 0;
 }
@@ -232,45 +237,50 @@ async function until(world: World, what: string, done: () => Promise<boolean>): 
   throw new Error(`route setup: waited an emulated hour for ${what}`);
 }
 
-/**
- * A drain that cannot finish: every instance runs one task and none has room for another
- * (a t3.micro holds one 512 MiB task), so the drained instance keeps its task, Check Drain
- * runs out of time and Restore Instance sets it ACTIVE again.
- */
-async function fullCluster(world: World): Promise<void> {
-  await oneInstanceAboveMinimum(world);
-  const instances = await activeInstances();
+/** The prod stage: t3.small instances with room for more than one task each. */
+const PROD = 'prod';
+
+/** One task per instance on one instance more than the minimum: any instance may be drained. */
+async function oneTaskPerInstance(world: World, stageName: string): Promise<void> {
+  await oneInstanceAboveMinimum(world, stageName);
+  const names = stageNames(APP, stageName);
+  const instances = await activeInstances(stageName);
   await clients.ecs.send(
-    new UpdateServiceCommand({ cluster: NAMES.cluster, service: NAMES.service, desiredCount: instances }),
+    new UpdateServiceCommand({ cluster: names.cluster, service: names.service, desiredCount: instances }),
   );
   await until(world, `${instances} running tasks`, async () => {
     const { services } = await clients.ecs.send(
-      new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
+      new DescribeServicesCommand({ cluster: names.cluster, services: [names.service] }),
     );
     return services?.[0]?.runningCount === instances;
   });
 }
 
 /** After scaling: no instance left DRAINING, task count and group capacity within the stage's bounds. */
-async function scaleInvariants(world: World): Promise<string[]> {
-  const problems = await noDrainingInstance();
-  const stage = world.config.apps[APP]?.stages[STAGE];
-  const { services } = await clients.ecs.send(
-    new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
-  );
-  const desired = services?.[0]?.desiredCount ?? 0;
-  if (stage && (desired < stage.tasks.min || desired > stage.tasks.max))
-    problems.push(`service desired count ${desired} outside [${stage.tasks.min}, ${stage.tasks.max}]`);
-  const { AutoScalingGroups } = await clients.autoScaling.send(
-    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [NAMES.autoScalingGroup] }),
-  );
-  const capacity = AutoScalingGroups?.[0]?.DesiredCapacity ?? 0;
-  if (stage && (capacity < stage.instances.min || capacity > stage.instances.max))
-    problems.push(
-      `group desired capacity ${capacity} outside [${stage.instances.min}, ${stage.instances.max}]`,
+function scaleInvariantsOf(stageName: string) {
+  return async (world: World): Promise<string[]> => {
+    const names = stageNames(APP, stageName);
+    const problems = await noDrainingInstance(stageName);
+    const stage = world.config.apps[APP]?.stages[stageName];
+    const { services } = await clients.ecs.send(
+      new DescribeServicesCommand({ cluster: names.cluster, services: [names.service] }),
     );
-  return problems;
+    const desired = services?.[0]?.desiredCount ?? 0;
+    if (stage && (desired < stage.tasks.min || desired > stage.tasks.max))
+      problems.push(`service desired count ${desired} outside [${stage.tasks.min}, ${stage.tasks.max}]`);
+    const { AutoScalingGroups } = await clients.autoScaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [names.autoScalingGroup] }),
+    );
+    const capacity = AutoScalingGroups?.[0]?.DesiredCapacity ?? 0;
+    if (stage && (capacity < stage.instances.min || capacity > stage.instances.max))
+      problems.push(
+        `group desired capacity ${capacity} outside [${stage.instances.min}, ${stage.instances.max}]`,
+      );
+    return problems;
+  };
 }
+
+const scaleInvariants = scaleInvariantsOf(STAGE);
 
 /** Every route the fault scenarios and the bad-input suite use. */
 export const ROUTES: readonly Route[] = [
@@ -329,11 +339,18 @@ export const ROUTES: readonly Route[] = [
     invariants: scaleInvariants,
   },
   {
-    name: 'scale the cluster in while no other instance has room for the drained tasks',
+    // The drained task needs 10 s to start elsewhere; with a 1-second drain limit and 2 s between
+    // Tasks, Check Drain sees it still there after the limit, and Restore Instance sets it ACTIVE again.
+    name: 'scale the cluster in while the drain outlasts its time limit',
     machine: 'scale',
-    setup: fullCluster,
-    input: () => alarmEvent(NAMES.alarm('cluster', 'in')),
-    invariants: scaleInvariants,
+    configure: (config) => {
+      const stage = config.apps[APP]?.stages[PROD];
+      if (stage) stage.clusterScaling.drainTimeoutSeconds = 1;
+    },
+    stepMs: 2_000,
+    setup: (world) => oneTaskPerInstance(world, PROD),
+    input: () => alarmEvent(stageNames(APP, PROD).alarm('cluster', 'in')),
+    invariants: scaleInvariantsOf(PROD),
   },
   {
     name: 'scale the cluster in while the drain cannot be watched',

@@ -55,7 +55,7 @@ export async function runExecution(
   world: World,
   machine: StateMachineName,
   input: unknown,
-  options: { injector?: FaultInjector; executionName?: string } = {},
+  options: { injector?: FaultInjector; executionName?: string; stepMs?: number } = {},
 ): Promise<Outcome> {
   const executionName = options.executionName ?? `faults-${Math.random().toString(36).slice(2, 10)}`;
   const definition = definitionOf(machine);
@@ -71,7 +71,7 @@ export async function runExecution(
         runaway = true;
         throw new Runaway(`more than ${MAX_INVOCATIONS} Task invocations`);
       }
-      world.advance(STEP_MS);
+      world.advance(options.stepMs ?? STEP_MS);
       const refused = options.injector?.invokeFault(state);
       if (refused) throw refused;
       const handler = await loadHandler(folder);

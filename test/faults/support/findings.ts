@@ -28,16 +28,6 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     note: 'state-machines/scale.asl.json "Restore Instance" / "Restore Instance After Error": when setting the instance ACTIVE again keeps failing, the Catch moves on and the execution ends without saying that the instance is still DRAINING (the Cause is the drain\'s)',
   },
   {
-    where: /^deploy-input\.json (app|stage) huge string$/,
-    problem: /^Cause is \d+ characters long$/,
-    note: 'events/deploy.ts accepts app and stage of any length, and functions/package-source/handler.ts quotes them whole ("app <64 KiB> has no stage ..."): the Cause is 65 KiB, past the 32,768 characters Step Functions keeps',
-  },
-  {
-    where: /^deploy-input\.json ref unicode$/,
-    problem: /stack trace|raw Lambda error document/,
-    note: 'events/deploy.ts accepts any ref: an invalid git ref name reaches isomorphic-git, whose InvalidRefNameError goes to "Describe Unexpected Source Error" and the Cause is the raw Lambda error document with its stack trace',
-  },
-  {
     where:
       /^(cloudwatch-alarm-state-change|ecs-task-placement-failure)\.json (detail\.state\.timestamp|id) huge string$/,
     problem: /characters long|stack trace|raw Lambda error document/,

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -7,14 +5,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
-import { stageNames, stateMachineName } from '../../shared/naming.ts';
-import { PROJECT_ROOT, StackpilotFunction } from './stackpilot-function.ts';
+import { stageNames } from '../../shared/naming.ts';
+import { StackpilotFunction } from './stackpilot-function.ts';
+import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `deploy` state machine. */
-export const DEPLOY_DEFINITION_PATH = join(PROJECT_ROOT, 'state-machines', 'deploy.asl.json');
+export const DEPLOY_DEFINITION_PATH = definitionPath('deploy');
 
 /** Webhook routes of the HTTP API, by git provider. */
 export const WEBHOOK_ROUTES = { github: '/webhooks/github', gitlab: '/webhooks/gitlab' } as const;
@@ -50,7 +48,7 @@ export interface DeployWorkflowProps {
  * keys and start and read only the configured stages' pipelines.
  */
 export class DeployWorkflow extends Construct {
-  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachine: StackpilotStateMachine;
   readonly webhookFunction: StackpilotFunction;
   readonly packageSourceFunction: StackpilotFunction;
   readonly startPipelineFunction: StackpilotFunction;
@@ -69,7 +67,7 @@ export class DeployWorkflow extends Construct {
     // --- Package Source: clone + zip + multipart upload, CPU- and I/O-bound.
     this.packageSourceFunction = new StackpilotFunction(this, 'PackageSource', {
       folder: 'package-source',
-      role: this.functionRole('PackageSource'),
+      workflow: 'deploy',
       description: 'stackpilot deploy: clones the pushed commit and uploads it as the stage source zip',
       // 1769 MB is one full vCPU: zipping is CPU-bound and single-threaded.
       memorySize: 1769,
@@ -109,7 +107,7 @@ export class DeployWorkflow extends Construct {
     );
     this.startPipelineFunction = new StackpilotFunction(this, 'StartPipeline', {
       folder: 'start-pipeline',
-      role: this.functionRole('StartPipeline'),
+      workflow: 'deploy',
       description: 'stackpilot deploy: starts the stage pipeline on the uploaded source zip version',
       timeout: Duration.seconds(30),
     });
@@ -122,7 +120,7 @@ export class DeployWorkflow extends Construct {
     );
     this.checkPipelineFunction = new StackpilotFunction(this, 'CheckPipeline', {
       folder: 'check-pipeline',
-      role: this.functionRole('CheckPipeline'),
+      workflow: 'deploy',
       description:
         'stackpilot deploy: reads the pipeline execution status and, on failure, the failed action',
       timeout: Duration.seconds(30),
@@ -136,46 +134,21 @@ export class DeployWorkflow extends Construct {
       }),
     );
 
-    // --- The state machine, from its ASL file.
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
-      // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName('deploy')}`,
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const tasks = [this.packageSourceFunction, this.startPipelineFunction, this.checkPipelineFunction];
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: stateMachineName('deploy'),
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    // --- The state machine, from its ASL file (inputs carry a commit, a repository URL, S3 coordinates).
+    this.stateMachine = new StackpilotStateMachine(this, 'StateMachine', {
+      kind: 'deploy',
       comment: 'stackpilot deploy: source zip -> pipeline -> result',
-      definitionBody: sfn.DefinitionBody.fromString(readFileSync(DEPLOY_DEFINITION_PATH, 'utf8')),
-      definitionSubstitutions: {
-        PackageSourceFunctionArn: this.packageSourceFunction.functionArn,
-        StartPipelineFunctionArn: this.startPipelineFunction.functionArn,
-        CheckPipelineFunctionArn: this.checkPipelineFunction.functionArn,
+      tasks: {
+        PackageSourceFunctionArn: this.packageSourceFunction,
+        StartPipelineFunctionArn: this.startPipelineFunction,
+        CheckPipelineFunctionArn: this.checkPipelineFunction,
       },
-      // Inputs and outputs carry no secret (a commit, a repository URL, S3 coordinates).
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    // The ASL invokes the functions by their unqualified ARNs: nothing else (no versions, no aliases).
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeDeployTasks',
-        actions: ['lambda:InvokeFunction'],
-        resources: tasks.map((fn) => fn.functionArn),
-      }),
-    );
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the statements CDK adds for logging and tracing: logs:*LogDelivery, logs:DescribeLogGroups/DescribeResourcePolicies/PutResourcePolicy and xray:PutTraceSegments/GetSampling* have no resource-level permissions.',
     });
 
     // --- The webhook: verify, decide, start the state machine.
     this.webhookFunction = new StackpilotFunction(this, 'Webhook', {
       folder: 'webhook',
-      role: this.functionRole('Webhook'),
+      workflow: 'deploy',
       description: 'stackpilot: verifies GitHub/GitLab push webhooks and starts the deploy state machine',
       timeout: Duration.seconds(15),
       environment: { DEPLOY_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
@@ -190,22 +163,6 @@ export class DeployWorkflow extends Construct {
         resources: [this.stateMachine.stateMachineArn],
       }),
     );
-
-    for (const fn of [...tasks, this.webhookFunction]) {
-      // Without AWSLambdaBasicExecutionRole: the function writes only to its own log group.
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [fn.logGroup.logGroupArn],
-        }),
-      );
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'StackpilotFunction pins Node.js 22, the runtime the bundles target (esbuild node22) and the tests run against; moving to a newer runtime is one change there for every function.',
-      });
-    }
 
     // --- The HTTP API in front of the webhook.
     const rateLimit = props.webhookRateLimit ?? 10;
@@ -270,20 +227,6 @@ export class DeployWorkflow extends Construct {
     for (const [key, output] of Object.entries(outputs)) {
       new CfnOutput(this, key, output).overrideLogicalId(key);
     }
-  }
-
-  /** A function role without managed policies: each function gets exactly the statements added here. */
-  private functionRole(id: string): iam.Role {
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `stackpilot deploy: role of the ${id} function`,
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the statement of active tracing: xray:PutTraceSegments/PutTelemetryRecords have no resource-level permissions. Every other statement names its resources.',
-    });
-    return role;
   }
 }
 

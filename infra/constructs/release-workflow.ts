@@ -1,19 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HISTORY_BUCKET_ENV } from '../../shared/aws/release-history.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
-import { executionRoleName, stageNames, stateMachineName, taskRoleName } from '../../shared/naming.ts';
+import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
-import { PROJECT_ROOT, StackpilotFunction } from './stackpilot-function.ts';
+import { StackpilotFunction } from './stackpilot-function.ts';
+import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `release` state machine. */
-export const RELEASE_DEFINITION_PATH = join(PROJECT_ROOT, 'state-machines', 'release.asl.json');
+export const RELEASE_DEFINITION_PATH = definitionPath('release');
 
 /** Key prefix of the release history in the history bucket (`releases/<app>/<stage>/…json`). */
 export const RELEASE_HISTORY_PREFIX = 'releases';
@@ -48,7 +45,7 @@ export interface ReleaseWorkflowProps {
  * (RegisterTaskDefinition, DescribeTaskDefinition, ListTasks with a cluster condition).
  */
 export class ReleaseWorkflow extends Construct {
-  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachine: StackpilotStateMachine;
   readonly functions: Readonly<Record<ReleaseStep, StackpilotFunction>>;
 
   constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
@@ -58,34 +55,13 @@ export class ReleaseWorkflow extends Construct {
     const names = stages.map((s) => stageNames(s.app, s.stage));
 
     const fns = {} as Record<ReleaseStep, StackpilotFunction>;
-    const roles = {} as Record<ReleaseStep, iam.Role>;
-    for (const [step, folder] of Object.entries(STEPS) as [ReleaseStep, string][]) {
-      // A role without managed policies: each function gets exactly the statements added here.
-      const role = new iam.Role(this, `${step}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `stackpilot release: role of the ${step} function`,
-      });
-      const fn = new StackpilotFunction(this, step, {
+    for (const [step, folder] of Object.entries(STEPS) as [ReleaseStep, string][])
+      fns[step] = new StackpilotFunction(this, step, {
         folder,
+        workflow: 'release',
         description: `stackpilot release: ${folder.replaceAll('-', ' ')}`,
         timeout: Duration.seconds(30),
-        role,
       }).bindConfig(props.config);
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [fn.logGroup.logGroupArn],
-        }),
-      );
-      acknowledge(
-        fn,
-        'StackpilotFunction pins Node.js 22, the runtime the bundles target (esbuild node22) and the tests run against; moving to a newer runtime is one change there for every function.',
-        'AwsSolutions-L1',
-      );
-      fns[step] = fn;
-      roles[step] = role;
-    }
     this.functions = fns;
     for (const fn of [fns.PrepareRelease, fns.RecordRelease])
       fn.addEnvironment(HISTORY_BUCKET_ENV, props.historyBucket.bucketName);
@@ -148,30 +124,27 @@ export class ReleaseWorkflow extends Construct {
     allow(fns.RecordRelease, 'WriteReleaseHistory', ['s3:PutObject'], [historyObjects]);
 
     const ecsArn = arnPrefix(this, 'ecs');
-    const xray =
-      'The X-Ray statement of active tracing: xray:PutTraceSegments/PutTelemetryRecords have no resource-level permissions.';
     const families =
       'Task-definition revisions get their number when registered: the statement names each stage family and wildcards only the revision.';
-    for (const role of Object.values(roles)) acknowledge(role, xray, wildcardResource('*'));
-    for (const role of [roles.PrepareRelease, roles.RegisterTaskDefinition, roles.RecordRelease])
+    for (const role of [fns.PrepareRelease.role, fns.RegisterTaskDefinition.role, fns.RecordRelease.role])
       acknowledge(
         role,
         families,
         ...names.map((n) => wildcardResource(`${ecsArn}task-definition/${n.taskFamily}:*`)),
       );
-    for (const role of [roles.PrepareRelease, roles.RegisterTaskDefinition])
+    for (const role of [fns.PrepareRelease.role, fns.RegisterTaskDefinition.role])
       acknowledge(
         role,
         'ecs:DescribeTaskDefinition and ecs:RegisterTaskDefinition have no resource-level permissions (AWS service authorization reference); what may be registered is limited by iam:PassRole on the stage roles only.',
         wildcardResource('*'),
       );
     acknowledge(
-      roles.CheckDeployment,
+      fns.CheckDeployment.role,
       'Task ids are assigned at launch: DescribeTasks names each stage cluster and wildcards only the task id; ListTasks is limited to the stage clusters by the ecs:cluster condition.',
       wildcardResource('*'),
       ...names.map((n) => wildcardResource(`${ecsArn}task/${n.cluster}/*`)),
     );
-    for (const role of [roles.PrepareRelease, roles.RecordRelease])
+    for (const role of [fns.PrepareRelease.role, fns.RecordRelease.role])
       acknowledge(
         role,
         'The release functions list and write only the history objects under releases/ of the history bucket; their keys name the app, stage, time, revision and result.',
@@ -179,39 +152,13 @@ export class ReleaseWorkflow extends Construct {
       );
 
     // --- The state machine, from its ASL file.
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
-      // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName('release')}`,
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const definitionSubstitutions: Record<string, string> = {};
-    for (const [step, fn] of Object.entries(fns))
-      definitionSubstitutions[`${step}FunctionArn`] = fn.functionArn;
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: stateMachineName('release'),
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    // Inputs and outputs carry app, stage, image URIs, revisions and deployment ids: no secret.
+    this.stateMachine = new StackpilotStateMachine(this, 'StateMachine', {
+      kind: 'release',
       comment:
         'stackpilot release: new revision -> update service -> wait on that deployment -> roll back on failure',
-      definitionBody: sfn.DefinitionBody.fromString(readFileSync(RELEASE_DEFINITION_PATH, 'utf8')),
-      definitionSubstitutions,
-      // Inputs and outputs carry app, stage, image URIs, revisions and deployment ids: no secret.
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
+      tasks: Object.fromEntries(Object.entries(fns).map(([step, fn]) => [`${step}FunctionArn`, fn])),
     });
-    // The ASL invokes the functions by their unqualified ARNs: nothing else (no versions, no aliases).
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeReleaseTasks',
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(fns).map((fn) => fn.functionArn),
-      }),
-    );
-    acknowledge(
-      this.stateMachine,
-      'Only the policy CDK adds for logging and tracing: logs:*LogDelivery*, logs:DescribeLogGroups/ResourcePolicies and xray:PutTraceSegments/GetSampling* have no resource-level permissions.',
-      wildcardResource('*'),
-    );
 
     const history = new CfnOutput(this, 'History', {
       description: 'Where releases are recorded: aws s3 ls <this>/<app>/<stage>/',

@@ -1,24 +1,21 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { alarmStateChangePattern } from '../../events/cloudwatch-alarm.ts';
 import { taskPlacementFailurePattern } from '../../events/ecs-service-action.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
-import { stageNames, stateMachineName } from '../../shared/naming.ts';
+import { stageNames } from '../../shared/naming.ts';
 import { GUARD_PREFIX } from '../../shared/scaling/guard.ts';
 import { GUARD_BUCKET_ENV } from '../../shared/scaling/lease-store.ts';
 import { acknowledge, arnPrefix, wildcardResource } from './nag.ts';
-import { PROJECT_ROOT, StackpilotFunction } from './stackpilot-function.ts';
+import { StackpilotFunction } from './stackpilot-function.ts';
+import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `scale` state machine. */
-export const SCALE_DEFINITION_PATH = join(PROJECT_ROOT, 'state-machines', 'scale.asl.json');
+export const SCALE_DEFINITION_PATH = definitionPath('scale');
 
 /** The step functions of the state machine: construct id -> (folder, ASL placeholder). */
 const STEPS = {
@@ -61,7 +58,7 @@ export function toEventPattern(pattern: Readonly<Record<string, unknown>>): even
  * the group's UUID) and `DescribeAutoScalingGroups`, which has no resource-level permission.
  */
 export class ScaleWorkflow extends Construct {
-  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachine: StackpilotStateMachine;
   /** Event markers (`scaling/events/…`) and (stage, target) leases (`scaling/leases/…`). */
   readonly guardBucket: s3.Bucket;
   readonly functions: Readonly<Record<ScaleStep, StackpilotFunction>>;
@@ -91,34 +88,13 @@ export class ScaleWorkflow extends Construct {
     );
 
     const fns = {} as Record<ScaleStep, StackpilotFunction>;
-    const roles = {} as Record<ScaleStep, iam.Role>;
-    for (const [step, folder] of Object.entries(STEPS) as [ScaleStep, string][]) {
-      // A role without managed policies: each function gets exactly the statements added here.
-      const role = new iam.Role(this, `${step}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `stackpilot scale: role of the ${step} function`,
-      });
-      const fn = new StackpilotFunction(this, step, {
+    for (const [step, folder] of Object.entries(STEPS) as [ScaleStep, string][])
+      fns[step] = new StackpilotFunction(this, step, {
         folder,
+        workflow: 'scale',
         description: `stackpilot scale: ${folder.replaceAll('-', ' ')}`,
         timeout: Duration.seconds(30),
-        role,
       }).bindConfig(props.config);
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [fn.logGroup.logGroupArn],
-        }),
-      );
-      acknowledge(
-        fn,
-        'StackpilotFunction pins Node.js 22, the runtime the bundles target (esbuild node22) and the tests run against; moving to a newer runtime is one change there for every function.',
-        'AwsSolutions-L1',
-      );
-      fns[step] = fn;
-      roles[step] = role;
-    }
     this.functions = fns;
     for (const fn of [fns.AcquireScalingLease, fns.ReleaseScalingLease])
       fn.addEnvironment(GUARD_BUCKET_ENV, this.guardBucket.bucketName);
@@ -194,14 +170,11 @@ export class ScaleWorkflow extends Construct {
       );
     }
 
-    const xray =
-      'The X-Ray statement of active tracing: xray:PutTraceSegments/PutTelemetryRecords have no resource-level permissions.';
     const containerInstanceIds =
       'Container instance ids are assigned when an instance registers: the statement names each stage cluster and wildcards only the instance id.';
     const groupIds =
       "An Auto Scaling group ARN embeds a UUID assigned at creation: the statement names each stage's group and wildcards only the UUID.";
-    for (const role of Object.values(roles)) acknowledge(role, xray, wildcardResource('*'));
-    for (const role of [roles.ScaleClusterOut, roles.DrainInstance, roles.TerminateInstance])
+    for (const role of [fns.ScaleClusterOut.role, fns.DrainInstance.role, fns.TerminateInstance.role])
       acknowledge(
         role,
         `autoscaling:DescribeAutoScalingGroups has no resource-level permissions. ${groupIds}`,
@@ -209,17 +182,17 @@ export class ScaleWorkflow extends Construct {
         ...groupArnFindings(stack, stages),
       );
     for (const role of [
-      roles.DrainInstance,
-      roles.CheckDrain,
-      roles.TerminateInstance,
-      roles.RestoreInstance,
+      fns.DrainInstance.role,
+      fns.CheckDrain.role,
+      fns.TerminateInstance.role,
+      fns.RestoreInstance.role,
     ])
       acknowledge(
         role,
         containerInstanceIds,
         ...stages.map((n) => wildcardResource(`${ecsArn}container-instance/${n.cluster}/*`)),
       );
-    for (const role of [roles.AcquireScalingLease, roles.ReleaseScalingLease])
+    for (const role of [fns.AcquireScalingLease.role, fns.ReleaseScalingLease.role])
       acknowledge(
         role,
         'The guard functions read and write only lock objects under the scaling/ prefix of their own bucket, whose keys name the stage and event.',
@@ -229,39 +202,13 @@ export class ScaleWorkflow extends Construct {
       );
 
     // --- The state machine, from its ASL file.
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
-      // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName('scale')}`,
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const definitionSubstitutions: Record<string, string> = {};
-    for (const [step, fn] of Object.entries(fns))
-      definitionSubstitutions[`${step}FunctionArn`] = fn.functionArn;
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: stateMachineName('scale'),
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    // Inputs and outputs carry alarm events, counts and instance ids: no secret.
+    this.stateMachine = new StackpilotStateMachine(this, 'StateMachine', {
+      kind: 'scale',
       comment:
         'stackpilot scale: alarm or placement failure or operator count -> service tasks or cluster instances',
-      definitionBody: sfn.DefinitionBody.fromString(readFileSync(SCALE_DEFINITION_PATH, 'utf8')),
-      definitionSubstitutions,
-      // Inputs and outputs carry alarm events, counts and instance ids: no secret.
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
+      tasks: Object.fromEntries(Object.entries(fns).map(([step, fn]) => [`${step}FunctionArn`, fn])),
     });
-    // The ASL invokes the functions by their unqualified ARNs: nothing else (no versions, no aliases).
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeScaleTasks',
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(fns).map((fn) => fn.functionArn),
-      }),
-    );
-    acknowledge(
-      this.stateMachine,
-      'Only the policy CDK adds for logging and tracing: logs:*LogDelivery*, logs:DescribeLogGroups/ResourcePolicies and xray:PutTraceSegments/GetSampling* have no resource-level permissions.',
-      wildcardResource('*'),
-    );
 
     // --- The rules. EventBridge cannot name executions: the guard in the state machine
     // makes a redelivered event a no-op and keeps one loop per (stage, target).

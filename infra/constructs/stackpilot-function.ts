@@ -1,12 +1,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { CONFIG_ENV, type StackpilotConfig } from '../../shared/config.ts';
+import type { StateMachineKind } from '../../shared/naming.ts';
 
 /** Root of the repository (where package.json and the lockfile are). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,20 +33,37 @@ export interface StackpilotFunctionProps
   readonly folder: string;
   /** @default Duration.days(30) */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The workflow the function is a step of, named in its role's description
+   * (`stackpilot deploy: role of the PackageSource function`).
+   */
+  readonly workflow?: StateMachineKind;
+  /**
+   * The execution role.
+   * @default a role of the function's own (`<id>Role`) without managed policies: the
+   * function gets exactly the statements its caller adds, plus writing its own logs.
+   */
+  readonly role?: iam.IRole;
 }
 
 /**
  * A stackpilot Lambda function: Node.js 22 on ARM64, X-Ray active tracing, an ESM bundle
- * with source maps, its own log group with retention, Powertools settings.
+ * with source maps, its own log group with retention, Powertools settings, and by default
+ * its own role without managed policies (no AWSLambdaBasicExecutionRole: the function may
+ * write to its own log group only).
  */
 export class StackpilotFunction extends nodejs.NodejsFunction {
+  /** The execution role (the function's own unless one was passed). */
+  declare readonly role: iam.IRole;
+
   constructor(scope: Construct, id: string, props: StackpilotFunctionProps) {
-    const { folder, logRetention, environment, bundling, ...rest } = props;
+    const { folder, logRetention, environment, bundling, workflow, role, ...rest } = props;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {
+      role: role ?? ownRole(scope, id, workflow),
       memorySize: 256,
       timeout: Duration.seconds(30),
       ...rest,
@@ -64,6 +83,18 @@ export class StackpilotFunction extends nodejs.NodejsFunction {
         ...environment,
       },
     });
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'StackpilotFunction pins Node.js 22, the runtime the bundles target (esbuild node22) and the tests run against; moving to a newer runtime is one change there for every function.',
+    });
   }
 
   /** Gives the function the validated configuration (read once, at cold start). */
@@ -78,4 +109,18 @@ export class StackpilotFunction extends nodejs.NodejsFunction {
     secret.grantRead(this);
     return this;
   }
+}
+
+/** A function role without managed policies, in the function's scope as `<id>Role`. */
+function ownRole(scope: Construct, id: string, workflow: StateMachineKind | undefined): iam.Role {
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `stackpilot${workflow ? ` ${workflow}` : ''}: role of the ${id} function`,
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'The X-Ray statement of active tracing: xray:PutTraceSegments/PutTelemetryRecords have no resource-level permissions.',
+  });
+  return role;
 }

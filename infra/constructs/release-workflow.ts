@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -6,8 +6,8 @@ import { HISTORY_BUCKET_ENV } from '../../shared/aws/release-history.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
 import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
-import { StackpilotFunction } from './stackpilot-function.ts';
-import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
+import { type StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
+import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `release` state machine. */
 export const RELEASE_DEFINITION_PATH = definitionPath('release');
@@ -54,14 +54,7 @@ export class ReleaseWorkflow extends Construct {
     const stages = allStages(props.config);
     const names = stages.map((s) => stageNames(s.app, s.stage));
 
-    const fns = {} as Record<ReleaseStep, StackpilotFunction>;
-    for (const [step, folder] of Object.entries(STEPS) as [ReleaseStep, string][])
-      fns[step] = new StackpilotFunction(this, step, {
-        folder,
-        workflow: 'release',
-        description: `stackpilot release: ${folder.replaceAll('-', ' ')}`,
-        timeout: Duration.seconds(30),
-      }).bindConfig(props.config);
+    const fns = stepFunctions(this, 'release', STEPS, props.config);
     this.functions = fns;
     for (const fn of [fns.PrepareRelease, fns.RecordRelease])
       fn.addEnvironment(HISTORY_BUCKET_ENV, props.historyBucket.bucketName);
@@ -157,7 +150,7 @@ export class ReleaseWorkflow extends Construct {
       kind: 'release',
       comment:
         'stackpilot release: new revision -> update service -> wait on that deployment -> roll back on failure',
-      tasks: Object.fromEntries(Object.entries(fns).map(([step, fn]) => [`${step}FunctionArn`, fn])),
+      tasks: stepTasks(fns),
     });
 
     const history = new CfnOutput(this, 'History', {

@@ -11,8 +11,8 @@ import { stageNames } from '../../shared/naming.ts';
 import { GUARD_PREFIX } from '../../shared/scaling/guard.ts';
 import { GUARD_BUCKET_ENV } from '../../shared/scaling/lease-store.ts';
 import { acknowledge, arnPrefix, wildcardResource } from './nag.ts';
-import { StackpilotFunction } from './stackpilot-function.ts';
-import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
+import { type StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
+import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `scale` state machine. */
 export const SCALE_DEFINITION_PATH = definitionPath('scale');
@@ -87,14 +87,7 @@ export class ScaleWorkflow extends Construct {
       'AwsSolutions-S1',
     );
 
-    const fns = {} as Record<ScaleStep, StackpilotFunction>;
-    for (const [step, folder] of Object.entries(STEPS) as [ScaleStep, string][])
-      fns[step] = new StackpilotFunction(this, step, {
-        folder,
-        workflow: 'scale',
-        description: `stackpilot scale: ${folder.replaceAll('-', ' ')}`,
-        timeout: Duration.seconds(30),
-      }).bindConfig(props.config);
+    const fns = stepFunctions(this, 'scale', STEPS, props.config);
     this.functions = fns;
     for (const fn of [fns.AcquireScalingLease, fns.ReleaseScalingLease])
       fn.addEnvironment(GUARD_BUCKET_ENV, this.guardBucket.bucketName);
@@ -207,7 +200,7 @@ export class ScaleWorkflow extends Construct {
       kind: 'scale',
       comment:
         'stackpilot scale: alarm or placement failure or operator count -> service tasks or cluster instances',
-      tasks: Object.fromEntries(Object.entries(fns).map(([step, fn]) => [`${step}FunctionArn`, fn])),
+      tasks: stepTasks(fns),
     });
 
     // --- The rules. EventBridge cannot name executions: the guard in the state machine

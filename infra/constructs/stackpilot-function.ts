@@ -124,3 +124,24 @@ function ownRole(scope: Construct, id: string, workflow: StateMachineKind | unde
   });
   return role;
 }
+
+/**
+ * One function per step of a workflow: construct `<Step>` (role `<Step>Role`) in `scope`,
+ * bundling `functions/<folder>/`, 30 s, with the validated configuration bound.
+ */
+export function stepFunctions<Step extends string>(
+  scope: Construct,
+  workflow: StateMachineKind,
+  steps: Readonly<Record<Step, string>>,
+  config: StackpilotConfig,
+): Record<Step, StackpilotFunction> {
+  const fns = {} as Record<Step, StackpilotFunction>;
+  for (const [step, folder] of Object.entries(steps) as [Step, string][])
+    fns[step] = new StackpilotFunction(scope, step, {
+      folder,
+      workflow,
+      description: `stackpilot ${workflow}: ${folder.replaceAll('-', ' ')}`,
+      timeout: Duration.seconds(30),
+    }).bindConfig(config);
+  return fns;
+}

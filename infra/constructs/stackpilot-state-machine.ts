@@ -77,6 +77,11 @@ export class StackpilotStateMachine extends sfn.StateMachine {
   }
 }
 
+/** The tasks of step functions named like their states: `<Step>FunctionArn` -> the step's function. */
+export function stepTasks(fns: Readonly<Record<string, lambda.IFunction>>): Record<string, lambda.IFunction> {
+  return Object.fromEntries(Object.entries(fns).map(([step, fn]) => [`${step}FunctionArn`, fn]));
+}
+
 /**
  * The `definitionSubstitutions`: the tasks' ARNs and the other values, checked against the
  * placeholders of the ASL text (`${Name}`). Throws naming every placeholder left without a

@@ -41,17 +41,14 @@ export class StageAlarms extends Construct {
         period: Duration.seconds(periodSeconds),
       });
 
-    const alarm = (
-      constructId: string,
-      target: ScaleTarget,
-      direction: ScaleDirection,
-      settings: { threshold: number; periodSeconds: number; evaluationPeriods: number },
-    ) =>
-      new cloudwatch.Alarm(this, constructId, {
+    const alarm = (constructId: string, target: ScaleTarget, direction: ScaleDirection) => {
+      const settings = target === 'service' ? service : cluster;
+      const threshold = direction === 'out' ? settings.cpuHigh : settings.cpuLow;
+      return new cloudwatch.Alarm(this, constructId, {
         alarmName: names.alarm(target, direction),
-        alarmDescription: `stackpilot ${app}/${stage}: ${target} CPU ${direction === 'out' ? 'above' : 'below'} ${settings.threshold}% (scales ${direction})`,
+        alarmDescription: `stackpilot ${app}/${stage}: ${target} CPU ${direction === 'out' ? 'above' : 'below'} ${threshold}% (scales ${direction})`,
         metric: metric(target, settings.periodSeconds),
-        threshold: settings.threshold,
+        threshold,
         evaluationPeriods: settings.evaluationPeriods,
         comparisonOperator:
           direction === 'out'
@@ -60,28 +57,13 @@ export class StageAlarms extends Construct {
         // No tasks, no data: neither a reason to add capacity nor to remove it.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    };
 
     this.alarms = {
-      'service-out': alarm('ServiceCpuHigh', 'service', 'out', {
-        threshold: service.cpuHigh,
-        periodSeconds: service.periodSeconds,
-        evaluationPeriods: service.evaluationPeriods,
-      }),
-      'service-in': alarm('ServiceCpuLow', 'service', 'in', {
-        threshold: service.cpuLow,
-        periodSeconds: service.periodSeconds,
-        evaluationPeriods: service.evaluationPeriods,
-      }),
-      'cluster-out': alarm('ClusterCpuHigh', 'cluster', 'out', {
-        threshold: cluster.cpuHigh,
-        periodSeconds: cluster.periodSeconds,
-        evaluationPeriods: cluster.evaluationPeriods,
-      }),
-      'cluster-in': alarm('ClusterCpuLow', 'cluster', 'in', {
-        threshold: cluster.cpuLow,
-        periodSeconds: cluster.periodSeconds,
-        evaluationPeriods: cluster.evaluationPeriods,
-      }),
+      'service-out': alarm('ServiceCpuHigh', 'service', 'out'),
+      'service-in': alarm('ServiceCpuLow', 'service', 'in'),
+      'cluster-out': alarm('ClusterCpuHigh', 'cluster', 'out'),
+      'cluster-in': alarm('ClusterCpuLow', 'cluster', 'in'),
     };
   }
 }

@@ -44,6 +44,16 @@ export interface CheckFacts {
   readonly schedule?: PollSchedule;
 }
 
+/** The fields of a check that did not fail (still running, or succeeded). */
+const NOT_FAILED = {
+  failed: false,
+  error: null,
+  stage: null,
+  action: null,
+  reason: null,
+  cause: null,
+} as const;
+
 /** Decides what the state machine does after one look at the execution. */
 export function assessCheck(facts: CheckFacts): PipelineCheck {
   const status = facts.status ?? 'Unknown';
@@ -68,16 +78,7 @@ export function assessCheck(facts: CheckFacts): PipelineCheck {
     ...(facts.statusSummary ? { statusSummary: facts.statusSummary } : {}),
   };
   if (meaning.done && !meaning.failed) {
-    return {
-      ...base,
-      done: true,
-      failed: false,
-      error: null,
-      stage: null,
-      action: null,
-      reason: null,
-      cause: null,
-    };
+    return { ...base, done: true, ...NOT_FAILED };
   }
   if (meaning.done && meaning.error) {
     const failed = meaning.error === 'PipelineFailed' ? failedAction(facts.actions ?? []) : undefined;
@@ -108,14 +109,5 @@ export function assessCheck(facts: CheckFacts): PipelineCheck {
       }),
     };
   }
-  return {
-    ...base,
-    done: false,
-    failed: false,
-    error: null,
-    stage: null,
-    action: null,
-    reason: null,
-    cause: null,
-  };
+  return { ...base, done: false, ...NOT_FAILED };
 }

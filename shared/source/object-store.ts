@@ -146,8 +146,11 @@ function parseObjectHeader(raw: Buffer): {
   return { type, size, pos };
 }
 
-/** Reads the two size varints at the start of a delta: the base's size and the result's. */
-function deltaSizes(delta: Buffer): [number, number] | undefined {
+/**
+ * The two size varints at the start of a delta (the base's size and the result's) and where
+ * its instructions start; undefined when the delta ends first (a truncated read-ahead).
+ */
+function deltaHeader(delta: Buffer): { baseSize: number; resultSize: number; pos: number } | undefined {
   let pos = 0;
   const varint = () => {
     let value = 0;
@@ -161,28 +164,19 @@ function deltaSizes(delta: Buffer): [number, number] | undefined {
     } while (byte & 0x80);
     return value;
   };
-  const base = varint();
-  const result = varint();
-  return base === undefined || result === undefined ? undefined : [base, result];
+  const baseSize = varint();
+  const resultSize = varint();
+  return baseSize === undefined || resultSize === undefined ? undefined : { baseSize, resultSize, pos };
 }
 
 /** Applies a git delta to its base. */
 export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  let pos = 0;
-  const varint = () => {
-    let value = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      byte = delta[pos++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return value;
-  };
-  const baseSize = varint();
+  const header = deltaHeader(delta);
+  if (!header) throw new Error('delta ends inside its header');
+  const { baseSize, resultSize } = header;
+  let pos = header.pos;
   if (baseSize !== base.length) throw new Error(`delta base size ${baseSize} does not match ${base.length}`);
-  const result = Buffer.allocUnsafe(varint());
+  const result = Buffer.allocUnsafe(resultSize);
   let out = 0;
   while (pos < delta.length) {
     const op = delta[pos++] as number;
@@ -328,8 +322,8 @@ export class ObjectStore {
     if (type !== OFS_DELTA && type !== REF_DELTA) return size;
     // A truncated deflate stream inflates as far as it goes with a sync flush.
     const start = inflateSync(head.subarray(pos), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    const sizes = deltaSizes(start);
-    return sizes ? sizes[1] : (await this.read(oid)).data.length;
+    const header = deltaHeader(start);
+    return header ? header.resultSize : (await this.read(oid)).data.length;
   }
 
   /** A commit's tree id and committer time. */

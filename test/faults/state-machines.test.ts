@@ -78,7 +78,7 @@ const DEPLOY_ROUTE: Route = {
 
 const routes: Route[] = [DEPLOY_ROUTE, ...ROUTES];
 
-/** A route run: the world, the execution, the AWS calls each Task state made. */
+/** A route run: how the execution ended, the AWS calls each Task state made, what it left half done. */
 interface RouteRun {
   readonly outcome: Outcome;
   readonly calls: Map<string, { service: ServiceName; command: string }[]>;

@@ -233,7 +233,7 @@ describe('scale state machine: service', () => {
     const result = await run(alarmSample);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('TransientError');
-    expect(result.cause).toBe('ThrottlingException: Rate exceeded');
+    expect(result.cause).toBe('Scale Service failed: ThrottlingException: Rate exceeded');
     // One attempt and six retries.
     expect(account.count('UpdateService')).toBe(7);
     expect(leaseHeld()).toBe(false);
@@ -256,7 +256,7 @@ describe('scale state machine: service', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('InvalidInput');
     expect(result.cause).toBe(
-      'desiredCount 9 is outside the tasks bounds [1, 5] of starter/dev in stackpilot.yml',
+      'Interpret Event failed: desiredCount 9 is outside the tasks bounds [1, 5] of starter/dev in stackpilot.yml',
     );
     expect(account.calls).toEqual([]);
   });
@@ -343,7 +343,7 @@ describe('scale state machine: ignored inputs', () => {
     const result = await run(alarmSample);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ConfigError');
-    expect(result.cause).toBe('environment variable SCALING_GUARD_BUCKET is not set');
+    expect(result.cause).toBe('Acquire Lease failed: environment variable SCALING_GUARD_BUCKET is not set');
     expect(account.count('UpdateService')).toBe(0);
   });
 
@@ -457,11 +457,10 @@ describe('scale state machine: cluster', () => {
     expect(account.instanceById(instanceId)?.status).toBe('ACTIVE');
     expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
     expect(account.groupDesired).toBe(2);
-    expect(result.statesEntered.slice(-5)).toEqual([
+    expect(result.statesEntered.slice(-4)).toEqual([
       'Restore Instance',
       'Describe Drain Timeout',
       'Release Lease After Failure',
-      'Known Error?',
       'Scaling Failed',
     ]);
     expect(leaseHeld()).toBe(false);
@@ -487,6 +486,73 @@ describe('scale state machine: cluster', () => {
     expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
     expect(account.instanceById(emptiest)?.status).toBe('ACTIVE');
     expect(result.statesEntered).toContain('Restore Instance After Error');
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('fails naming Check Drain when its calls stay throttled, after setting the drained instance ACTIVE again', async () => {
+    useAccount({ instances: [0, 2] });
+    const emptiest = [...account.instances.values()][0]?.ec2InstanceId as string;
+    let describes = 0;
+    // Calls: Drain Instance's listing, then every look of Check Drain (one attempt, six retries), then Restore's.
+    account.onCommand = (name) => {
+      if (name === 'DescribeContainerInstances' && ++describes === 2)
+        account.failNext.set(
+          name,
+          Array.from({ length: 7 }, () => awsError('ThrottlingException', 400, 'Rate exceeded')),
+        );
+    };
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TransientError');
+    expect(result.cause).toBe('Check Drain failed: ThrottlingException: Rate exceeded');
+    expect(account.instanceById(emptiest)?.status).toBe('ACTIVE');
+    expect(result.statesEntered).toContain('Restore Instance After Error');
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('fails with InstanceLeftDraining naming the instance, its cluster and the command to run when it cannot be set ACTIVE again', async () => {
+    useAccount({ instances: [0, 2] });
+    const emptiest = [...account.instances.values()][0]?.ec2InstanceId as string;
+    const arn = account.arnOf(emptiest);
+    let updates = 0;
+    // The first update drains the instance; every later one (Restore Instance After Error's) is throttled.
+    account.onCommand = (name) => {
+      if (name === 'UpdateContainerInstancesState' && ++updates > 1)
+        account.failNext.set(name, [awsError('ThrottlingException', 400, 'Rate exceeded')]);
+      if (name === 'TerminateInstanceInAutoScalingGroup')
+        account.failNext.set(name, [awsError('ValidationError', 400, 'Instance is in use.')]);
+    };
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InstanceLeftDraining');
+    expect(result.cause).toBe(
+      `Restore Instance After Error failed: ThrottlingException: Rate exceeded; container instance ${arn} (${emptiest}) is still DRAINING in cluster ${DEV.cluster}: set it ACTIVE with \`aws ecs update-container-instances-state --cluster ${DEV.cluster} --container-instances ${arn} --status ACTIVE\``,
+    );
+    expect(account.instanceById(emptiest)?.status).toBe('DRAINING');
+    expect(account.count('UpdateContainerInstancesState')).toBe(8);
+    expect(leaseHeld()).toBe(false);
+  });
+
+  it('fails with InstanceLeftDraining when a timed-out drain cannot be set ACTIVE again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    useAccount({ instances: [2, 3], drainRate: 0 });
+    const drained = [...account.instances.values()][0]?.ec2InstanceId as string;
+    let updates = 0;
+    account.onCommand = (name) => {
+      if (name === 'DescribeContainerInstances') vi.setSystemTime(Date.now() + 60_000);
+      if (name === 'UpdateContainerInstancesState' && ++updates > 1)
+        account.failNext.set(name, [awsError('ServiceUnavailableException', 503, 'Service unavailable')]);
+    };
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InstanceLeftDraining');
+    expect(result.cause).toMatch(
+      new RegExp(
+        `^Restore Instance failed: ServiceUnavailableException: Service unavailable; container instance \\S+ \\(${drained}\\) is still DRAINING in cluster ${DEV.cluster}: set it ACTIVE with`,
+      ),
+    );
+    expect(account.instanceById(drained)?.status).toBe('DRAINING');
+    expect(result.statesEntered).not.toContain('Describe Drain Timeout');
     expect(leaseHeld()).toBe(false);
   });
 

@@ -17,12 +17,6 @@ export interface KnownFinding {
 
 export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   {
-    where:
-      /^scale (Acquire Lease|Scale Service|Scale Cluster Out|Read Alarm State|Drain Instance|Check Drain|Terminate Instance) \w+ always$/,
-    problem: /^Cause does not name/,
-    note: 'state-machines/scale.asl.json: when a step\'s AWS calls stay throttled the execution fails with Error TransientError and Cause "ThrottlingException: Rate exceeded" (Scaling Failed / Failed Before Scaling), which names neither the step nor what it was doing; deploy and release prefix the step ("<step> failed: ...")',
-  },
-  {
     where: /^scale Restore Instance( After Error)? \w+ always$/,
     problem: /left DRAINING$/,
     note: 'state-machines/scale.asl.json "Restore Instance" / "Restore Instance After Error": when setting the instance ACTIVE again keeps failing, the Catch moves on and the execution ends without saying that the instance is still DRAINING (the Cause is the drain\'s)',

@@ -5,13 +5,15 @@
  */
 import * as z from 'zod';
 import { PREFIX } from '../shared/naming.ts';
+import { eventIdSchema } from './cloudwatch-alarm.ts';
 
 export const ECS_SERVICE_ACTION = 'ECS Service Action';
 export const TASK_PLACEMENT_FAILURE = 'SERVICE_TASK_PLACEMENT_FAILURE';
 
 export const ecsServiceActionSchema = z.looseObject({
   version: z.string(),
-  id: z.string().min(1),
+  /** The guard keys a placement failure by its id: bounded (EventBridge ids are UUIDs). */
+  id: eventIdSchema,
   'detail-type': z.literal(ECS_SERVICE_ACTION),
   source: z.literal('aws.ecs'),
   account: z.string(),

@@ -7,19 +7,40 @@
  * target while one runs finds it and stops). Both are objects written with S3 conditional
  * writes (`If-None-Match: *`, `If-Match: <etag>`), see `lease-store.ts`.
  */
+import { createHash } from 'node:crypto';
 import type { ScaleTarget } from '../naming.ts';
 
 /** Key prefix of the guard's objects in its bucket. */
 export const GUARD_PREFIX = 'scaling';
 
-/** The lease object of one (stage, target). */
-export function leaseKey(app: string, stage: string, target: ScaleTarget): string {
-  return `${GUARD_PREFIX}/leases/${app}/${stage}/${target}.json`;
+/**
+ * Longest key segment kept as is, in bytes. With the prefix and four segments a key stays
+ * far below S3's 1,024-byte limit whatever the input (S3 refuses longer keys outright).
+ */
+export const MAX_SEGMENT_BYTES = 200;
+
+/**
+ * One key segment: the value made safe for S3 (URI-encoded); one over
+ * {@link MAX_SEGMENT_BYTES} becomes its first characters plus the SHA-256 of the whole
+ * value, so distinct values keep distinct keys and the same value always the same key.
+ */
+export function keySegment(value: string): string {
+  const encoded = encodeURIComponent(value);
+  if (Buffer.byteLength(encoded) <= MAX_SEGMENT_BYTES) return encoded;
+  const hash = createHash('sha256').update(value).digest('hex');
+  // Cut before a %XX escape rather than through it, so the head stays decodable.
+  const head = encoded.slice(0, 100).replace(/%[0-9A-F]?$/, '');
+  return `${head}~sha256-${hash}`;
 }
 
-/** The marker object of one triggering event (its key made safe for S3). */
+/** The lease object of one (stage, target). */
+export function leaseKey(app: string, stage: string, target: ScaleTarget): string {
+  return `${GUARD_PREFIX}/leases/${keySegment(app)}/${keySegment(stage)}/${target}.json`;
+}
+
+/** The marker object of one triggering event (its key made safe and bounded for S3). */
 export function eventMarkerKey(app: string, stage: string, target: ScaleTarget, eventKey: string): string {
-  return `${GUARD_PREFIX}/events/${app}/${stage}/${target}/${encodeURIComponent(eventKey)}`;
+  return `${GUARD_PREFIX}/events/${keySegment(app)}/${keySegment(stage)}/${target}/${keySegment(eventKey)}`;
 }
 
 /** The content of a lease object. */

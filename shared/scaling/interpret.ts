@@ -58,7 +58,7 @@ function fromAlarm(event: CloudWatchAlarmStateChange, config: StackpilotConfig):
   if (!match)
     return {
       skip: true,
-      reason: `alarm ${alarmName} is not a stackpilot scaling alarm of this configuration`,
+      reason: `alarm ${quote(alarmName)} is not a stackpilot scaling alarm of this configuration`,
     };
   if (state.value !== 'ALARM')
     return { skip: true, reason: `alarm ${alarmName} went to ${state.value}: no scaling needed` };
@@ -82,7 +82,7 @@ function fromAlarm(event: CloudWatchAlarmStateChange, config: StackpilotConfig):
 function fromPlacementFailure(event: EcsServiceAction, config: StackpilotConfig): ScalingRequest | Skip {
   const { eventName, reason } = event.detail;
   if (eventName !== TASK_PLACEMENT_FAILURE)
-    return { skip: true, reason: `ECS service action ${eventName} needs no scaling` };
+    return { skip: true, reason: `ECS service action ${quote(eventName)} needs no scaling` };
   const arn = event.resources[0] as string;
   const names = parseServiceArn(arn);
   const stage = names
@@ -92,7 +92,7 @@ function fromPlacementFailure(event: EcsServiceAction, config: StackpilotConfig)
       })
     : undefined;
   if (!stage)
-    return { skip: true, reason: `service ${arn} is not a stackpilot service of this configuration` };
+    return { skip: true, reason: `service ${quote(arn)} is not a stackpilot service of this configuration` };
   return {
     skip: false,
     app: stage.app,
@@ -102,7 +102,7 @@ function fromPlacementFailure(event: EcsServiceAction, config: StackpilotConfig)
     direction: 'out',
     eventKey: `ecs/${event.id}`,
     leaseSeconds: leaseSeconds(stage.stageConfig, 'cluster'),
-    reason: `ECS could not place a task of ${names?.service} (${reason ?? 'no reason given'}): add an instance`,
+    reason: `ECS could not place a task of ${names?.service} (${reason === undefined ? 'no reason given' : quote(reason)}): add an instance`,
   };
 }
 
@@ -113,7 +113,9 @@ function fromOperator(
 ): ScalingRequest {
   const stage = findStage(config, input.app, input.stage);
   if (!stage)
-    throw new InvalidInput(`there is no stage ${input.stage} of app ${input.app} in stackpilot.yml`);
+    throw new InvalidInput(
+      `there is no stage ${quote(input.stage)} of app ${quote(input.app)} in stackpilot.yml`,
+    );
   const bounds = input.target === 'service' ? stage.stageConfig.tasks : stage.stageConfig.instances;
   const unit = input.target === 'service' ? 'tasks' : 'instances';
   if (input.desiredCount < bounds.min || input.desiredCount > bounds.max)
@@ -162,6 +164,23 @@ export function interpretScalingEvent(
   );
 }
 
+/** Longest value quoted whole in a reason or an error message. */
+export const MAX_QUOTED = 60;
+
+/**
+ * A value from the input, shortened for a message: inputs are unbounded (a 64 KiB field
+ * would make a 64 KiB Cause), and 60 characters are enough to recognise one.
+ */
+export function quote(value: string, max = MAX_QUOTED): string {
+  const chars = Array.from(value);
+  return chars.length <= max ? value : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** The issues of a parse, each path and message shortened; at most 10 of them. */
 function summarize(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+  const issues = error.issues.map(
+    (i) => `${i.path.length ? quote(i.path.map(String).join('.')) : '(root)'}: ${quote(i.message, 200)}`,
+  );
+  const more = issues.length > 10 ? `; and ${issues.length - 10} more` : '';
+  return issues.slice(0, 10).join('; ') + more;
 }

@@ -6,7 +6,14 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../shared/errors.ts';
-import { leaseDecision, leaseKey, markerDecision, newLease } from '../../../shared/scaling/guard.ts';
+import {
+  eventMarkerKey,
+  keySegment,
+  leaseDecision,
+  leaseKey,
+  markerDecision,
+  newLease,
+} from '../../../shared/scaling/guard.ts';
 import { acquireScalingLease, releaseScalingLease } from '../../../shared/scaling/lease-store.ts';
 import { awsError, FakeAccount } from './fake-account.ts';
 
@@ -32,6 +39,42 @@ describe('guard decisions', () => {
     expect(leaseDecision(lease, 'a', now())).toBe('mine');
     expect(leaseDecision(lease, 'b', now())).toBe('busy');
     expect(leaseDecision(lease, 'b', new Date(now().getTime() + 60_000))).toBe('take-over');
+  });
+});
+
+describe('guard keys', () => {
+  it('keeps a short event key readable and unchanged', () => {
+    expect(
+      eventMarkerKey(
+        'starter',
+        'dev',
+        'service',
+        'alarm/stackpilot-starter-dev-service-cpu-high/2019-10-02T17:04:40.989+0000',
+      ),
+    ).toBe(
+      'scaling/events/starter/dev/service/alarm%2Fstackpilot-starter-dev-service-cpu-high%2F2019-10-02T17%3A04%3A40.989%2B0000',
+    );
+    expect(leaseKey('starter', 'dev', 'cluster')).toBe('scaling/leases/starter/dev/cluster.json');
+  });
+
+  it("property: keys stay under S3's 1,024-byte limit and distinct values keep distinct keys, whatever the input", () => {
+    const value = fc.oneof(fc.string({ maxLength: 3000 }), fc.string({ unit: 'grapheme', maxLength: 3000 }));
+    fc.assert(
+      fc.property(value, value, value, value, (app, stage, a, b) => {
+        const key = eventMarkerKey(app, stage, 'cluster', a);
+        expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+        expect(Buffer.byteLength(leaseKey(app, stage, 'cluster'))).toBeLessThanOrEqual(1024);
+        if (a !== b) expect(keySegment(a)).not.toBe(keySegment(b));
+        expect(eventMarkerKey(app, stage, 'cluster', a)).toBe(key);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('hashes a 64 KiB event key into a bounded segment that still starts like it', () => {
+    const segment = keySegment(`ecs/${'x'.repeat(65_536)}`);
+    expect(segment).toMatch(/^ecs%2Fx+~sha256-[0-9a-f]{64}$/);
+    expect(Buffer.byteLength(segment)).toBeLessThan(200);
   });
 });
 

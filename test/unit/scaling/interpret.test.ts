@@ -10,7 +10,7 @@ import { scaleOperatorInputSchema } from '#events/scale.ts';
 import { parseConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { InvalidInput } from '../../../shared/errors.ts';
-import { interpretScalingEvent } from '../../../shared/scaling/interpret.ts';
+import { interpretScalingEvent, quote } from '../../../shared/scaling/interpret.ts';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
@@ -165,5 +165,87 @@ describe('interpretScalingEvent', () => {
     expect(() => interpretScalingEvent(broken, config, 'x')).toThrow(
       /invalid CloudWatch alarm event: detail\.state\.timestamp/,
     );
+  });
+});
+
+describe('bounded inputs', () => {
+  const huge = 'a'.repeat(65_536);
+  const messageOf = (event: unknown) => {
+    try {
+      interpretScalingEvent(event, config, 'run-1');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidInput);
+      return (error as Error).message;
+    }
+    throw new Error('no InvalidInput');
+  };
+
+  it('refuses an alarm timestamp that is not an ISO 8601 time, or too long, saying what it must be', () => {
+    for (const timestamp of [huge, 'yesterday', '']) {
+      const event = sample('cloudwatch-alarm-state-change.json');
+      event.detail.state.timestamp = timestamp;
+      const message = messageOf(event);
+      expect(message).toContain(
+        'detail.state.timestamp: an ISO 8601 timestamp such as 2019-10-02T17:04:40.989+0000',
+      );
+      expect(message.length).toBeLessThan(400);
+    }
+    for (const timestamp of [
+      '2019-10-02T17:04:40.989+0000',
+      '2019-10-02T17:04:40Z',
+      '2019-10-02T17:04:40.1+00:00',
+    ])
+      expect(
+        cloudWatchAlarmStateChangeSchema.safeParse({
+          ...sample('cloudwatch-alarm-state-change.json'),
+          detail: {
+            ...sample('cloudwatch-alarm-state-change.json').detail,
+            state: { value: 'ALARM', timestamp },
+          },
+        }).success,
+      ).toBe(true);
+  });
+
+  it('refuses an event id over 128 characters in alarm and ECS events', () => {
+    for (const name of ['cloudwatch-alarm-state-change.json', 'ecs-task-placement-failure.json']) {
+      const event = sample(name);
+      event.id = 'e'.repeat(129);
+      const message = messageOf(event);
+      expect(message).toContain('id: an event id of at most 128 characters');
+      expect(message.length).toBeLessThan(400);
+      event.id = 'e'.repeat(128);
+      expect(() => interpretScalingEvent(event, config, 'run-1')).not.toThrow();
+    }
+  });
+
+  it('refuses an operator app or stage outside the stackpilot.yml name rule, without quoting it', () => {
+    for (const field of ['app', 'stage'] as const) {
+      for (const value of [huge, 'Starter', '1dev', 'a'.repeat(21)]) {
+        const message = messageOf({ ...sample('scale-operator.json'), [field]: value });
+        expect(message).toContain(`${field}: a lowercase name of 1-20 letters, digits or hyphens`);
+        expect(message).not.toContain(value);
+      }
+    }
+  });
+
+  it('quotes an unknown ECS service ARN or event name shortened to 60 characters', () => {
+    const event = sample('ecs-task-placement-failure.json');
+    event.resources = [`arn:aws:ecs:us-east-1:111122223333:service/${huge}/${huge}`];
+    const result = interpretScalingEvent(event, config, 'run-1');
+    expect(result).toMatchObject({ skip: true });
+    expect((result as { reason: string }).reason).toBe(
+      `service ${event.resources[0].slice(0, 59)}… is not a stackpilot service of this configuration`,
+    );
+    event.detail.eventName = huge;
+    expect((interpretScalingEvent(event, config, 'run-1') as { reason: string }).reason.length).toBeLessThan(
+      120,
+    );
+  });
+
+  it('quote keeps short values whole and cuts long ones to 60 characters with an ellipsis', () => {
+    expect(quote('starter')).toBe('starter');
+    expect(quote('x'.repeat(60))).toBe('x'.repeat(60));
+    expect(quote('x'.repeat(61))).toBe(`${'x'.repeat(59)}…`);
+    expect(Array.from(quote('😀'.repeat(100)))).toHaveLength(60);
   });
 });

@@ -21,17 +21,6 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     problem: /left DRAINING$/,
     note: 'state-machines/scale.asl.json "Restore Instance" / "Restore Instance After Error": when setting the instance ACTIVE again keeps failing, the Catch moves on and the execution ends without saying that the instance is still DRAINING (the Cause is the drain\'s)',
   },
-  {
-    where:
-      /^(cloudwatch-alarm-state-change|ecs-task-placement-failure)\.json (detail\.state\.timestamp|id) huge string$/,
-    problem: /characters long|stack trace|raw Lambda error document/,
-    note: 'events/cloudwatch-alarm.ts and events/ecs-service-action.ts accept any string as the alarm timestamp and the event id; the scaling guard puts them in an S3 key (over S3\'s 1,024-byte limit; the sandbox answers ENAMETOOLONG), and the error reaches "Failed Before Scaling" as a raw Lambda error document',
-  },
-  {
-    where: /^scale-operator\.json (app|stage) huge string$/,
-    problem: /^Cause is \d+ characters long$/,
-    note: 'events/scale.ts accepts app and stage of any length, and shared/scaling/interpret.ts quotes them whole ("there is no stage ... of app <64 KiB>"): the Cause is 65 KiB',
-  },
 ];
 
 /** Splits a scenario's problems into known findings and the rest. */

@@ -1,18 +1,27 @@
 /**
- * Fetches exactly one commit of a remote repository with isomorphic-git (no git binary on
- * Lambda): a shallow (`depth: 1`), single-branch fetch of the pushed branch, verified against
- * the pushed commit. When the branch has moved on since the push, the commit itself is
- * fetched by id (GitHub and GitLab serve reachable commits by id). Nothing is checked out:
- * the zip is written straight from the object store (see `zip-commit.ts`).
+ * Fetches exactly one commit of a remote repository without a git binary (Lambda has none):
+ * one smart-HTTP exchange (`smart-http.ts`) wants the pushed commit at depth 1, the pack is
+ * streamed to `.git/objects/pack` and indexed from the file (`index-pack.ts`), so memory does
+ * not grow with the repository. When the branch has moved on (or was deleted) since the
+ * push, the commit is still wanted by id (git over HTTP, GitHub and GitLab serve reachable
+ * commits by id). isomorphic-git only writes the small files of `.git` (config, refs).
+ * Nothing is checked out: the zip is written straight from the object store (`zip-commit.ts`).
  */
 import * as nodeFs from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git, { type HttpClient } from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
 import { InvalidInput, TransientError } from '#shared/errors.ts';
 import { brief, CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
-import { collectEvery } from './memory.ts';
+import { indexPack } from './index-pack.ts';
+import { ObjectStore } from './object-store.ts';
+import {
+  type Advertisement,
+  advertisedRefs,
+  fetchPackTo,
+  type ReceivedPack,
+  type SmartHttpSession,
+} from './smart-http.ts';
 
 /** HTTP Basic credentials for a private repository (a token as the password). */
 export interface GitCredentials {
@@ -31,9 +40,6 @@ export interface FetchCommitOptions {
   readonly dir: string;
   /** Sent only when the server asks for credentials (HTTP 401), never stored in `.git/config`. */
   readonly credentials?: GitCredentials;
-  /** isomorphic-git's object cache, shared with the zip step so the pack is parsed once. */
-  readonly cache?: object;
-  readonly http?: HttpClient;
 }
 
 export interface FetchedCommit {
@@ -50,6 +56,8 @@ const RESPONSE_CHUNK_BYTES = 1024 * 1024;
  * the socket's 64 KiB ones. isomorphic-git keeps every chunk of the pack until it has it
  * all; large chunks are allocated outside the small-object heap and handed back to the OS
  * when freed, where thousands of small ones would leave the process's memory fragmented.
+ * `fetchCommit` no longer uses isomorphic-git's fetch (see `smart-http.ts`); this wrapper is
+ * for code that still does.
  */
 export function withLargeChunks(client: HttpClient): HttpClient {
   return {
@@ -74,18 +82,6 @@ async function* rechunk(body: AsyncIterable<Uint8Array>, size: number): AsyncIte
     }
   }
   if (length > 0) yield Buffer.concat(parts, length);
-}
-
-/**
- * Progress events between two garbage collections: isomorphic-git sends one per percent of
- * each phase, and holds the whole pack in memory while indexing it (see `memory.ts`).
- */
-const PROGRESS_STEPS_BETWEEN_COLLECTIONS = 10;
-
-function progressCollector(): () => void {
-  let steps = 0;
-  const collect = collectEvery(PROGRESS_STEPS_BETWEEN_COLLECTIONS);
-  return () => collect(++steps);
 }
 
 /**
@@ -137,63 +133,70 @@ async function fetchExactCommit(options: FetchCommitOptions): Promise<FetchedCom
   if (!isValidBranchName(options.branch)) {
     throw new InvalidInput(`refs/heads/${brief(options.branch)} is not a valid git branch name`);
   }
-  const { dir, branch, commit, credentials } = options;
+  const { dir, branch, commit } = options;
   const url = stripCredentials(options.url);
   const fs = nodeFs;
-  const cache = options.cache ?? {};
-  const common = {
-    fs,
-    http: withLargeChunks(options.http ?? nodeHttp),
-    dir,
-    cache,
-    url,
-    singleBranch: true,
-    depth: 1,
-    tags: false,
-    // Credentials only go out when the server challenges; a refused token is not retried.
-    onAuth: credentials
-      ? () => ({ username: credentials.username, password: credentials.password })
-      : undefined,
-    onAuthFailure: () => ({ cancel: true }),
-    onProgress: progressCollector(),
-  };
-  const context = { url, commit, branch };
+  // Credentials only go out once the server has challenged (401); a refused token is not retried.
+  const session: SmartHttpSession = { credentials: options.credentials };
+  const advertisement = await advertisedRefs(session, url);
+  // A branch that moved on (or was deleted) since the push: the commit is wanted by id all the
+  // same; over HTTP, git serves any commit reachable from a ref, and so do GitHub and GitLab.
+  const fetchedBy: FetchedCommit['fetchedBy'] =
+    advertisement.refs.get(`refs/heads/${branch}`) === commit ? 'branch' : 'commit';
 
   await initRepository(dir, url, branch);
-  let fetchedBy: FetchedCommit['fetchedBy'] = 'branch';
   try {
-    const result = await git.fetch({ ...common, ref: branch, remoteRef: `refs/heads/${branch}` });
-    if (result.fetchHead !== commit) fetchedBy = 'commit';
+    await receivePack(session, advertisement, commit, join(dir, '.git'));
+    const store = await ObjectStore.open(join(dir, '.git'));
+    await store.readCommit(commit).finally(() => store.close());
   } catch (error) {
-    const mapped = classifyGitError(error, context);
-    // A branch deleted since the push can still have its commit served by id.
-    if (!(mapped instanceof CommitNotFound)) throw mapped;
-    fetchedBy = 'commit';
-  }
-
-  if (fetchedBy === 'commit') {
-    // Start again from an empty repository so the zip holds only this commit's objects.
-    await rm(join(dir, '.git'), { recursive: true, force: true });
-    await initRepository(dir, url, branch);
-    try {
-      await git.fetch({ ...common, ref: commit, remoteRef: commit });
-      await git.readCommit({ fs, dir, cache, oid: commit });
-    } catch (error) {
-      const mapped = classifyGitError(error, context);
-      if (mapped instanceof CommitNotFound) throw mapped;
-      if (mapped instanceof TransientError || mapped instanceof RepositoryAccessDenied) throw mapped;
-      throw new CommitNotFound(
-        `commit ${commit} is no longer on branch ${brief(branch)} of ${brief(url)}, and the server would not send it by id (${describe(error)})`,
-        { cause: error },
-      );
+    const mapped = classifyGitError(error, { url, commit, branch });
+    if (
+      fetchedBy === 'branch' ||
+      mapped instanceof TransientError ||
+      mapped instanceof RepositoryAccessDenied
+    ) {
+      throw mapped;
     }
+    throw new CommitNotFound(
+      `commit ${commit} is no longer on branch ${brief(branch)} of ${brief(url)}, and the server would not send it by id (${describe(error)})`,
+      { cause: error },
+    );
   }
 
   await git.writeRef({ fs, dir, ref: `refs/heads/${branch}`, value: commit, force: true });
+  if (fetchedBy === 'branch') {
+    await git.writeRef({ fs, dir, ref: `refs/remotes/origin/${branch}`, value: commit, force: true });
+  }
   await git.writeRef({ fs, dir, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
-  // Fetching by id leaves a ref named after the commit under refs/remotes; it means nothing to a build.
-  await rm(join(dir, '.git', 'refs', 'remotes', 'origin', commit), { force: true });
   return { commit, fetchedBy };
+}
+
+/**
+ * Downloads the pack of `commit` into `<gitdir>/objects/pack` and indexes it from the file,
+ * and records the depth-1 cut in `.git/shallow` so a native git does not look for parents.
+ */
+async function receivePack(
+  session: SmartHttpSession,
+  advertisement: Advertisement,
+  commit: string,
+  gitdir: string,
+): Promise<void> {
+  const packDir = join(gitdir, 'objects', 'pack');
+  await mkdir(packDir, { recursive: true });
+  const incoming = join(packDir, 'incoming.pack');
+  const file = await open(incoming, 'w+');
+  let received: ReceivedPack;
+  try {
+    received = await fetchPackTo(session, advertisement, commit, file);
+    const idx = await indexPack(file, received.bytes);
+    await writeFile(join(packDir, `pack-${received.checksum}.idx`), idx);
+  } finally {
+    await file.close();
+  }
+  await rename(incoming, join(packDir, `pack-${received.checksum}.pack`));
+  if (received.shallow.length > 0)
+    await writeFile(join(gitdir, 'shallow'), `${received.shallow.join('\n')}\n`);
 }
 
 /** `git init` with the settings a native git expects in the unzipped folder (modes and symlinks honoured). */

@@ -36,7 +36,7 @@ export class ObjectNotFound extends Error {
   override readonly name = 'ObjectNotFound';
 }
 
-const TYPES: Record<number, GitObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+export const TYPES: Record<number, GitObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const IDX_MAGIC = 0xff744f63;
@@ -116,7 +116,7 @@ class Pack {
 }
 
 /** The header of a packed object: type, inflated size, and where its (deflated) data starts. */
-function parseObjectHeader(raw: Buffer): {
+export function parseObjectHeader(raw: Buffer): {
   type: number;
   size: number;
   pos: number;

@@ -1,0 +1,73 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexPack } from '../../../shared/source/index-pack.ts';
+import { commitFiles, createRepo } from '../../integration/support/git-repo.ts';
+
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'index-pack-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The single pack of a repository after `git repack -a -d` with `args`. */
+async function repack(repo: string, args: string[]): Promise<string> {
+  execFileSync('git', ['repack', '-a', '-d', '-q', ...args], { cwd: repo });
+  const packDir = join(repo, '.git', 'objects', 'pack');
+  const pack = (await readdir(packDir)).find((name) => name.endsWith('.pack'));
+  if (!pack) throw new Error('no pack');
+  return join(packDir, pack);
+}
+
+async function ourIndex(packPath: string, cacheBytes?: number): Promise<Buffer> {
+  const file = await open(packPath, 'r');
+  try {
+    return await indexPack(file, (await stat(packPath)).size, cacheBytes);
+  } finally {
+    await file.close();
+  }
+}
+
+describe('indexPack', () => {
+  it('writes byte for byte the .idx git index-pack writes, for a pack full of delta chains', async () => {
+    const repo = join(root, 'deltas');
+    // Each version edits the previous one a little more, so git packs them as a chain of deltas.
+    let lines = Array.from({ length: 300 }, (_, i) => `line ${i}: ${'y'.repeat(i % 40)}\n`);
+    await createRepo(repo, { 'a.txt': lines.join(''), 'b.bin': Buffer.alloc(30_000, 7) });
+    for (let version = 1; version <= 8; version++) {
+      lines = lines.map((line, i) => (i % 37 === version ? `edited ${version}\n` : line));
+      lines.push(`appended ${version}\n`);
+      await commitFiles(repo, { 'a.txt': lines.join('') }, `v${version}`);
+    }
+    const packPath = await repack(repo, ['-f', '--depth=50', '--window=50']);
+    // ofs-deltas (as a fetch asks for) and chains longer than one, so the base cache and re-reads both run.
+    const verify = execFileSync('git', ['verify-pack', '-v', packPath.replace(/\.pack$/, '.idx')], {
+      encoding: 'utf8',
+    });
+    expect(verify).toMatch(/chain length = [2-9]/);
+
+    const expected = await readFile(packPath.replace(/\.pack$/, '.idx'));
+    expect((await ourIndex(packPath)).equals(expected)).toBe(true);
+    // Without a cache every base is read again from the file, down its whole chain.
+    expect((await ourIndex(packPath, 0)).equals(expected)).toBe(true);
+  });
+
+  it('refuses data that is not a pack, and a pack cut short', async () => {
+    const notPack = join(root, 'not-a-pack');
+    await writeFile(notPack, Buffer.alloc(64, 1));
+    await expect(ourIndex(notPack)).rejects.toThrow(/not a git pack/);
+
+    const repo = join(root, 'cut');
+    await createRepo(repo, { 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const whole = await readFile(await repack(repo, []));
+    const cut = join(root, 'cut.pack');
+    // The header still announces every object; the last ones are missing.
+    await writeFile(cut, Buffer.concat([whole.subarray(0, 40), whole.subarray(whole.length - 20)]));
+    await expect(ourIndex(cut)).rejects.toThrow();
+  });
+});

@@ -29,6 +29,9 @@ import type { FaultInjector } from './faults.ts';
 
 export const GUARD_BUCKET = 'stackpilot-scaling-guard';
 
+/** When every world's emulated time starts: a whole hour, so every alarm period starts on it. */
+export const EPOCH = Date.UTC(2026, 10, 21, 12, 0, 0);
+
 export interface World {
   readonly account: EmulatedAccount;
   readonly clock: ManualClock;
@@ -61,8 +64,9 @@ let injectorAttached: FaultInjector | undefined;
 export function createWorld(options: WorldOptions): World {
   const config = options.config ?? exampleConfig();
   const dataDir = mkdtempSync(join(tmpdir(), 'stackpilot-faults-'));
-  // The handlers read time from Date (deadlines of rollouts, drains, pipelines): Date follows the emulated clock.
-  const clock = manualClock(Date.now());
+  // The handlers read time from Date (deadlines of rollouts, drains, pipelines): Date follows the emulated clock,
+  // which starts at the same instant every time, so alarm periods fall alike in every run.
+  const clock = manualClock(EPOCH);
   vi.useFakeTimers({ toFake: ['Date'], now: clock.now() });
   const account = createEmulatedAccount({
     dataDir,

@@ -59,7 +59,12 @@ const STALE_AFTER_MS = 20 * 60 * 1000;
  * `finally`), so a warm function's `/tmp` does not fill up. Folders of runs still in
  * progress (the sandbox runs several in one process) are younger and kept.
  */
-export async function removeStaleWorkDirs(parent: string, now = Date.now()): Promise<string[]> {
+export async function removeStaleWorkDirs(
+  parent: string,
+  // The process clock, not Date.now(): a test that fakes Date (the fault suite moves it with
+  // emulated time) must not make another process's live work folder look stale.
+  now = performance.timeOrigin + performance.now(),
+): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     if (!name.startsWith(WORK_PREFIX)) continue;

@@ -3,7 +3,7 @@
  * files / 2 MB, medium 5,000 / 50 MB, large 20,000 / 200 MB) served by `git http-backend`
  * on loopback, into s3rver on loopback.
  *
- * ours: `packageSource` (isomorphic-git, no checkout, zip from the object store) in a child
+ * ours: `packageSource` (its own smart-HTTP fetch streamed to disk, zip from the pack) in a child
  * process run from a bundle built like the Lambda's, with `--expose-gc` as the function
  * has it; its peak RSS is read with `process.resourceUsage().maxRSS`.
  * reference: `git clone --depth 1` + `zip -qr` + the same streamed upload of the zip file.
@@ -335,7 +335,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `reference (git clone --depth 1 + zip -qr + upload): median ${result.referenceMedianMs.toFixed(0)} ms`,
-      `ours (isomorphic-git + zip from objects + upload):  median ${result.oursMedianMs.toFixed(0)} ms`,
+      `ours (our smart-HTTP fetch + zip from the pack + upload):  median ${result.oursMedianMs.toFixed(0)} ms`,
       `ratio ours/reference: ${result.ratio.toFixed(2)} (target <= 2)`,
       `peak RSS of ours: ${result.peakRssMb.toFixed(0)} MB (target < 256 MB)`,
     ].join('\n'),

@@ -10,7 +10,7 @@
 import * as nodeFs from 'node:fs';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import git, { type HttpClient } from 'isomorphic-git';
+import git from 'isomorphic-git';
 import { InvalidInput, TransientError } from '#shared/errors.ts';
 import { brief, CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
 import { indexPack } from './index-pack.ts';
@@ -46,42 +46,6 @@ export interface FetchedCommit {
   readonly commit: string;
   /** `branch`: the branch tip was the commit; `commit`: the branch had moved on and the commit was fetched by id. */
   readonly fetchedBy: 'branch' | 'commit';
-}
-
-/** Size of the chunks the fetched pack is handed to isomorphic-git in. */
-const RESPONSE_CHUNK_BYTES = 1024 * 1024;
-
-/**
- * Wraps an isomorphic-git HTTP client so response bodies arrive in 1 MiB chunks instead of
- * the socket's 64 KiB ones. isomorphic-git keeps every chunk of the pack until it has it
- * all; large chunks are allocated outside the small-object heap and handed back to the OS
- * when freed, where thousands of small ones would leave the process's memory fragmented.
- * `fetchCommit` no longer uses isomorphic-git's fetch (see `smart-http.ts`); this wrapper is
- * for code that still does.
- */
-export function withLargeChunks(client: HttpClient): HttpClient {
-  return {
-    async request(request) {
-      const response = await client.request(request);
-      if (!response.body) return response;
-      return { ...response, body: rechunk(response.body, RESPONSE_CHUNK_BYTES) };
-    },
-  };
-}
-
-async function* rechunk(body: AsyncIterable<Uint8Array>, size: number): AsyncIterableIterator<Uint8Array> {
-  let parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    parts.push(chunk);
-    length += chunk.byteLength;
-    if (length >= size) {
-      yield Buffer.concat(parts, length);
-      parts = [];
-      length = 0;
-    }
-  }
-  if (length > 0) yield Buffer.concat(parts, length);
 }
 
 /**

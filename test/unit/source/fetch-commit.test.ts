@@ -1,4 +1,3 @@
-import type { HttpClient } from 'isomorphic-git';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput, TransientError } from '../../../shared/errors.ts';
 import {
@@ -11,7 +10,6 @@ import {
   isValidBranchName,
   stripCredentials,
   tokenCredentials,
-  withLargeChunks,
 } from '../../../shared/source/fetch-commit.ts';
 
 const context = { url: 'https://github.com/acme/app.git', commit: 'c0ffee'.padEnd(40, '0'), branch: 'main' };
@@ -133,28 +131,5 @@ describe('credentials', () => {
   it('uses the username each provider expects with a token', () => {
     expect(tokenCredentials('github', 't')).toEqual({ username: 'x-access-token', password: 't' });
     expect(tokenCredentials('gitlab', 't')).toEqual({ username: 'oauth2', password: 't' });
-  });
-});
-
-describe('withLargeChunks', () => {
-  it('hands the response body over in 1 MiB chunks with the same bytes', async () => {
-    const socketChunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64 * 1024, i));
-    const inner: HttpClient = {
-      request: async () => ({
-        url: 'u',
-        method: 'POST',
-        statusCode: 200,
-        statusMessage: 'OK',
-        headers: {},
-        body: (async function* () {
-          yield* socketChunks;
-        })(),
-      }),
-    };
-    const response = await withLargeChunks(inner).request({ url: 'u' });
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of response.body ?? []) chunks.push(chunk);
-    expect(chunks.map((c) => c.byteLength)).toEqual([1024 * 1024, 1024 * 1024, 512 * 1024]);
-    expect(Buffer.concat(chunks).equals(Buffer.concat(socketChunks))).toBe(true);
   });
 });

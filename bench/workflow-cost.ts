@@ -7,8 +7,10 @@
  * `bench/prices.json`. The reference is the same flow polling at a fixed 15-second interval,
  * computed from the same run's durations: the ratio shows what the backoff saves.
  */
+
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
+import { localLambdaContext } from '../sandbox/lambda-context.ts';
 import {
   allStates,
   type ExecutionResult,
@@ -41,21 +43,8 @@ const STATES_PER_TURN = 3;
 const sample = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../events/samples/${name}`, import.meta.url), 'utf8'));
 
-const lambdaContext = (name: string) =>
-  ({
-    functionName: `stackpilot-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:stackpilot-${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-    logGroupName: `/aws/lambda/stackpilot-${name}`,
-    logStreamName: 'bench',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
+const lambdaContext = (folder: string) =>
+  localLambdaContext(folder, { logStreamName: 'bench', remainingTimeMs: 30_000 });
 
 /** Task state name -> the function folder its `${XxxFunctionArn}` placeholder names, from the ASL file. */
 export function taskFunctions(name: StateMachineName): Map<string, string> {

@@ -9,6 +9,7 @@
  * running execution again with the same input returns it, and any other reuse of a name
  * is `ExecutionAlreadyExists`.
  */
+
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import type { Context } from 'aws-lambda';
 import { type StateMachineKind, stateMachineName } from '#shared/naming.ts';
 import { awsError } from './account/errors.ts';
 import { writeFileAtomic } from './account/store.ts';
+import { localLambdaContext } from './lambda-context.ts';
 import {
   type AslDefinition,
   allStates,
@@ -324,7 +326,14 @@ export class Runner {
       const folder = resource.slice(prefix.length);
       tasks[stateName] = async (input: unknown) => {
         const handler = await this.handler(folder);
-        return handler(input, lambdaContext(this.functionArn(folder), folder, executionName));
+        return handler(
+          input,
+          localLambdaContext(folder, {
+            functionArn: this.functionArn(folder),
+            logStreamName: `sandbox/${executionName}`,
+            memoryLimitInMB: '512',
+          }),
+        );
       };
     }
     return tasks;
@@ -406,24 +415,6 @@ async function importHandler(folder: string): Promise<LambdaHandler> {
   if (typeof module.handler !== 'function')
     throw new Error(`functions/${folder}/handler.ts exports no handler`);
   return module.handler;
-}
-
-/** The Lambda context a handler gets in the sandbox (Powertools reads its names). */
-function lambdaContext(functionArn: string, folder: string, executionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: `stackpilot-${folder}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/stackpilot-${folder}`,
-    logStreamName: `sandbox/${executionName}`,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 function historyEntry(event: EventLog): HistoryEntry {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { CONFIG_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
@@ -23,6 +24,7 @@ import { controlPlaneRules, EventBus, InvalidEvent } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
+import { localLambdaContext } from './lambda-context.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
 import type { StateMachineName } from './state-machines.ts';
 
@@ -389,15 +391,20 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if (path === '/webhooks/github' || path === '/webhooks/gitlab' || path.startsWith('/webhooks/')) {
-    const body = await readBody(req);
-    const result = await routes.webhook(apiGatewayEvent(req, url, body), lambdaContext('webhook'));
+    const body = await buffer(req);
+    const result = await routes.webhook(
+      apiGatewayEvent(req, url, body),
+      localLambdaContext('webhook', {
+        functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:stackpilot-webhook`,
+      }),
+    );
     res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>) });
     res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
     return;
   }
   if (path === '/events') {
     if (method !== 'POST') return sendJson(res, 405, { message: 'use POST /events' });
-    const document = parseJson(await readBody(req));
+    const document = parseJson(await buffer(req));
     if (!document.ok) return sendJson(res, 400, { message: document.message });
     try {
       const deliveries = await routes.bus.put(document.value);
@@ -421,7 +428,7 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return sendJson(res, 200, { executions: list.slice(0, limit).map(summary) });
   }
   if (path === '/executions' && method === 'POST') {
-    const document = parseJson(await readBody(req));
+    const document = parseJson(await buffer(req));
     if (!document.ok) return sendJson(res, 400, { message: document.message });
     const { stateMachine, input, name } = (document.value ?? {}) as {
       stateMachine?: string;
@@ -451,7 +458,7 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return sendJson(res, 200, { stages: stages(routes) });
   }
   if (path === '/load' && method === 'POST') {
-    const document = parseJson(await readBody(req));
+    const document = parseJson(await buffer(req));
     if (!document.ok) return sendJson(res, 400, { message: document.message });
     const { app, stage, cpu } = (document.value ?? {}) as { app?: string; stage?: string; cpu?: number };
     try {
@@ -566,32 +573,6 @@ export function apiGatewayEvent(req: IncomingMessage, url: URL, body: Buffer): A
     body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: !text,
   };
-}
-
-function lambdaContext(folder: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: `stackpilot-${folder}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:stackpilot-${folder}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/stackpilot-${folder}`,
-    logStreamName: 'sandbox',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolveBody(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false; message: string } {

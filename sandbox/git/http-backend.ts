@@ -6,8 +6,10 @@
  * pkt-line commands before the pack) and, once git has accepted them, reports them to
  * `onPush`: the sandbox turns that into a signed GitHub push webhook.
  */
+
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import { gunzipSync } from 'node:zlib';
 import { git } from './repo.ts';
 
@@ -54,7 +56,7 @@ export async function serveGit(
     res.writeHead(400, { 'content-type': 'text/plain' }).end('bad path\n');
     return;
   }
-  const body = await readBody(req);
+  const body = await buffer(req);
   const receivePack = req.method === 'POST' && path.endsWith('/git-receive-pack');
   const updates = receivePack
     ? parseRefUpdates(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body)
@@ -121,15 +123,6 @@ export async function serveGit(
     const accepted = await acceptedUpdates(gitDir, updates);
     if (accepted.length > 0) options.onPush({ repository, gitDir, updates: accepted });
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function headerEnd(buffer: Buffer): { index: number; length: number } | undefined {

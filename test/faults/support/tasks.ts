@@ -4,9 +4,11 @@
  * Task states of every state machine read from the ASL files themselves, so a new state or
  * a new placeholder shows up here without anyone listing it.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { localLambdaContext } from '../../../sandbox/lambda-context.ts';
 import { TASK_FUNCTIONS } from '../../../sandbox/runner.ts';
 import {
   type AslDefinition,
@@ -72,19 +74,5 @@ export async function loadHandler(folder: string): Promise<LambdaHandler> {
 
 /** The Lambda context an invocation of `folder` gets: enough for middy and the Powertools logger. */
 export function lambdaContext(folder: string): Context {
-  const functionName = `stackpilot-${folder}`;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: `fault-${Math.random().toString(16).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'faults',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(folder, { logStreamName: 'faults', memoryLimitInMB: '1024' });
 }

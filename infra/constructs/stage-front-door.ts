@@ -9,7 +9,8 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
-import { APP_CONTAINER_NAME, DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
+import { APP_CONTAINER_NAME } from '../../shared/naming.ts';
+import { DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
 
 /** Steady-state and burst request limits of the standard tier's API (requests per second). */
 export interface ApiThrottle {

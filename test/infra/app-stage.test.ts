@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildApp } from '../../infra/app.ts';
-import { isArmInstanceType, placeholderCommand } from '../../infra/constructs/stage-cluster.ts';
+import { isArmInstanceType } from '../../infra/constructs/stage-cluster.ts';
 import { DEFAULT_BUILDSPEC_PATH } from '../../infra/constructs/stage-pipeline.ts';
 import { AppStageStack, appStageStackId } from '../../infra/stacks/app-stage-stack.ts';
 import { allStages, ConfigError, parseConfig } from '../../shared/config.ts';
@@ -19,6 +19,7 @@ import {
   stateMachineName,
   taskRoleName,
 } from '../../shared/naming.ts';
+import { NO_RELEASE, PLACEHOLDER_IMAGE, placeholderCommand } from '../../shared/release/placeholder.ts';
 import { synthApp } from './support.ts';
 
 const dev = stageNames('starter', 'dev');
@@ -179,13 +180,33 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
           Memory: 512,
           Essential: true,
           PortMappings: [{ ContainerPort: 8080, HostPort: 0, Protocol: 'tcp' }],
-          DockerLabels: { 'stackpilot.placeholder': 'true' },
           LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
           LinuxParameters: { InitProcessEnabled: true },
         }),
       ],
     });
     devTemplate.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('runs the image the stage released last, resolved from its SSM parameter at every deploy, and the placeholder before that', () => {
+    devTemplate.hasParameter('ReleasedImage', {
+      Type: 'AWS::SSM::Parameter::Value<String>',
+      Default: dev.releasedImageParameter,
+    });
+    devTemplate.hasCondition('HasRelease', {
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ReleasedImage' }, NO_RELEASE] }],
+    });
+    const ifReleased = (then: unknown, otherwise: unknown) => ({ 'Fn::If': ['HasRelease', then, otherwise] });
+    devTemplate.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'app',
+          Image: ifReleased({ Ref: 'ReleasedImage' }, PLACEHOLDER_IMAGE),
+          Command: ifReleased({ Ref: 'AWS::NoValue' }, placeholderCommand('starter', 'dev', 8080, '/health')),
+          DockerLabels: ifReleased({ Ref: 'AWS::NoValue' }, { 'stackpilot.placeholder': 'true' }),
+        }),
+      ],
+    });
   });
 
   it('gives the tasks fixed-name task and execution roles, the only roles the release may pass', () => {

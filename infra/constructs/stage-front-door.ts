@@ -146,6 +146,8 @@ export class StageFrontDoor extends Construct {
         }),
       ],
       healthCheck: {
+        // The task's host port is dynamic (bridge mode): check the port the target was registered on.
+        port: 'traffic-port',
         path: appConfig.healthCheckPath,
         healthyHttpCodes: '200-399',
         interval: Duration.seconds(15),

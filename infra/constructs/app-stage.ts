@@ -58,6 +58,7 @@ export class AppStage extends Construct {
       appConfig,
       stageConfig,
       vpc,
+      repository: props.repository,
       cloudMapNamespace: namespace,
     });
     this.frontDoor = new StageFrontDoor(this, 'FrontDoor', {

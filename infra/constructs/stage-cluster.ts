@@ -1,6 +1,7 @@
 import { CfnCondition, CfnParameter, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,6 +27,8 @@ export interface StageClusterProps {
   readonly appConfig: AppConfig;
   readonly stageConfig: StageConfig;
   readonly vpc: ec2.IVpc;
+  /** The app's ECR repository: the tasks pull the released images from it. */
+  readonly repository: ecr.IRepository;
   /** Registers the tasks in Cloud Map with SRV records (the standard tier's API Gateway finds them there). */
   readonly cloudMapNamespace?: servicediscovery.INamespace;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -167,6 +170,14 @@ export class StageCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `stackpilot: ECS pulling images and writing logs for ${app}/${stage}`,
     });
+    // The placeholder is public; every released image comes from the app's repository, and ECS
+    // pulls it with the execution role (the instance role has no ECR read).
+    props.repository.grantPull(executionRole);
+    acknowledge(
+      executionRole,
+      'ecr:GetAuthorizationToken has no resource-level permissions; the image reads name the app repository.',
+      wildcardResource('*'),
+    );
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
       family: names.taskFamily,
       taskRole,

@@ -219,6 +219,25 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
     expect(roleName(taskDefinition?.Properties.ExecutionRoleArn)).toBe('stackpilot-starter-dev-execution');
   });
 
+  it('lets the execution role pull the released images from the app repository (the placeholder is public)', () => {
+    const roles = devTemplate.findResources('AWS::IAM::Role', {
+      Properties: { RoleName: executionRoleName('starter', 'dev') },
+    });
+    const [executionRole] = Object.keys(roles);
+    const policy = Object.values(devTemplate.findResources('AWS::IAM::Policy')).find((p) =>
+      p.Properties.Roles.some((r: { Ref: string }) => r.Ref === executionRole),
+    );
+    const statements = policy?.Properties.PolicyDocument.Statement as {
+      Action: unknown;
+      Resource: unknown;
+    }[];
+    const pull = statements.find((s) => [s.Action].flat().includes('ecr:BatchGetImage'));
+    expect([pull?.Action].flat()).toEqual(
+      expect.arrayContaining(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']),
+    );
+    expect(JSON.stringify(pull?.Resource)).toContain(':repository/stackpilot/starter');
+  });
+
   it('serves the standard tier through an HTTP API, a VPC link and Cloud Map SRV records, with throttling and access logs', () => {
     devTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
     devTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });

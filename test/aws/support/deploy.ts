@@ -34,6 +34,7 @@ import {
   generatedName,
   type StackEvaluator,
   type StackTemplate,
+  stableSuffix,
   toCreateAutoScalingGroup,
   toCreateBucket,
   toCreateCluster,
@@ -182,7 +183,17 @@ async function createResource(
   const type = typeOf(stack, id);
   switch (type) {
     case 'AWS::S3::Bucket': {
-      const { bucket, versioning } = toCreateBucket(stack.ref(id), stack.properties(id));
+      // Bucket names are global (on moto as on AWS). CloudFormation's generated names end in a
+      // random suffix; here it comes from the account, so test files' accounts do not collide.
+      let name = stack.ref(id);
+      if (stack.property(id, 'BucketName') === undefined) {
+        name = `${name.slice(0, -13)}${stableSuffix(`${account.accountId}/${stack.stackName}/${id}`, 13).toLowerCase()}`;
+        stack.provide(id, {
+          ref: name,
+          attributes: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` },
+        });
+      }
+      const { bucket, versioning } = toCreateBucket(name, stack.properties(id));
       await clients.s3.send(new CreateBucketCommand(bucket));
       if (versioning) await clients.s3.send(new PutBucketVersioningCommand(versioning));
       return;

@@ -26,6 +26,7 @@ import { type AccountContext, type AccountEvent, type Emulator, eventTime } from
 export type { Clock, ManualClock, ResumableClock } from './clock.ts';
 export { manualClock, scaledClock } from './clock.ts';
 export type { ReleaseHook, ReleaseOutcome, ReleaseRequest } from './codepipeline.ts';
+export type { DeploymentPlan } from './ecs-model.ts';
 export { awsError, NotEmulated } from './errors.ts';
 export type { StepFunctionsBackend } from './step-functions.ts';
 export type { AccountEvent } from './types.ts';
@@ -49,6 +50,19 @@ export interface AccountHooks {
   stepFunctions?: StepFunctionsBackend;
   /** Errors thrown by onEvent (default: printed to stderr). */
   onHookError?: (error: unknown, event: AccountEvent) => void;
+  /**
+   * Called before each command is answered, once the account has caught up with the clock.
+   * An error it throws is the command's answer (nothing changes): tests inject AWS errors
+   * with it (a throttled call, a denied permission) and record the calls made.
+   */
+  onCommand?: (call: CommandCall) => void | Promise<void>;
+}
+
+/** A command as the account receives it: the service as AWS names it, the command without `Command`. */
+export interface CommandCall {
+  readonly service: string;
+  readonly command: string;
+  readonly input: unknown;
 }
 
 export interface EmulatedAccountOptions {
@@ -231,6 +245,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     const handler = table && Object.hasOwn(table, command) ? table[command] : undefined;
     if (!emulator || !handler) throw new NotEmulated(emulator?.service ?? service, command);
     tick();
+    await hooks.onCommand?.({ service: emulator.service, command, input: input ?? {} });
     try {
       return (await (handler as (input: unknown) => unknown)(input ?? {})) as Record<string, unknown>;
     } finally {

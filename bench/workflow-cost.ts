@@ -176,23 +176,16 @@ async function measureDeploy(minutes: number): Promise<Measured> {
   }
 }
 
-/** One release execution whose deployment rolls out in `minutes`, on the release path tests' account. */
+/** One release execution whose tasks take `minutes` to start, on the emulated account of the path tests. */
 async function measureRelease(minutes: number): Promise<Measured> {
-  const { FakeAccount, HISTORY_BUCKET } = await import('../test/unit/release/fake-account.ts');
-  const { tasks } = await import('../test/unit/release/release-tasks.ts');
-  const { HISTORY_BUCKET_ENV } = await import('../shared/aws/release-history.ts');
-  const { loadDefinition, runStateMachine } = await import('../sandbox/state-machines.ts');
-  process.env[HISTORY_BUCKET_ENV] = HISTORY_BUCKET;
-  const account = new FakeAccount();
+  const { createReleaseAccount } = await import('../test/unit/release/release-tasks.ts');
+  const account = await createReleaseAccount();
   try {
     const doneAfterSeconds = minutes * 60;
-    account.plans = [{ kind: 'complete', afterSeconds: doneAfterSeconds }];
+    account.account.ecs.planDeployments(account.cluster, account.service, { startSeconds: doneAfterSeconds });
     const result = succeeded(
       `release with a ${minutes}-minute rollout`,
-      await runStateMachine(loadDefinition('release'), sample('release-input.json'), {
-        tasks: tasks(account),
-        executionName: `bench-release-${minutes}`,
-      }),
+      await account.release(sample('release-input.json'), `bench-release-${minutes}`),
     );
     const functions = taskFunctions('release');
     return {
@@ -204,7 +197,7 @@ async function measureRelease(minutes: number): Promise<Measured> {
       },
     };
   } finally {
-    account.restore();
+    account.dispose();
   }
 }
 

@@ -26,12 +26,12 @@ function shape(value: unknown): unknown {
 
 describe('emulated CloudWatch alarms', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
   let cloudWatch: CloudWatchClient;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir });
+    setup = await testAccount({ dataDir });
     cloudWatch = new CloudWatchClient(clientConfig);
     setup.account.attach({ cloudWatch });
   });

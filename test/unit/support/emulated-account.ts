@@ -95,6 +95,8 @@ export interface TestAccount {
   inputs<T = Record<string, unknown>>(command: string): T[];
   /** The next calls of `command` fail with these errors, one per call, in order. */
   fail(command: string, ...errors: AwsErrorSpec[]): void;
+  /** Called with each command first (the helpers built on this account watch with them). */
+  readonly observers: ((call: CommandCall) => void)[];
   /**
    * Called with each command before it is recorded and answered: it may change the account
    * (another actor at that moment), arm a fault with {@link fail}, or throw an error itself.
@@ -140,6 +142,7 @@ export function createTestAccount(options: TestAccountOptions = {}): TestAccount
     fail(command, ...errors) {
       faults.set(command, [...(faults.get(command) ?? []), ...errors]);
     },
+    observers: [],
     onCommand: () => undefined,
     dispose() {
       rmSync(dataDir, { recursive: true, force: true });
@@ -148,6 +151,7 @@ export function createTestAccount(options: TestAccountOptions = {}): TestAccount
   // Hooks go on after the stages exist: what creating them did is not a call of the code under test.
   account.hooks.onEvent = (event) => void events.push(event);
   account.hooks.onCommand = (call) => {
+    for (const observe of test.observers) observe(call);
     test.onCommand(call);
     calls.push(call);
     const fault = faults.get(call.command)?.shift();

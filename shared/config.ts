@@ -2,11 +2,13 @@
  * `stackpilot.yml`: the apps and stages stackpilot deploys and scales.
  *
  * One zod schema validates the file at synth time (infra/app.ts) and at Lambda
- * cold start (the config travels to the functions as the `STACKPILOT_CONFIG_JSON`
- * environment variable). Every default lives here, so the CDK app, the functions
- * and the sandbox agree on them. Reading the YAML file is `config-file.ts`'s job, so
- * that function bundles do not carry a YAML parser.
+ * cold start (the config travels to the functions as a JSON file bundled with their
+ * code, see {@link runtimeConfig}). Every default lives here, so the CDK app, the
+ * functions and the sandbox agree on them. Reading the YAML file is `config-file.ts`'s
+ * job, so that function bundles do not carry a YAML parser.
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import * as z from 'zod';
 import { stageResourceName } from './naming.ts';
 
@@ -178,25 +180,61 @@ export function parseConfig(document: unknown, source = 'configuration'): Stackp
   return result.data;
 }
 
-/** Name of the environment variable that carries the validated configuration to the functions. */
-export const CONFIG_ENV = 'STACKPILOT_CONFIG_JSON';
+/**
+ * Name of the file, next to a deployed function's code, holding the validated configuration
+ * as JSON. The CDK app writes it into every bundle that needs the configuration: in the
+ * environment it would count against Lambda's 4 KB cap, about 620 bytes per stage.
+ */
+export const CONFIG_FILE_NAME = 'stackpilot-config.json';
 
 /**
- * The configuration of a running function, from `STACKPILOT_CONFIG_JSON`, validated once
- * (cold start) and cached. Fails fast with the variable's name when it is missing or bad.
+ * The variable pointing a deployed function at its configuration file: a path relative to
+ * the function's code (`LAMBDA_TASK_ROOT`), or absolute.
+ */
+export const CONFIG_FILE_ENV = 'STACKPILOT_CONFIG_FILE';
+
+/**
+ * The variable carrying the configuration itself, as JSON: for the handlers the sandbox and
+ * the tests run in-process, which have no bundle. Deployed functions never get it.
+ */
+export const CONFIG_ENV = 'STACKPILOT_CONFIG_JSON';
+
+function readConfigDocument(): { document: string; source: string } {
+  const file = process.env[CONFIG_FILE_ENV];
+  const inline = process.env[CONFIG_ENV];
+  if (file && inline) {
+    throw new ConfigError(`environment variables ${CONFIG_FILE_ENV} and ${CONFIG_ENV} are both set; set one`);
+  }
+  if (inline) return { document: inline, source: `environment variable ${CONFIG_ENV}` };
+  if (!file) {
+    throw new ConfigError(
+      `environment variable ${CONFIG_FILE_ENV} (or ${CONFIG_ENV} for an in-process run) is not set`,
+    );
+  }
+  const path = isAbsolute(file) ? file : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  try {
+    return { document: readFileSync(path, 'utf8'), source: `${path} (${CONFIG_FILE_ENV})` };
+  } catch (error) {
+    throw new ConfigError(`cannot read ${path} (${CONFIG_FILE_ENV}): ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The configuration of a running function, validated once (cold start) and cached: from the
+ * file named by `STACKPILOT_CONFIG_FILE` (deployed functions), or from `STACKPILOT_CONFIG_JSON`
+ * (in-process runs). Fails fast naming the variable or the file when either is missing or bad.
  */
 let cached: StackpilotConfig | undefined;
 export function runtimeConfig(): StackpilotConfig {
   if (cached) return cached;
-  const raw = process.env[CONFIG_ENV];
-  if (!raw) throw new ConfigError(`environment variable ${CONFIG_ENV} is not set`);
-  let document: unknown;
+  const { document, source } = readConfigDocument();
+  let parsed: unknown;
   try {
-    document = JSON.parse(raw);
+    parsed = JSON.parse(document);
   } catch (error) {
-    throw new ConfigError(`environment variable ${CONFIG_ENV} is not JSON: ${(error as Error).message}`);
+    throw new ConfigError(`${source} is not JSON: ${(error as Error).message}`);
   }
-  cached = parseConfig(document, CONFIG_ENV);
+  cached = parseConfig(parsed, source);
   return cached;
 }
 

@@ -9,6 +9,12 @@
 /** Prefix of every stackpilot resource name. */
 export const PREFIX = 'stackpilot';
 
+/**
+ * Name of the app's container in every task-definition revision of a stage. The release finds
+ * the container by this name (never by its image: the first revision runs a public placeholder).
+ */
+export const APP_CONTAINER_NAME = 'app';
+
 /** `stackpilot-<app>-<stage>`: cluster, service, pipeline, Auto Scaling group, log group stem. */
 export function stageResourceName(app: string, stage: string): string {
   return `${PREFIX}-${app}-${stage}`;
@@ -23,6 +29,11 @@ export function stageNames(app: string, stage: string) {
     pipeline: base,
     autoScalingGroup: base,
     taskFamily: base,
+    /**
+     * SSM parameter holding the image the stage released last (`NO_RELEASE` before the first
+     * release); the stage's task definition resolves it at every `cdk deploy`.
+     */
+    releasedImageParameter: `/${PREFIX}/${app}/${stage}/released-image`,
     /** Key of the source zip in the control plane's source bucket. */
     sourceKey: `sources/${app}/${stage}/source.zip`,
     /** Alarm names carry app, stage, target and direction: `stackpilot-<app>-<stage>-<target>-cpu-<high|low>`. */

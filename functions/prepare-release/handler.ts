@@ -95,7 +95,7 @@ export async function prepareRelease(event: unknown, options: PrepareOptions = {
   return prepared;
 }
 
-async function activeRevision(app: string, family: string, revision: number) {
+async function activeRevision(family: string, revision: number) {
   const { taskDefinition } = await describeTaskDefinition(`${family}:${revision}`);
   if (taskDefinition.status !== 'ACTIVE' || !taskDefinition.taskDefinitionArn) {
     throw new RevisionNotFound(
@@ -104,7 +104,7 @@ async function activeRevision(app: string, family: string, revision: number) {
   }
   let image: string | undefined;
   try {
-    image = findAppContainer(taskDefinition, app).image;
+    image = findAppContainer(taskDefinition).image;
   } catch {
     image = undefined;
   }
@@ -118,11 +118,11 @@ async function rollbackTarget(
   running: number,
   toRevision?: number,
 ) {
-  if (toRevision !== undefined) return activeRevision(app, family, toRevision);
+  if (toRevision !== undefined) return activeRevision(family, toRevision);
   const candidates = rollbackCandidates(await listHistoryKeys(historyBucket(), app, stage), running);
   for (const revision of candidates.slice(0, ROLLBACK_CANDIDATES)) {
     try {
-      return await activeRevision(app, family, revision);
+      return await activeRevision(family, revision);
     } catch (error) {
       if (!(error instanceof RevisionNotFound)) throw error;
       logger.warn('skipping a recorded revision that cannot be deployed', { revision, error });

@@ -1,11 +1,14 @@
 /**
  * "Record Release" and "Record Failed Release" of the `release` state machine: writes
- * the release's result on its revision (tag `stackpilot:result`) and one record in the
- * history (`releases/<app>/<stage>/…json`). A re-run that changed nothing adds no record.
+ * the release's result on its revision (tag `stackpilot:result`), the image a completed
+ * release left running into the stage's released-image parameter (so a later `cdk deploy`
+ * keeps it), and one record in the history (`releases/<app>/<stage>/…json`). A re-run that
+ * changed nothing adds no record.
  */
 import * as z from 'zod';
 import { tagTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
+import { recordReleasedImage } from '#shared/aws/released-image.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 import { alreadyRecorded, type ReleaseRecord, type ReleaseResult } from '#shared/release/history.ts';
@@ -60,6 +63,11 @@ export async function recordRelease(event: unknown, options: RecordOptions = {})
     finishedAt: new Date((options.now ?? Date.now)()).toISOString(),
   };
   await tagTaskDefinition(target.taskDefinitionArn, [{ key: RELEASE_TAGS.result, value: result }]);
+  // Before the history: a retry after a failed history write still records the image.
+  if (result === 'COMPLETED' && record.image) {
+    const parameter = await recordReleasedImage(release.app, release.stage, record.image);
+    logger.info('released image recorded', parameter);
+  }
   const bucket = historyBucket();
   if (
     !target.changed &&

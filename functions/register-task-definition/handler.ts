@@ -19,13 +19,7 @@ export async function registerReleaseRevision(event: unknown): Promise<Target> {
   if (!release.image)
     throw new InvalidInput(`the ${release.action} of ${release.app}/${release.stage} names no image`);
   const { taskDefinition, tags } = await describeTaskDefinition(release.current.taskDefinitionArn);
-  const derived = deriveTaskDefinition(
-    taskDefinition,
-    tags,
-    release.app,
-    release.image,
-    releaseTags(release),
-  );
+  const derived = deriveTaskDefinition(taskDefinition, tags, release.image, releaseTags(release));
   if (!derived.input) {
     logger.info('the service already runs this image; nothing to register', {
       taskDefinitionArn: release.current.taskDefinitionArn,

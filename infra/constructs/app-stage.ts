@@ -4,9 +4,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import type { StageRef } from '../../shared/config.ts';
-import { stageNames } from '../../shared/naming.ts';
+import { APP_CONTAINER_NAME, stageNames } from '../../shared/naming.ts';
 import { StageAlarms } from './stage-alarms.ts';
-import { APP_CONTAINER_NAME, StageCluster } from './stage-cluster.ts';
+import { StageCluster } from './stage-cluster.ts';
 import { type ApiThrottle, StageFrontDoor } from './stage-front-door.ts';
 import { StageNetwork } from './stage-network.ts';
 import { StagePipeline } from './stage-pipeline.ts';
@@ -58,6 +58,7 @@ export class AppStage extends Construct {
       appConfig,
       stageConfig,
       vpc,
+      repository: props.repository,
       cloudMapNamespace: namespace,
     });
     this.frontDoor = new StageFrontDoor(this, 'FrontDoor', {

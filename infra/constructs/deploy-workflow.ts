@@ -79,7 +79,8 @@ export class DeployWorkflow extends Construct {
         // Packaging frees each zipped blob's buffers with explicit collections: about 25 MB less peak RSS.
         NODE_OPTIONS: '--enable-source-maps --expose-gc',
       },
-    }).bindConfig(props.config);
+      config: props.config,
+    });
     this.packageSourceFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'WriteStageSourceZips',
@@ -152,8 +153,8 @@ export class DeployWorkflow extends Construct {
       description: 'stackpilot: verifies GitHub/GitLab push webhooks and starts the deploy state machine',
       timeout: Duration.seconds(15),
       environment: { DEPLOY_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+      config: props.config,
     })
-      .bindConfig(props.config)
       .bindSecret('GITHUB_WEBHOOK_SECRET_ARN', props.githubWebhookSecret)
       .bindSecret('GITLAB_WEBHOOK_TOKEN_ARN', props.gitlabWebhookToken);
     this.webhookFunction.addToRolePolicy(

@@ -1,4 +1,5 @@
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -36,4 +37,21 @@ export function arnPrefix(scope: IConstruct, service: string): string {
   const stack = Stack.of(scope);
   const show = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
   return `arn:${show(stack.partition, 'Partition')}:${service}:${show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:`;
+}
+
+/**
+ * Acknowledges the managed policy of the stack-wide singleton Lambda behind every
+ * `AwsCustomResource` of `scope`'s stack (it sits outside the construct that made it).
+ */
+export function acknowledgeCustomResourceProvider(scope: IConstruct): void {
+  const provider = Stack.of(scope).node.tryFindChild(
+    `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
+  );
+  if (provider) {
+    acknowledge(
+      provider,
+      'AWSLambdaBasicExecutionRole only lets the one-shot custom resource function write its own logs.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    );
+  }
 }

@@ -1,11 +1,19 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HISTORY_BUCKET_ENV } from '../../shared/aws/release-history.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
 import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
-import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
+import { NO_RELEASE } from '../../shared/release/placeholder.ts';
+import {
+  acknowledge,
+  acknowledgeCustomResourceProvider,
+  arnPrefix,
+  arnToken,
+  wildcardResource,
+} from './nag.ts';
 import { type StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';
 
@@ -115,6 +123,14 @@ export class ReleaseWorkflow extends Construct {
         StringLike: { 's3:prefix': [`${RELEASE_HISTORY_PREFIX}/*`] },
       });
     allow(fns.RecordRelease, 'WriteReleaseHistory', ['s3:PutObject'], [historyObjects]);
+    const releasedImageArns = names.map((n) => parameterArn(stack, n.releasedImageParameter));
+    allow(fns.RecordRelease, 'RecordReleasedImages', ['ssm:PutParameter'], releasedImageArns);
+    for (const { app, stage } of stages)
+      createReleasedImageParameter(
+        this,
+        `ReleasedImage-${app}-${stage}`,
+        stageNames(app, stage).releasedImageParameter,
+      );
 
     const ecsArn = arnPrefix(this, 'ecs');
     const families =
@@ -159,4 +175,47 @@ export class ReleaseWorkflow extends Construct {
     });
     history.overrideLogicalId('ReleaseHistory');
   }
+}
+
+/** `arn:…:ssm:<region>:<account>:parameter/<name without its leading slash>`. */
+function parameterArn(stack: Stack, name: string): string {
+  return stack.formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: name.replace(/^\//, ''),
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+/**
+ * A stage's released-image parameter, created once with {@link NO_RELEASE} and never written by
+ * CloudFormation again: a plain `AWS::SSM::Parameter` would be reset to its template value by any
+ * update of its properties (a tag, a description), and the next stage deploy would go back to
+ * the placeholder. The release writes it (Record Release); the stage stack reads it. It is
+ * deleted with its stage. It lives in the control plane because the stage stack resolves it
+ * before any of its own resources exist.
+ */
+function createReleasedImageParameter(scope: Construct, id: string, name: string): void {
+  const arn = parameterArn(Stack.of(scope), name);
+  new cr.AwsCustomResource(scope, id, {
+    onCreate: {
+      service: 'SSM',
+      action: 'putParameter',
+      parameters: { Name: name, Value: NO_RELEASE, Type: 'String', Overwrite: false },
+      physicalResourceId: cr.PhysicalResourceId.of(name),
+      // A stage removed and added again keeps what it released last.
+      ignoreErrorCodesMatching: 'ParameterAlreadyExists',
+    },
+    onDelete: {
+      service: 'SSM',
+      action: 'deleteParameter',
+      parameters: { Name: name },
+      ignoreErrorCodesMatching: 'ParameterNotFound',
+    },
+    policy: cr.AwsCustomResourcePolicy.fromStatements([
+      new iam.PolicyStatement({ actions: ['ssm:PutParameter', 'ssm:DeleteParameter'], resources: [arn] }),
+    ]),
+    installLatestAwsSdk: false,
+  });
+  acknowledgeCustomResourceProvider(scope);
 }

@@ -1,13 +1,15 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CONFIG_ENV, type StackpilotConfig } from '../../shared/config.ts';
+import { CONFIG_FILE_ENV, CONFIG_FILE_NAME, type StackpilotConfig } from '../../shared/config.ts';
 import type { StateMachineKind } from '../../shared/naming.ts';
 
 /** Root of the repository (where package.json and the lockfile are). */
@@ -44,6 +46,14 @@ export interface StackpilotFunctionProps
    * function gets exactly the statements its caller adds, plus writing its own logs.
    */
   readonly role?: iam.IRole;
+  /**
+   * The validated configuration, for a function that reads it (`runtimeConfig()`): written
+   * into the bundle as `stackpilot-config.json`, which `STACKPILOT_CONFIG_FILE` points at.
+   * Not in the environment: Lambda caps a function's environment at 4 KB, and the
+   * configuration grows by about 620 bytes a stage.
+   * @default - the function does not get the configuration
+   */
+  readonly config?: StackpilotConfig;
 }
 
 /**
@@ -57,7 +67,7 @@ export class StackpilotFunction extends nodejs.NodejsFunction {
   declare readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: StackpilotFunctionProps) {
-    const { folder, logRetention, environment, bundling, workflow, role, ...rest } = props;
+    const { folder, logRetention, environment, bundling, workflow, role, config, ...rest } = props;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -76,10 +86,15 @@ export class StackpilotFunction extends nodejs.NodejsFunction {
       loggingFormat: lambda.LoggingFormat.JSON,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: { ...BUNDLING, ...bundling },
+      bundling: {
+        ...BUNDLING,
+        ...bundling,
+        ...(config && { commandHooks: withConfigFile(scope, config, bundling?.commandHooks) }),
+      },
       environment: {
         POWERTOOLS_SERVICE_NAME: `stackpilot-${folder}`,
         NODE_OPTIONS: '--enable-source-maps',
+        ...(config && { [CONFIG_FILE_ENV]: CONFIG_FILE_NAME }),
         ...environment,
       },
     });
@@ -97,18 +112,46 @@ export class StackpilotFunction extends nodejs.NodejsFunction {
     });
   }
 
-  /** Gives the function the validated configuration (read once, at cold start). */
-  bindConfig(config: StackpilotConfig): this {
-    this.addEnvironment(CONFIG_ENV, JSON.stringify(config));
-    return this;
-  }
-
   /** Sets `variable` to the secret's ARN and lets the function read it. */
   bindSecret(variable: string, secret: secretsmanager.ISecret): this {
     this.addEnvironment(variable, secret.secretArn);
     secret.grantRead(this);
     return this;
   }
+}
+
+/**
+ * Bundling hooks that also copy the configuration, as JSON, next to the bundle. The JSON is
+ * staged once per configuration in the cloud assembly folder when the first function bundles
+ * (never when bundling is skipped), and copied with `cp` like the bundling's own file steps.
+ * The asset hash covers the bundle's output, so a changed configuration updates the functions.
+ */
+function withConfigFile(
+  scope: Construct,
+  config: StackpilotConfig,
+  hooks: nodejs.ICommandHooks | undefined,
+): nodejs.ICommandHooks {
+  const json = JSON.stringify(config);
+  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const outdir = Stage.of(scope)?.outdir;
+  if (!outdir) throw new Error('a StackpilotFunction with a configuration must be inside a CDK app');
+  const staged = join(outdir, `stackpilot-config-${digest}.json`);
+  return {
+    beforeBundling: (inputDir, outputDir) => hooks?.beforeBundling(inputDir, outputDir) ?? [],
+    beforeInstall: (inputDir, outputDir) => hooks?.beforeInstall(inputDir, outputDir) ?? [],
+    afterBundling: (inputDir, outputDir) => {
+      writeFileSync(staged, json);
+      return [
+        ...(hooks?.afterBundling(inputDir, outputDir) ?? []),
+        `cp ${shellQuote(staged)} ${shellQuote(join(outputDir, CONFIG_FILE_NAME))}`,
+      ];
+    },
+  };
+}
+
+/** One POSIX shell word, whatever the path holds. */
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /** A function role without managed policies, in the function's scope as `<id>Role`. */
@@ -127,7 +170,7 @@ function ownRole(scope: Construct, id: string, workflow: StateMachineKind | unde
 
 /**
  * One function per step of a workflow: construct `<Step>` (role `<Step>Role`) in `scope`,
- * bundling `functions/<folder>/`, 30 s, with the validated configuration bound.
+ * bundling `functions/<folder>/`, 30 s, with the validated configuration.
  */
 export function stepFunctions<Step extends string>(
   scope: Construct,
@@ -142,6 +185,7 @@ export function stepFunctions<Step extends string>(
       workflow,
       description: `stackpilot ${workflow}: ${folder.replaceAll('-', ' ')}`,
       timeout: Duration.seconds(30),
-    }).bindConfig(config);
+      config,
+    });
   return fns;
 }

@@ -1,6 +1,7 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnCondition, CfnParameter, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,21 +9,14 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
-import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
-import { acknowledge, wildcardAction, wildcardResource } from './nag.ts';
-
-/** Name of the app's container in every task definition revision (the release swaps its image). */
-export const APP_CONTAINER_NAME = 'app';
-
-/**
- * Docker label on the container of the first revision, which runs a placeholder web server
- * until the first push has built an image. The release drops the label and the placeholder's
- * `command` when it swaps that container's image.
- */
-export const PLACEHOLDER_LABEL = 'stackpilot.placeholder';
-
-/** Public image of the placeholder: BusyBox's httpd, from the ECR Public mirror of Docker's library. */
-export const PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/busybox:stable';
+import { APP_CONTAINER_NAME, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
+import {
+  NO_RELEASE,
+  PLACEHOLDER_IMAGE,
+  PLACEHOLDER_LABEL,
+  placeholderCommand,
+} from '../../shared/release/placeholder.ts';
+import { acknowledge, acknowledgeCustomResourceProvider, wildcardAction, wildcardResource } from './nag.ts';
 
 /** Bridge networking maps each task's container port to an ephemeral host port in this range. */
 export const DYNAMIC_HOST_PORTS = ec2.Port.tcpRange(32768, 65535);
@@ -33,6 +27,8 @@ export interface StageClusterProps {
   readonly appConfig: AppConfig;
   readonly stageConfig: StageConfig;
   readonly vpc: ec2.IVpc;
+  /** The app's ECR repository: the tasks pull the released images from it. */
+  readonly repository: ecr.IRepository;
   /** Registers the tasks in Cloud Map with SRV records (the standard tier's API Gateway finds them there). */
   readonly cloudMapNamespace?: servicediscovery.INamespace;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -43,34 +39,6 @@ export interface StageClusterProps {
 export function isArmInstanceType(instanceType: string): boolean {
   const attributes = /^[a-z-]+\d+([a-z-]*)\./.exec(instanceType)?.[1] ?? '';
   return attributes.includes('g') || instanceType.startsWith('a1.');
-}
-
-/** A single-quoted shell word. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
-}
-
-/**
- * The placeholder's command: BusyBox httpd on the container port, answering `/` and the
- * health check path with 200 so the first deployment (and the load balancer) see a healthy task.
- */
-export function placeholderCommand(
-  app: string,
-  stage: string,
-  port: number,
-  healthCheckPath: string,
-): string[] {
-  const page = `stackpilot: ${app}/${stage} is ready; push to its branch to deploy your app.`;
-  const lines = ['mkdir -p /www', `echo ${shellQuote(page)} > /www/index.html`];
-  if (healthCheckPath !== '/') {
-    const file = healthCheckPath.endsWith('/') ? `${healthCheckPath}index.html` : healthCheckPath;
-    lines.push(
-      `mkdir -p "$(dirname ${shellQuote(`/www${file}`)})"`,
-      `echo ok > ${shellQuote(`/www${file}`)}`,
-    );
-  }
-  lines.push(`exec httpd -f -p ${port} -h /www`);
-  return ['sh', '-c', lines.join(' && ')];
 }
 
 /**
@@ -202,6 +170,14 @@ export class StageCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `stackpilot: ECS pulling images and writing logs for ${app}/${stage}`,
     });
+    // The placeholder is public; every released image comes from the app's repository, and ECS
+    // pulls it with the execution role (the instance role has no ECR read).
+    props.repository.grantPull(executionRole);
+    acknowledge(
+      executionRole,
+      'ecr:GetAuthorizationToken has no resource-level permissions; the image reads name the app repository.',
+      wildcardResource('*'),
+    );
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
       family: names.taskFamily,
       taskRole,
@@ -211,9 +187,8 @@ export class StageCluster extends Construct {
       networkMode: ecs.NetworkMode.BRIDGE,
     });
     this.taskDefinition.addContainer(APP_CONTAINER_NAME, {
+      // Rendered below from the released-image parameter: the placeholder until the first release.
       image: ecs.ContainerImage.fromRegistry(PLACEHOLDER_IMAGE),
-      command: placeholderCommand(app, stage, appConfig.containerPort, appConfig.healthCheckPath),
-      dockerLabels: { [PLACEHOLDER_LABEL]: 'true' },
       cpu: appConfig.cpu,
       memoryLimitMiB: appConfig.memory,
       essential: true,
@@ -223,6 +198,10 @@ export class StageCluster extends Construct {
       // An init process reaps the zombies of `aws ecs execute-command` sessions.
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
     });
+    this.renderAppImage(
+      names.releasedImageParameter,
+      placeholderCommand(app, stage, appConfig.containerPort, appConfig.healthCheckPath),
+    );
 
     this.service = new ecs.Ec2Service(this, 'Service', {
       serviceName: names.service,
@@ -264,6 +243,38 @@ export class StageCluster extends Construct {
   }
 
   /**
+   * The app container's image is the one the stage released last, read from its SSM parameter
+   * at every deploy (a CloudFormation parameter of type `AWS::SSM::Parameter::Value<String>`).
+   * Before the first release the parameter says {@link NO_RELEASE} and the container is the
+   * placeholder: BusyBox with its command and label. After it, a deploy that changes the task
+   * definition (cpu, port, health check path…) registers a revision that runs the released
+   * image with the new settings: `cdk deploy` never rolls a release back.
+   */
+  private renderAppImage(parameterName: string, command: string[]): void {
+    const released = new CfnParameter(Stack.of(this), 'ReleasedImage', {
+      type: 'AWS::SSM::Parameter::Value<String>',
+      default: parameterName,
+      description: `The image this stage released last (${NO_RELEASE} before the first release), written by the release state machine.`,
+    });
+    const hasRelease = new CfnCondition(Stack.of(this), 'HasRelease', {
+      expression: Fn.conditionNot(Fn.conditionEquals(released.valueAsString, NO_RELEASE)),
+    });
+    const cfn = this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
+    // The app's container is the task definition's only one.
+    const path = 'ContainerDefinitions.0';
+    const noValue = Fn.ref('AWS::NoValue');
+    cfn.addPropertyOverride(
+      `${path}.Image`,
+      Fn.conditionIf(hasRelease.logicalId, released.valueAsString, PLACEHOLDER_IMAGE),
+    );
+    cfn.addPropertyOverride(`${path}.Command`, Fn.conditionIf(hasRelease.logicalId, noValue, command));
+    cfn.addPropertyOverride(
+      `${path}.DockerLabels`,
+      Fn.conditionIf(hasRelease.logicalId, noValue, { [PLACEHOLDER_LABEL]: 'true' }),
+    );
+  }
+
+  /**
    * CloudFormation creates the service with one task when no desired count is given. A
    * stage whose minimum is not one gets its minimum once, right after creation, by a custom
    * resource with no update handler: later deploys never touch the count again.
@@ -286,16 +297,6 @@ export class StageCluster extends Construct {
       installLatestAwsSdk: false,
     });
     initial.node.addDependency(this.service);
-    // The custom resource's Lambda is a stack-wide singleton, outside this construct.
-    const provider = Stack.of(this).node.tryFindChild(
-      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
-    );
-    if (provider) {
-      acknowledge(
-        provider,
-        'AWSLambdaBasicExecutionRole only lets the one-shot custom resource function write its own logs.',
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      );
-    }
+    acknowledgeCustomResourceProvider(this);
   }
 }

@@ -9,7 +9,8 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
-import { APP_CONTAINER_NAME, DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
+import { APP_CONTAINER_NAME } from '../../shared/naming.ts';
+import { DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
 
 /** Steady-state and burst request limits of the standard tier's API (requests per second). */
 export interface ApiThrottle {
@@ -145,6 +146,8 @@ export class StageFrontDoor extends Construct {
         }),
       ],
       healthCheck: {
+        // The task's host port is dynamic (bridge mode): check the port the target was registered on.
+        port: 'traffic-port',
         path: appConfig.healthCheckPath,
         healthyHttpCodes: '200-399',
         interval: Duration.seconds(15),

@@ -18,6 +18,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { tracer } from '../powertools.ts';
 
 /** Adaptive retry mode backs off on throttling across calls, not just within one. */
@@ -42,6 +43,7 @@ export const secretsManagerClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new SecretsManagerClient(common),
 );
 export const sfnClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new SFNClient(common));
+export const ssmClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new SSMClient(common));
 
 /** Every client, by service: what the sandbox attaches its emulated account to. */
 export const clients = {
@@ -54,6 +56,7 @@ export const clients = {
   s3: s3Client,
   secretsManager: secretsManagerClient,
   sfn: sfnClient,
+  ssm: ssmClient,
 };
 
 export type Clients = typeof clients;

@@ -9,14 +9,9 @@ export class ServiceNotFound extends Error {
   override readonly name = 'ServiceNotFound';
 }
 
-/** The service's task definition has no container running the app's image. */
+/** The service's task definition has no container named `app` (someone replaced it outside stackpilot). */
 export class ContainerNotFound extends Error {
   override readonly name = 'ContainerNotFound';
-}
-
-/** Several containers run the app's image: stackpilot cannot tell which one to change. */
-export class AmbiguousContainer extends Error {
-  override readonly name = 'AmbiguousContainer';
 }
 
 /** A rollback names a revision that does not exist or was deregistered. */

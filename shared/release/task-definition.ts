@@ -1,11 +1,17 @@
 /**
  * The new task-definition revision of a release, derived from the running one: a copy
- * with the image of exactly one container (the app's) swapped. Pure: the adapters
+ * with the app's container (found by its name) running the released image. Pure: the adapters
  * describe and register, this decides what to register.
  */
-import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
-import { isAppImage } from '#events/release.ts';
-import { AmbiguousContainer, ContainerNotFound } from './errors.ts';
+import type {
+  ContainerDefinition,
+  RegisterTaskDefinitionCommandInput,
+  Tag,
+  TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { APP_CONTAINER_NAME } from '#shared/naming.ts';
+import { ContainerNotFound } from './errors.ts';
+import { PLACEHOLDER_FIELDS, PLACEHOLDER_LABEL } from './placeholder.ts';
 
 /**
  * Fields DescribeTaskDefinition returns that RegisterTaskDefinition refuses or ignores:
@@ -23,9 +29,6 @@ export const READ_ONLY_FIELDS = [
   'requiresAttributes',
 ] as const;
 
-/** Prefix of the tags stackpilot writes on the revisions it registers. */
-export const RELEASE_TAG_PREFIX = 'stackpilot:';
-
 /** The release tags of a revision: what an operator sees in the console next to it. */
 export const RELEASE_TAGS = {
   commit: 'stackpilot:commit',
@@ -34,6 +37,9 @@ export const RELEASE_TAGS = {
   result: 'stackpilot:result',
 } as const;
 
+/** Keys of the per-release tags: each revision gets its own, the next release does not inherit them. */
+const PER_RELEASE_TAG_KEYS: ReadonlySet<string> = new Set(Object.values(RELEASE_TAGS));
+
 export interface AppContainer {
   readonly name: string;
   readonly image: string;
@@ -41,36 +47,54 @@ export interface AppContainer {
 }
 
 /**
- * The one container whose image is in the app's ECR repository. Throws
- * {@link ContainerNotFound} or {@link AmbiguousContainer} otherwise, naming the revision.
+ * The app's container: the one named {@link APP_CONTAINER_NAME}, whatever image it runs (the
+ * first revision runs a public placeholder, later ones an image of the app's repository).
+ * Throws {@link ContainerNotFound}, naming the revision and its containers, when there is none.
  */
-export function findAppContainer(taskDefinition: TaskDefinition, app: string): AppContainer {
+export function findAppContainer(taskDefinition: TaskDefinition): AppContainer {
   const containers = taskDefinition.containerDefinitions ?? [];
-  const matches = containers.flatMap((c, index) =>
-    c.image !== undefined && isAppImage(app, c.image)
-      ? [{ name: c.name ?? `#${index}`, image: c.image, index }]
-      : [],
-  );
-  const revision = `${taskDefinition.family}:${taskDefinition.revision}`;
-  const [only, ...others] = matches;
-  if (!only) {
-    const images = containers.map((c) => `${c.name}=${c.image}`).join(', ') || 'no containers';
+  const index = containers.findIndex((c) => c.name === APP_CONTAINER_NAME);
+  const found = containers[index];
+  if (!found?.image) {
+    const revision = `${taskDefinition.family}:${taskDefinition.revision}`;
+    const present = containers.map((c) => `${c.name}=${c.image}`).join(', ') || 'no containers';
     throw new ContainerNotFound(
-      `no container of task definition ${revision} runs an image of the ECR repository stackpilot/${app} (${images})`,
+      `task definition ${revision} has no container named "${APP_CONTAINER_NAME}" with an image (${present}); stackpilot releases into that container`,
     );
   }
-  if (others.length > 0) {
-    throw new AmbiguousContainer(
-      `containers ${matches.map((m) => m.name).join(', ')} of task definition ${revision} all run images of stackpilot/${app}; exactly one may`,
-    );
-  }
-  return only;
+  return { name: APP_CONTAINER_NAME, image: found.image, index };
 }
 
-/** Tags carried over to the new revision: the user's own, not AWS's nor the previous release's. */
+/** True when the container is the placeholder the stage stack registers before the first release. */
+export function isPlaceholder(container: ContainerDefinition): boolean {
+  return container.dockerLabels?.[PLACEHOLDER_LABEL] !== undefined;
+}
+
+/**
+ * The app container with `image`: a copy of `container`, minus what belonged to the
+ * placeholder (its command, entry point and label) when it was the placeholder. The app's
+ * image brings its own command; everything else (ports, cpu, memory, environment, secrets,
+ * logging, health check, other labels) stays.
+ */
+export function withAppImage(container: ContainerDefinition, image: string): ContainerDefinition {
+  const copy = structuredClone(container);
+  if (isPlaceholder(container)) {
+    for (const field of PLACEHOLDER_FIELDS) delete copy[field];
+    const { [PLACEHOLDER_LABEL]: _placeholder, ...labels } = copy.dockerLabels ?? {};
+    if (Object.keys(labels).length > 0) copy.dockerLabels = labels;
+    else delete copy.dockerLabels;
+  }
+  return { ...copy, image };
+}
+
+/**
+ * Tags carried over to the new revision: all but the per-release ones ({@link RELEASE_TAGS})
+ * and AWS's own `aws:` tags, which no caller may write. The stage stack's `stackpilot:app` and
+ * `stackpilot:stage` stay, like the user's tags.
+ */
 export function carriedTags(tags: readonly Tag[]): Tag[] {
   return tags.filter(
-    (t) => t.key !== undefined && !t.key.startsWith('aws:') && !t.key.startsWith(RELEASE_TAG_PREFIX),
+    (t) => t.key !== undefined && !t.key.startsWith('aws:') && !PER_RELEASE_TAG_KEYS.has(t.key),
   );
 }
 
@@ -82,23 +106,25 @@ export interface DerivedTaskDefinition {
 
 /**
  * The RegisterTaskDefinition input of a release: `described` minus {@link READ_ONLY_FIELDS},
- * with the app container's image set to `image`, the user's tags kept and `releaseTags`
- * added. Returns no input when the app container already runs `image` (idempotent re-run).
+ * with the app container running `image` ({@link withAppImage}), the carried tags kept and
+ * `releaseTags` added. Returns no input when the app container already runs `image` and is
+ * not the placeholder (idempotent re-run).
  */
 export function deriveTaskDefinition(
   described: TaskDefinition,
   tags: readonly Tag[],
-  app: string,
   image: string,
   releaseTags: readonly Tag[] = [],
 ): DerivedTaskDefinition {
-  const container = findAppContainer(described, app);
-  if (container.image === image) return { container };
+  const container = findAppContainer(described);
+  const containers = described.containerDefinitions ?? [];
+  const current = containers[container.index] as ContainerDefinition;
+  if (container.image === image && !isPlaceholder(current)) return { container };
   if (!described.family) throw new Error('the described task definition has no family');
   const copy = structuredClone(described) as Record<string, unknown>;
   for (const field of READ_ONLY_FIELDS) delete copy[field];
-  const containerDefinitions = (described.containerDefinitions ?? []).map((c, index) =>
-    index === container.index ? { ...structuredClone(c), image } : structuredClone(c),
+  const containerDefinitions = containers.map((c, index) =>
+    index === container.index ? withAppImage(c, image) : structuredClone(c),
   );
   const allTags = [...carriedTags(tags), ...releaseTags];
   return {

@@ -11,7 +11,7 @@ export interface WebhookEnvironment {
   readonly githubSecretArn: string;
   /** ARN of the Secrets Manager secret holding the GitLab webhook token (plain text). */
   readonly gitlabTokenArn: string;
-  /** The validated `stackpilot.yml`, from `STACKPILOT_CONFIG_JSON`. */
+  /** The validated `stackpilot.yml` (`runtimeConfig()`). */
   readonly config: StackpilotConfig;
 }
 

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildApp } from '../../infra/app.ts';
-import { isArmInstanceType, placeholderCommand } from '../../infra/constructs/stage-cluster.ts';
+import { isArmInstanceType } from '../../infra/constructs/stage-cluster.ts';
 import { DEFAULT_BUILDSPEC_PATH } from '../../infra/constructs/stage-pipeline.ts';
 import { AppStageStack, appStageStackId } from '../../infra/stacks/app-stage-stack.ts';
 import { allStages, ConfigError, parseConfig } from '../../shared/config.ts';
@@ -19,6 +19,7 @@ import {
   stateMachineName,
   taskRoleName,
 } from '../../shared/naming.ts';
+import { NO_RELEASE, PLACEHOLDER_IMAGE, placeholderCommand } from '../../shared/release/placeholder.ts';
 import { synthApp } from './support.ts';
 
 const dev = stageNames('starter', 'dev');
@@ -179,13 +180,33 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
           Memory: 512,
           Essential: true,
           PortMappings: [{ ContainerPort: 8080, HostPort: 0, Protocol: 'tcp' }],
-          DockerLabels: { 'stackpilot.placeholder': 'true' },
           LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
           LinuxParameters: { InitProcessEnabled: true },
         }),
       ],
     });
     devTemplate.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('runs the image the stage released last, resolved from its SSM parameter at every deploy, and the placeholder before that', () => {
+    devTemplate.hasParameter('ReleasedImage', {
+      Type: 'AWS::SSM::Parameter::Value<String>',
+      Default: dev.releasedImageParameter,
+    });
+    devTemplate.hasCondition('HasRelease', {
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ReleasedImage' }, NO_RELEASE] }],
+    });
+    const ifReleased = (then: unknown, otherwise: unknown) => ({ 'Fn::If': ['HasRelease', then, otherwise] });
+    devTemplate.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'app',
+          Image: ifReleased({ Ref: 'ReleasedImage' }, PLACEHOLDER_IMAGE),
+          Command: ifReleased({ Ref: 'AWS::NoValue' }, placeholderCommand('starter', 'dev', 8080, '/health')),
+          DockerLabels: ifReleased({ Ref: 'AWS::NoValue' }, { 'stackpilot.placeholder': 'true' }),
+        }),
+      ],
+    });
   });
 
   it('gives the tasks fixed-name task and execution roles, the only roles the release may pass', () => {
@@ -196,6 +217,25 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
     const roleName = (ref: { 'Fn::GetAtt': [string] }) => roles[ref['Fn::GetAtt'][0]]?.Properties.RoleName;
     expect(roleName(taskDefinition?.Properties.TaskRoleArn)).toBe('stackpilot-starter-dev-task');
     expect(roleName(taskDefinition?.Properties.ExecutionRoleArn)).toBe('stackpilot-starter-dev-execution');
+  });
+
+  it('lets the execution role pull the released images from the app repository (the placeholder is public)', () => {
+    const roles = devTemplate.findResources('AWS::IAM::Role', {
+      Properties: { RoleName: executionRoleName('starter', 'dev') },
+    });
+    const [executionRole] = Object.keys(roles);
+    const policy = Object.values(devTemplate.findResources('AWS::IAM::Policy')).find((p) =>
+      p.Properties.Roles.some((r: { Ref: string }) => r.Ref === executionRole),
+    );
+    const statements = policy?.Properties.PolicyDocument.Statement as {
+      Action: unknown;
+      Resource: unknown;
+    }[];
+    const pull = statements.find((s) => [s.Action].flat().includes('ecr:BatchGetImage'));
+    expect([pull?.Action].flat()).toEqual(
+      expect.arrayContaining(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']),
+    );
+    expect(JSON.stringify(pull?.Resource)).toContain(':repository/stackpilot/starter');
   });
 
   it('serves the standard tier through an HTTP API, a VPC link and Cloud Map SRV records, with throttling and access logs', () => {

@@ -88,7 +88,7 @@ describe('deploy workflow in the control-plane stack', () => {
       Environment: {
         Variables: Match.objectLike({
           SOURCE_BUCKET: { Ref: Match.stringLikeRegexp('^Sources') },
-          STACKPILOT_CONFIG_JSON: Match.stringLikeRegexp('"starter"'),
+          STACKPILOT_CONFIG_FILE: 'stackpilot-config.json',
         }),
       },
     });
@@ -126,7 +126,7 @@ describe('deploy workflow in the control-plane stack', () => {
           DEPLOY_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^DeployStateMachine') },
           GITHUB_WEBHOOK_SECRET_ARN: { Ref: Match.stringLikeRegexp('^GithubWebhookSecret') },
           GITLAB_WEBHOOK_TOKEN_ARN: { Ref: Match.stringLikeRegexp('^GitlabWebhookToken') },
-          STACKPILOT_CONFIG_JSON: Match.anyValue(),
+          STACKPILOT_CONFIG_FILE: 'stackpilot-config.json',
         }),
       },
     });

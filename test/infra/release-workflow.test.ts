@@ -43,6 +43,37 @@ describe('release workflow', () => {
     });
   });
 
+  it("creates each stage's released-image parameter once, never overwrites it, and lets only Record Release write it", () => {
+    const parameters = Object.values(template.findResources('Custom::AWS')).map(
+      (r) => r.Properties as Record<string, unknown>,
+    );
+    const creates = parameters.map((p) => JSON.parse(p.Create as string));
+    expect(creates.map((c) => c.parameters.Name).sort()).toEqual([
+      '/stackpilot/starter/dev/released-image',
+      '/stackpilot/starter/prod/released-image',
+    ]);
+    for (const [index, create] of creates.entries()) {
+      expect(create).toMatchObject({
+        service: 'SSM',
+        action: 'putParameter',
+        parameters: { Value: 'none', Type: 'String', Overwrite: false },
+        ignoreErrorCodesMatching: 'ParameterAlreadyExists',
+      });
+      expect(parameters[index]?.Update).toBeUndefined();
+    }
+    const record = sid('record-release', 'RecordReleasedImages');
+    expect(record?.Action).toBe('ssm:PutParameter');
+    expect(render(record?.Resource)).toContain(':parameter/stackpilot/starter/dev/released-image');
+    expect(render(record?.Resource)).toContain(':parameter/stackpilot/starter/prod/released-image');
+    for (const folder of [
+      'prepare-release',
+      'register-task-definition',
+      'update-service',
+      'check-deployment',
+    ])
+      expect(actions(folder)).not.toContain('ssm:PutParameter');
+  });
+
   it('lets the state machine invoke exactly its six functions', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine', {
       Properties: { StateMachineName: 'stackpilot-release' },

@@ -1,5 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, stagesTracking } from '#shared/config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CONFIG_ENV,
+  CONFIG_FILE_ENV,
+  CONFIG_FILE_NAME,
+  ConfigError,
+  parseConfig,
+  resetRuntimeConfig,
+  runtimeConfig,
+  stagesTracking,
+} from '#shared/config.ts';
 import { loadConfigFile, parseConfigText } from '#shared/config-file.ts';
 import { matchAlarmName, stageNames } from '#shared/naming.ts';
 
@@ -62,6 +74,73 @@ describe('configuration', () => {
       'dev',
     ]);
     expect(stagesTracking(config, 'https://github.com/acme/web.git', 'feature')).toEqual([]);
+  });
+});
+
+describe('runtime configuration (what a function reads at cold start)', () => {
+  const saved = { ...process.env };
+  let taskRoot: string;
+  beforeEach(() => {
+    // A deployed function's code folder, as LAMBDA_TASK_ROOT names it.
+    taskRoot = mkdtempSync(join(tmpdir(), 'stackpilot-task-root-'));
+    delete process.env[CONFIG_ENV];
+    delete process.env[CONFIG_FILE_ENV];
+    process.env.LAMBDA_TASK_ROOT = taskRoot;
+    resetRuntimeConfig();
+  });
+  afterEach(() => {
+    process.env = { ...saved };
+    resetRuntimeConfig();
+    rmSync(taskRoot, { recursive: true, force: true });
+  });
+
+  it('reads the file bundled next to the code, validated and with its defaults', () => {
+    writeFileSync(join(taskRoot, CONFIG_FILE_NAME), JSON.stringify(minimal));
+    process.env[CONFIG_FILE_ENV] = CONFIG_FILE_NAME;
+    expect(runtimeConfig()).toEqual(parseConfig(minimal));
+  });
+
+  it('reads the file once: the next calls answer from memory', () => {
+    const file = join(taskRoot, CONFIG_FILE_NAME);
+    writeFileSync(file, JSON.stringify(minimal));
+    process.env[CONFIG_FILE_ENV] = file;
+    const first = runtimeConfig();
+    rmSync(file);
+    expect(runtimeConfig()).toBe(first);
+  });
+
+  it('reads the configuration from the environment for an in-process run', () => {
+    process.env[CONFIG_ENV] = JSON.stringify(minimal);
+    expect(runtimeConfig().apps.web?.stages.dev?.branch).toBe('main');
+  });
+
+  it('names both variables when neither is set', () => {
+    expect(() => runtimeConfig()).toThrow(
+      'environment variable STACKPILOT_CONFIG_FILE (or STACKPILOT_CONFIG_JSON for an in-process run) is not set',
+    );
+  });
+
+  it('refuses both variables at once: one source of truth', () => {
+    process.env[CONFIG_FILE_ENV] = CONFIG_FILE_NAME;
+    process.env[CONFIG_ENV] = JSON.stringify(minimal);
+    expect(() => runtimeConfig()).toThrow(/STACKPILOT_CONFIG_FILE and STACKPILOT_CONFIG_JSON are both set/);
+  });
+
+  it('names the file it cannot read', () => {
+    process.env[CONFIG_FILE_ENV] = CONFIG_FILE_NAME;
+    expect(() => runtimeConfig()).toThrow(
+      `cannot read ${join(taskRoot, CONFIG_FILE_NAME)} (STACKPILOT_CONFIG_FILE): ENOENT`,
+    );
+  });
+
+  it('names the file that is not JSON, and the field that is wrong', () => {
+    const file = join(taskRoot, CONFIG_FILE_NAME);
+    process.env[CONFIG_FILE_ENV] = CONFIG_FILE_NAME;
+    writeFileSync(file, '{"apps": ');
+    expect(() => runtimeConfig()).toThrow(`${file} (STACKPILOT_CONFIG_FILE) is not JSON`);
+    writeFileSync(file, JSON.stringify({ apps: { web: { ...minimal.apps.web, cpu: 1 } } }));
+    expect(() => runtimeConfig()).toThrow(ConfigError);
+    expect(() => runtimeConfig()).toThrow(/STACKPILOT_CONFIG_FILE\)[\s\S]*apps\.web\.cpu/);
   });
 });
 

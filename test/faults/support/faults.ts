@@ -19,6 +19,7 @@ import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
+import { SSMServiceException } from '@aws-sdk/client-ssm';
 import type { Clients } from '#shared/aws/clients.ts';
 
 export type ServiceName = keyof Clients;
@@ -60,6 +61,7 @@ const EXCEPTIONS: Record<ServiceName, ExceptionClass> = {
   s3: S3ServiceException,
   secretsManager: SecretsManagerServiceException,
   sfn: SFNServiceException,
+  ssm: SSMServiceException,
 };
 
 /** The throttling error the SDK throws when `service` answers HTTP 400 ThrottlingException (`Rate exceeded`). */

@@ -45,7 +45,7 @@ export function starterRevision(revision = 12, tag = 'a'.repeat(40)): TaskDefini
         },
       },
       {
-        name: 'web',
+        name: 'app',
         image: appImage('starter', tag),
         essential: true,
         cpu: 192,
@@ -144,7 +144,7 @@ export const starterTags: Tag[] = [
 
 /**
  * The AWS documentation's WordPress example (two containers, links, a host port),
- * as an app `blog` whose image is the wordpress container.
+ * as an app `blog` whose container `app` runs the wordpress image.
  */
 export function wordpressRevision(): TaskDefinition {
   return {
@@ -156,7 +156,7 @@ export function wordpressRevision(): TaskDefinition {
     requiresAttributes: [{ name: 'com.amazonaws.ecs.capability.docker-remote-api.1.17' }],
     containerDefinitions: [
       {
-        name: 'wordpress',
+        name: 'app',
         links: ['mysql'],
         image: appImage('blog', '6.4'),
         essential: true,

@@ -1,6 +1,7 @@
 import type { Compatibility, ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { NO_RELEASE, PLACEHOLDER_IMAGE, releasedImageValue } from '#shared/release/placeholder.ts';
 import {
   carriedTags,
   deriveTaskDefinition,
@@ -22,14 +23,8 @@ function withoutReadOnly(definition: TaskDefinition): Record<string, unknown> {
 describe('task-definition derivation', () => {
   it('swaps only the app container image of a revision with a log router and an Envoy sidecar', () => {
     const described = starterRevision();
-    const { input, container } = deriveTaskDefinition(
-      described,
-      starterTags,
-      'starter',
-      NEW_IMAGE,
-      releaseTags,
-    );
-    expect(container).toEqual({ name: 'web', image: described.containerDefinitions?.[1]?.image, index: 1 });
+    const { input, container } = deriveTaskDefinition(described, starterTags, NEW_IMAGE, releaseTags);
+    expect(container).toEqual({ name: 'app', image: described.containerDefinitions?.[1]?.image, index: 1 });
     const images = input?.containerDefinitions?.map((c) => c.image);
     expect(images).toEqual([
       'public.ecr.aws/aws-observability/aws-for-fluent-bit:stable',
@@ -40,7 +35,7 @@ describe('task-definition derivation', () => {
 
   it('keeps secrets, environment, health checks, log configuration, volumes, placement, proxy and runtime platform', () => {
     const described = starterRevision();
-    const { input } = deriveTaskDefinition(described, starterTags, 'starter', NEW_IMAGE);
+    const { input } = deriveTaskDefinition(described, starterTags, NEW_IMAGE);
     const web = input?.containerDefinitions?.[1];
     expect(web?.secrets).toEqual(described.containerDefinitions?.[1]?.secrets);
     expect(web?.environment).toEqual(described.containerDefinitions?.[1]?.environment);
@@ -62,80 +57,114 @@ describe('task-definition derivation', () => {
   });
 
   it('drops every read-only field', () => {
-    const { input } = deriveTaskDefinition(starterRevision(), [], 'starter', NEW_IMAGE);
+    const { input } = deriveTaskDefinition(starterRevision(), [], NEW_IMAGE);
     for (const field of READ_ONLY_FIELDS) expect(input).not.toHaveProperty(field);
   });
 
-  it("keeps the user's tags, drops the previous release's and AWS's, and adds this release's", () => {
-    const tags = [...starterTags, { key: 'aws:cloudformation:stack-name', value: 'x' }];
-    const { input } = deriveTaskDefinition(starterRevision(), tags, 'starter', NEW_IMAGE, releaseTags);
+  it("keeps the user's and the stage's tags, drops the previous release's and AWS's, and adds this release's", () => {
+    const tags = [
+      ...starterTags,
+      { key: 'stackpilot:app', value: 'starter' },
+      { key: 'stackpilot:stage', value: 'dev' },
+      { key: 'aws:cloudformation:stack-name', value: 'x' },
+    ];
+    const { input } = deriveTaskDefinition(starterRevision(), tags, NEW_IMAGE, releaseTags);
     expect(input?.tags).toEqual([
       { key: 'team', value: 'web' },
       { key: 'cost-center', value: '42' },
+      { key: 'stackpilot:app', value: 'starter' },
+      { key: 'stackpilot:stage', value: 'dev' },
       ...releaseTags,
     ]);
   });
 
   it('registers nothing when the app container already runs the image', () => {
     const described = starterRevision(12, 'c'.repeat(40));
-    const result = deriveTaskDefinition(
-      described,
-      starterTags,
-      'starter',
-      appImage('starter', 'c'.repeat(40)),
-    );
+    const result = deriveTaskDefinition(described, starterTags, appImage('starter', 'c'.repeat(40)));
     expect(result.input).toBeUndefined();
-    expect(result.container.name).toBe('web');
+    expect(result.container.name).toBe('app');
   });
 
   it('does not change the described revision it copies', () => {
     const described = starterRevision();
     const before = structuredClone(described);
-    deriveTaskDefinition(described, starterTags, 'starter', NEW_IMAGE);
+    deriveTaskDefinition(described, starterTags, NEW_IMAGE);
     expect(described).toEqual(before);
   });
 
-  it('finds the app container of the AWS WordPress example, not the mysql one', () => {
-    const { input } = deriveTaskDefinition(wordpressRevision(), [], 'blog', appImage('blog', '6.5'));
+  it('finds the app container of the AWS WordPress example by its name, not the mysql one', () => {
+    const { input } = deriveTaskDefinition(wordpressRevision(), [], appImage('blog', '6.5'));
     expect(input?.containerDefinitions?.map((c) => [c.name, c.image])).toEqual([
-      ['wordpress', appImage('blog', '6.5')],
+      ['app', appImage('blog', '6.5')],
       ['mysql', 'mysql'],
     ]);
     expect(input?.containerDefinitions?.[0]?.links).toEqual(['mysql']);
   });
 
-  it('matches images by repository: tags, digests, another app with a longer name', () => {
-    const digest = `${REGISTRY}/stackpilot/starter@sha256:${'f'.repeat(64)}`;
-    const definition = (images: string[]): TaskDefinition => ({
+  it('finds the app container by its name whatever its image, and names the containers when there is none', () => {
+    const definition = (containers: { name: string; image: string }[]): TaskDefinition => ({
       family: 'f',
       revision: 1,
-      containerDefinitions: images.map((image, i) => ({ name: `c${i}`, image })),
+      containerDefinitions: containers,
     });
-    expect(findAppContainer(definition(['nginx', digest]), 'starter').name).toBe('c1');
-    expect(findAppContainer(definition([`${REGISTRY}/stackpilot/starter`]), 'starter').name).toBe('c0');
-    expect(() => findAppContainer(definition([`${REGISTRY}/stackpilot/starter-api:1`]), 'starter')).toThrow(
-      /no container of task definition f:1 runs an image of the ECR repository stackpilot\/starter/,
+    expect(findAppContainer(definition([{ name: 'app', image: PLACEHOLDER_IMAGE }])).image).toBe(
+      PLACEHOLDER_IMAGE,
     );
-    expect(() => findAppContainer(definition([`${REGISTRY}/other/starter:1`]), 'starter')).toThrow(
-      expect.objectContaining({ name: 'ContainerNotFound' }),
+    expect(
+      findAppContainer(
+        definition([
+          { name: 'sidecar', image: appImage('starter', '1') },
+          { name: 'app', image: 'nginx' },
+        ]),
+      ).index,
+    ).toBe(1);
+    expect(() => findAppContainer(definition([{ name: 'web', image: appImage('starter', '1') }]))).toThrow(
+      expect.objectContaining({
+        name: 'ContainerNotFound',
+        message: expect.stringMatching(/task definition f:1 has no container named "app".*web=/),
+      }),
     );
   });
 
-  it('refuses a revision where two containers run the app image, naming them', () => {
-    const definition: TaskDefinition = {
+  it('turns the placeholder revision into the app: new image, no placeholder command, entry point or label', () => {
+    const placeholder: TaskDefinition = {
       family: 'stackpilot-starter-dev',
-      revision: 4,
+      revision: 1,
       containerDefinitions: [
-        { name: 'web', image: appImage('starter', '1') },
-        { name: 'worker', image: appImage('starter', '1') },
+        {
+          name: 'app',
+          image: PLACEHOLDER_IMAGE,
+          command: ['sh', '-c', 'exec httpd -f -p 8080 -h /www'],
+          entryPoint: ['/bin/sh'],
+          dockerLabels: { 'stackpilot.placeholder': 'true', team: 'web' },
+          cpu: 256,
+          portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp' }],
+        },
       ],
     };
-    expect(() => deriveTaskDefinition(definition, [], 'starter', NEW_IMAGE)).toThrow(
-      expect.objectContaining({
-        name: 'AmbiguousContainer',
-        message: expect.stringContaining('web, worker'),
-      }),
-    );
+    const { input } = deriveTaskDefinition(placeholder, [], NEW_IMAGE);
+    expect(input?.containerDefinitions).toEqual([
+      {
+        name: 'app',
+        image: NEW_IMAGE,
+        dockerLabels: { team: 'web' },
+        cpu: 256,
+        portMappings: [{ containerPort: 8080, hostPort: 0, protocol: 'tcp' }],
+      },
+    ]);
+  });
+
+  it("keeps the command of a container that is not the placeholder (the user's own choice)", () => {
+    const described = starterRevision();
+    const app = described.containerDefinitions?.[1] as ContainerDefinition;
+    app.command = ['node', 'server.js'];
+    const { input } = deriveTaskDefinition(described, [], NEW_IMAGE);
+    expect(input?.containerDefinitions?.[1]?.command).toEqual(['node', 'server.js']);
+  });
+
+  it('records the placeholder image as no release at all', () => {
+    expect(releasedImageValue(NEW_IMAGE)).toBe(NEW_IMAGE);
+    expect(releasedImageValue(PLACEHOLDER_IMAGE)).toBe(NO_RELEASE);
   });
 
   it('reads family and revision from a revision ARN', () => {
@@ -145,14 +174,21 @@ describe('task-definition derivation', () => {
     expect(() => parseTaskDefinitionArn('stackpilot-a-b')).toThrow(/not a task-definition revision ARN/);
   });
 
-  it('carries no aws: or stackpilot: tag', () => {
+  it('carries every tag but the per-release ones and AWS reserved ones', () => {
     expect(
       carriedTags([
         { key: 'aws:x', value: '1' },
         { key: 'stackpilot:image', value: '2' },
+        { key: 'stackpilot:commit', value: '3' },
+        { key: 'stackpilot:execution', value: '4' },
+        { key: 'stackpilot:result', value: '5' },
+        { key: 'stackpilot:app', value: 'starter' },
         { key: 'k', value: 'v' },
       ]),
-    ).toEqual([{ key: 'k', value: 'v' }]);
+    ).toEqual([
+      { key: 'stackpilot:app', value: 'starter' },
+      { key: 'k', value: 'v' },
+    ]);
   });
 });
 
@@ -165,7 +201,7 @@ const otherImage = fc.oneof(
 );
 const sidecar: fc.Arbitrary<ContainerDefinition> = fc.record(
   {
-    name,
+    name: name.filter((n) => n !== 'app'),
     image: otherImage,
     essential: fc.boolean(),
     memoryReservation: fc.integer({ min: 4, max: 1024 }),
@@ -236,7 +272,7 @@ describe('task-definition derivation (property)', () => {
       fc.property(described, tag, (definition, newTag) => {
         const image = appImage('starter', `new-${newTag}`);
         fc.pre(definition.containerDefinitions?.every((c) => c.image !== image) ?? true);
-        const { input } = deriveTaskDefinition(definition, [], 'starter', image);
+        const { input } = deriveTaskDefinition(definition, [], image);
         if (!input) throw new Error('a new image must give a registration');
         const expected = withoutReadOnly(definition);
         const { containerDefinitions: registered, ...rest } = input;
@@ -259,7 +295,7 @@ describe('task-definition derivation (property)', () => {
     fc.assert(
       fc.property(described, (definition) => {
         const app = definition.containerDefinitions?.find((c) => c.name === 'app');
-        expect(deriveTaskDefinition(definition, [], 'starter', app?.image as string).input).toBeUndefined();
+        expect(deriveTaskDefinition(definition, [], app?.image as string).input).toBeUndefined();
       }),
     );
   });

@@ -53,7 +53,7 @@ describe('production adapters on the emulated account', () => {
   async function release(image: string): Promise<string> {
     const service = await describeService(names.cluster, names.service, ecs);
     const { taskDefinition, tags } = await describeTaskDefinition(service.taskDefinition ?? '', ecs);
-    const derived = deriveTaskDefinition(taskDefinition, tags, 'shop', image);
+    const derived = deriveTaskDefinition(taskDefinition, tags, image);
     if (!derived.input) throw new Error('nothing to register');
     const registered = await registerTaskDefinition(derived.input, ecs);
     const updated = await updateServiceTaskDefinition(

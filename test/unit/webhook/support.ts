@@ -1,7 +1,7 @@
 /** Events, secrets and configuration shared by the webhook tests. */
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { parseConfig } from '#shared/config.ts';
+import { CONFIG_ENV, parseConfig } from '#shared/config.ts';
 import { githubSignature } from '#shared/webhook/signature.ts';
 
 export const GITHUB_SECRET = "It's a Secret to Everybody";
@@ -26,12 +26,12 @@ export const config = parseConfig({
   },
 });
 
-/** Sets the function's environment (the handler reads it on first use). */
+/** Sets the function's environment (the handler reads it on first use); the configuration travels inline, as in the sandbox. */
 export function setEnvironment(value = config): void {
   process.env.DEPLOY_STATE_MACHINE_ARN = STATE_MACHINE_ARN;
   process.env.GITHUB_WEBHOOK_SECRET_ARN = GITHUB_SECRET_ARN;
   process.env.GITLAB_WEBHOOK_TOKEN_ARN = GITLAB_TOKEN_ARN;
-  process.env.STACKPILOT_CONFIG_JSON = JSON.stringify(value);
+  process.env[CONFIG_ENV] = JSON.stringify(value);
 }
 
 export function sample(name: string): string {

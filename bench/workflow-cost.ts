@@ -255,7 +255,7 @@ async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
   event.detail.alarmName = alarmName;
   event.detail.state.value = 'ALARM';
   event.resources = [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`];
-  const account = createScaleAccount(episode.account);
+  const account = await createScaleAccount(episode.account);
   try {
     account.script(alarmName, episode.alarmStates);
     const result = succeeded(

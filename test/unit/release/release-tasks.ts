@@ -115,7 +115,7 @@ export interface ReleaseAccount extends TestAccount {
  * past are forgotten: what the test sees starts after it.
  */
 export async function createReleaseAccount(options: ReleaseAccountOptions = {}): Promise<ReleaseAccount> {
-  const t = createTestAccount(options);
+  const t = await createTestAccount(options);
   const app = options.app ?? 'starter';
   const stage = options.stage ?? 'dev';
   const names = stageNames(app, stage);

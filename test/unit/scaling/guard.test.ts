@@ -21,8 +21,8 @@ import { createTestAccount, direct, type TestAccount } from '../support/emulated
 const BUCKET = 'guard';
 let account: TestAccount;
 const s3 = new S3Client({});
-beforeEach(() => {
-  account = createTestAccount({ clients: [s3] });
+beforeEach(async () => {
+  account = await createTestAccount({ clients: [s3] });
   account.account.s3.ensureBucket(BUCKET);
 });
 afterEach(() => account.dispose());

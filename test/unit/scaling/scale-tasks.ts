@@ -36,7 +36,7 @@ export interface StageChange {
   readonly instanceType?: string;
   /** The app's task CPU units. @default 256 */
   readonly cpu?: number;
-  /** The service's deployment bounds (100/100: ECS can neither start a replacement first nor stop a task first). */
+  /** The service's deployment bounds (100/101: ECS can neither start a replacement first nor stop a task first). */
   readonly minHealthyPercent?: number;
   readonly maxPercent?: number;
 }
@@ -114,11 +114,11 @@ function view(c: ContainerInstance): InstanceView {
  * on the instance with the fewest tasks of the service). Sets the functions' configuration
  * (STACKPILOT_CONFIG_JSON) to the same configuration.
  */
-export function createScaleAccount(options: ScaleAccountOptions = {}): ScaleAccount {
+export async function createScaleAccount(options: ScaleAccountOptions = {}): Promise<ScaleAccount> {
   const config = scaleConfig(options.stage);
   process.env[CONFIG_ENV] = JSON.stringify(config);
   resetRuntimeConfig();
-  const t = createTestAccount({ ...options, config });
+  const t = await createTestAccount({ ...options, config });
   const ecs = t.account.ecs.commands;
   const instances = () =>
     (

@@ -13,7 +13,7 @@ import { allStates, loadDefinition, placeholdersOf } from '../../../sandbox/stat
 import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
-import { deriveTaskDefinition } from '../../../shared/release/task-definition.ts';
+import { deriveTaskDefinition, READ_ONLY_FIELDS } from '../../../shared/release/task-definition.ts';
 import { commitOf, createReleaseAccount, type ReleaseAccount } from '../release/release-tasks.ts';
 import { awsError, direct, throttling } from '../support/emulated-account.ts';
 
@@ -61,7 +61,7 @@ const describe_ = (revision: number) =>
   ecs().DescribeTaskDefinition({ taskDefinition: arn(revision) }).taskDefinition ?? {};
 /** Registers the running revision with another image in its app container, as a release would. */
 function registerRunningWith(image: string, tags: Tag[]): void {
-  const input = deriveTaskDefinition(describe_(RUNNING), tags, 'starter', image).input;
+  const input = deriveTaskDefinition(describe_(RUNNING), tags, image).input;
   if (!input) throw new Error(`revision ${RUNNING} already runs ${image}`);
   ecs().RegisterTaskDefinition(input);
 }
@@ -335,15 +335,23 @@ describe('release state machine', () => {
     expect(account.calls.filter((c) => c.service === 'ECS')).toEqual([]);
   });
 
-  it('refuses a release when no container runs the app image, naming the revision', async () => {
-    // An operator deployed a revision by hand whose container runs an image from elsewhere.
-    registerRunningWith('nginx:1.27', []);
+  it('refuses a release when no container is the app container, naming the revision and its containers', async () => {
+    // An operator registered and deployed a revision by hand whose only container is `web`, not `app`.
+    const { containerDefinitions = [], ...definition } = describe_(RUNNING);
+    const readOnly = new Set<string>(READ_ONLY_FIELDS);
+    ecs().RegisterTaskDefinition({
+      ...(Object.fromEntries(
+        Object.entries(definition).filter(([key]) => !readOnly.has(key)),
+      ) as typeof definition),
+      family: account.family,
+      containerDefinitions: containerDefinitions.map((c) => ({ ...c, name: 'web', image: 'nginx:1.27' })),
+    });
     direct.deploy(account, account.cluster, account.service, arn(NEW));
     const result = await run(releaseInput);
     expect(result.error).toBe('ContainerNotFound');
     expect(result.cause).toMatch(
       new RegExp(
-        `^Register Task Definition failed: no container of task definition stackpilot-starter-dev:${NEW} runs an image of the ECR repository stackpilot/starter`,
+        `^Register Task Definition failed: task definition stackpilot-starter-dev:${NEW} has no container named "app" with an image \\(web=nginx:1\\.27\\)`,
       ),
     );
     expect(account.count('UpdateService')).toBe(0);

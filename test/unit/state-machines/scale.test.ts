@@ -106,7 +106,11 @@ function run(
 
 /** What the fake account of old called a drain rate and slots per instance, as instance types and deployment bounds. */
 interface AccountOptions extends Omit<ScaleAccountOptions, 'stage'> {
-  /** 0: the service's tasks never leave a DRAINING instance (deployment bounds 100/100). */
+  /**
+   * 0: the service's tasks never leave a DRAINING instance: deployment bounds 100/101, so ECS
+   * (minimum rounded up, maximum rounded down) may neither stop a task first nor start a
+   * replacement first. CDK refuses equal bounds.
+   */
   readonly drainRate?: number;
   /** How many tasks an instance has room for. @default 10 when `instances` is given, else the example's t3.micro (1) */
   readonly slotsPerInstance?: number;
@@ -122,13 +126,13 @@ function stageFor(slots: number | undefined, layout: boolean): StageChange {
 
 let account: ScaleAccount;
 const accounts: ScaleAccount[] = [];
-function useAccount(options: AccountOptions = {}): ScaleAccount {
+async function useAccount(options: AccountOptions = {}): Promise<ScaleAccount> {
   const { drainRate, slotsPerInstance, ...rest } = options;
-  account = createScaleAccount({
+  account = await createScaleAccount({
     ...rest,
     stage: {
       ...stageFor(slotsPerInstance, options.instances !== undefined),
-      ...(drainRate === 0 && { minHealthyPercent: 100, maxPercent: 100 }),
+      ...(drainRate === 0 && { minHealthyPercent: 100, maxPercent: 101 }),
     },
     onTime: (now) => vi.setSystemTime(now),
   });
@@ -136,12 +140,12 @@ function useAccount(options: AccountOptions = {}): ScaleAccount {
   return account;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   // The handlers read time from Date (lease expiries, drain deadlines): it follows the emulated clock.
   vi.useFakeTimers({ toFake: ['Date'], now: EPOCH });
   process.env[GUARD_BUCKET_ENV] = 'stackpilot-scaling-guard-test';
   invocations = 0;
-  useAccount();
+  await useAccount();
 });
 afterEach(() => {
   for (const a of accounts.splice(0)) a.dispose();
@@ -157,7 +161,7 @@ const times = (n: number, spec: AwsErrorSpec) => Array.from({ length: n }, () =>
 
 describe('scale state machine: service', () => {
   it('routes the docs alarm sample to Scale Service and scales out once when the alarm is OK after the cooldown', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['OK']);
     const result = await run(alarmSample);
     expect(result.status).toBe('SUCCEEDED');
@@ -188,7 +192,7 @@ describe('scale state machine: service', () => {
   });
 
   it('scales out repeatedly while the alarm stays in ALARM and stops at the maximum of 5 tasks', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['ALARM']);
     const result = await run(alarmSample);
     expect(result.status).toBe('SUCCEEDED');
@@ -201,7 +205,7 @@ describe('scale state machine: service', () => {
   });
 
   it('measures a 3-step scale-out episode (alarm in ALARM for two cooldowns)', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['ALARM', 'ALARM', 'OK']);
     const result = await run(alarmSample);
     expect(account.serviceDesiredCount()).toBe(4);
@@ -209,7 +213,7 @@ describe('scale state machine: service', () => {
   });
 
   it('makes no UpdateService call at the bound and says why', async () => {
-    useAccount({ serviceDesiredCount: 5 });
+    await useAccount({ serviceDesiredCount: 5 });
     const result = await run(alarmSample);
     expect(result.status).toBe('SUCCEEDED');
     expect(account.count('UpdateService')).toBe(0);
@@ -218,7 +222,7 @@ describe('scale state machine: service', () => {
   });
 
   it('scales the service in on its low alarm, with the 300 s scale-in cooldown', async () => {
-    useAccount({ serviceDesiredCount: 3 });
+    await useAccount({ serviceDesiredCount: 3 });
     account.script(DEV.alarm('service', 'in'), ['OK']);
     const result = await run(alarmEvent(DEV.alarm('service', 'in')));
     expect(account.serviceDesiredCount()).toBe(2);
@@ -226,7 +230,7 @@ describe('scale state machine: service', () => {
   });
 
   it('switches direction when the opposite alarm went to ALARM while the loop held the service', async () => {
-    useAccount({ serviceDesiredCount: 3 });
+    await useAccount({ serviceDesiredCount: 3 });
     // The low alarm clears after the first step; the high alarm's transition came during the cooldown.
     account.script(DEV.alarm('service', 'in'), ['OK']);
     account.script(DEV.alarm('service', 'out'), ['ALARM', 'OK']);
@@ -243,7 +247,7 @@ describe('scale state machine: service', () => {
   });
 
   it('retries a throttled UpdateService and then scales', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['OK']);
     account.fail('UpdateService', throttling);
     const result = await run(alarmSample);
@@ -266,7 +270,7 @@ describe('scale state machine: service', () => {
   });
 
   it('sets the operator count from the console sample, without a cooldown', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     const result = await run(operatorSample, 'operator-scale-1');
     expect(result.status).toBe('SUCCEEDED');
     expect(account.serviceDesiredCount()).toBe(3);
@@ -318,7 +322,7 @@ describe('scale state machine: ignored inputs', () => {
   });
 
   it('changes nothing the second time the same alarm event arrives', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['OK']);
     await run(alarmSample);
     const second = await run(alarmSample);
@@ -329,7 +333,7 @@ describe('scale state machine: ignored inputs', () => {
   });
 
   it('does not double-scale when a loop for the same target is already running', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     const key = leaseKey('starter', 'dev', 'service');
     const lease = {
       owner: 'arn:other-execution',
@@ -350,7 +354,7 @@ describe('scale state machine: ignored inputs', () => {
   });
 
   it('takes over the lease of a loop that died without releasing it', async () => {
-    useAccount({ serviceDesiredCount: 1 });
+    await useAccount({ serviceDesiredCount: 1 });
     account.script(DEV.alarm('service', 'out'), ['OK']);
     const key = leaseKey('starter', 'dev', 'service');
     const expired = {
@@ -384,7 +388,7 @@ describe('scale state machine: ignored inputs', () => {
 
 describe('scale state machine: cluster', () => {
   it('adds an instance for the docs placement-failure sample, cools down and stops without reading an alarm', async () => {
-    useAccount({ instances: [2] });
+    await useAccount({ instances: [2] });
     const result = await run(placementSample);
     expect(result.status).toBe('SUCCEEDED');
     expect(account.groupDesired()).toBe(2);
@@ -394,7 +398,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('scales the cluster out on its high alarm until the alarm clears', async () => {
-    useAccount({ instances: [2] });
+    await useAccount({ instances: [2] });
     account.script(DEV.alarm('cluster', 'out'), ['ALARM', 'OK']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'out')));
     expect(account.groupDesired()).toBe(3);
@@ -403,7 +407,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('scales in by draining the instance with the fewest tasks, then terminating it with the capacity decremented', async () => {
-    useAccount({ instances: [3, 1, 2], drainRate: 1 });
+    await useAccount({ instances: [3, 1, 2], drainRate: 1 });
     account.script(DEV.alarm('cluster', 'in'), ['OK']);
     const emptiest = account.instanceIds[1] as string;
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
@@ -456,7 +460,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('waits while the instance still runs tasks, checking again after each wait', async () => {
-    useAccount({ instances: [4, 5], drainRate: 1 });
+    await useAccount({ instances: [4, 5], drainRate: 1 });
     account.script(DEV.alarm('cluster', 'in'), ['OK']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
@@ -468,7 +472,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('never drains below the minimum of instances', async () => {
-    useAccount({ instances: [0] });
+    await useAccount({ instances: [0] });
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output.DrainResult).toMatchObject({ started: false });
@@ -478,8 +482,8 @@ describe('scale state machine: cluster', () => {
   });
 
   it('sets a drain that outlasts its time limit back to ACTIVE and fails with DrainTimeout naming the instance', async () => {
-    // Deployment bounds 100/100: ECS may neither start a replacement first nor stop a task first.
-    useAccount({ instances: [2, 3], drainRate: 0 });
+    // Deployment bounds 100/101: ECS may neither start a replacement first nor stop a task first.
+    await useAccount({ instances: [2, 3], drainRate: 0 });
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DrainTimeout');
@@ -499,7 +503,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('never terminates an instance that picked up a task after its drain: restores it and fails with InstanceNotEmpty', async () => {
-    useAccount({ instances: [0, 2] });
+    await useAccount({ instances: [0, 2] });
     const emptiest = account.instanceIds[0] as string;
     let describes = 0;
     // Calls: Drain Instance's listing, Check Drain's look (empty), Terminate Instance's last look.
@@ -531,7 +535,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('fails naming Check Drain when its calls stay throttled, after setting the drained instance ACTIVE again', async () => {
-    useAccount({ instances: [0, 2] });
+    await useAccount({ instances: [0, 2] });
     const emptiest = account.instanceIds[0] as string;
     let describes = 0;
     // Calls: Drain Instance's listing, then every look of Check Drain (one attempt, six retries), then Restore's.
@@ -549,7 +553,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('fails with InstanceLeftDraining naming the instance, its cluster and the command to run when it cannot be set ACTIVE again', async () => {
-    useAccount({ instances: [0, 2] });
+    await useAccount({ instances: [0, 2] });
     const emptiest = account.instanceIds[0] as string;
     const arn = account.instance(emptiest)?.arn as string;
     let updates = 0;
@@ -572,7 +576,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('fails with InstanceLeftDraining when a timed-out drain cannot be set ACTIVE again', async () => {
-    useAccount({ instances: [2, 3], drainRate: 0 });
+    await useAccount({ instances: [2, 3], drainRate: 0 });
     const drained = account.instanceIds[0] as string;
     let updates = 0;
     account.onCommand = (call) => {
@@ -597,7 +601,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('drains one instance at a time down to an operator count', async () => {
-    useAccount({ instances: [0, 1, 0] });
+    await useAccount({ instances: [0, 1, 0] });
     const result = await run({ app: 'starter', stage: 'dev', target: 'cluster', desiredCount: 1 });
     expect(result.status).toBe('SUCCEEDED');
     expect(account.groupDesired()).toBe(1);
@@ -609,7 +613,7 @@ describe('scale state machine: cluster', () => {
   });
 
   it('raises the group to an operator count in one call', async () => {
-    useAccount({ instances: [0] });
+    await useAccount({ instances: [0] });
     const result = await run({ app: 'starter', stage: 'dev', target: 'cluster', desiredCount: 3 });
     expect(result.status).toBe('SUCCEEDED');
     expect(account.groupDesired()).toBe(3);
@@ -619,7 +623,7 @@ describe('scale state machine: cluster', () => {
 
 describe('scale state machine: re-arming alarms after a change', () => {
   it('re-arms the cluster low alarm, in ALARM since the idle start, after a placement failure added an instance, once the lease is released', async () => {
-    useAccount({ instances: [1] });
+    await useAccount({ instances: [1] });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
     account.script(DEV.alarm('cluster', 'out'), ['OK']);
     let leaseWhenRearmed: boolean | undefined;
@@ -649,7 +653,7 @@ describe('scale state machine: re-arming alarms after a change', () => {
   });
 
   it('re-arms the service low alarm after an alarm-driven scale-out reaches the maximum', async () => {
-    useAccount({ serviceDesiredCount: 4 });
+    await useAccount({ serviceDesiredCount: 4 });
     account.script(DEV.alarm('service', 'out'), ['ALARM']);
     account.script(DEV.alarm('service', 'in'), ['ALARM']);
     const result = await run(alarmSample);
@@ -662,7 +666,7 @@ describe('scale state machine: re-arming alarms after a change', () => {
   it('re-arms the cluster low alarm after the service scales in: fewer tasks may leave room to remove an instance', async () => {
     // 2 -> 1 reaches the minimum: the loop ends without a cooldown. The cluster low alarm has
     // been in ALARM since a scale-in was refused for want of room.
-    useAccount({ serviceDesiredCount: 2 });
+    await useAccount({ serviceDesiredCount: 2 });
     account.script(DEV.alarm('service', 'in'), ['ALARM']);
     account.script(DEV.alarm('service', 'out'), ['OK']);
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
@@ -680,7 +684,7 @@ describe('scale state machine: re-arming alarms after a change', () => {
   });
 
   it('re-arms nothing when the loop changed nothing (at the bound with its own alarm in ALARM)', async () => {
-    useAccount({ serviceDesiredCount: 5 });
+    await useAccount({ serviceDesiredCount: 5 });
     account.script(DEV.alarm('service', 'out'), ['ALARM']);
     account.script(DEV.alarm('service', 'in'), ['ALARM']);
     const result = await run(alarmSample);
@@ -691,14 +695,14 @@ describe('scale state machine: re-arming alarms after a change', () => {
   });
 
   it('retries a throttled SetAlarmState, and still succeeds with the error recorded when re-arming keeps failing', async () => {
-    useAccount({ instances: [1] });
+    await useAccount({ instances: [1] });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
     account.fail('SetAlarmState', { name: 'Throttling', message: 'Rate exceeded' });
     const retried = await run(placementSample);
     expect(retried.status).toBe('SUCCEEDED');
     expect(account.alarmsSet()).toHaveLength(1);
 
-    useAccount({ instances: [1] });
+    await useAccount({ instances: [1] });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
     account.fail(
       'SetAlarmState',
@@ -718,7 +722,7 @@ describe('scale state machine: re-arming alarms after a change', () => {
 describe('scale state machine: room for the drained tasks', () => {
   it('drains nothing when the other instances have no room for the tasks of the emptiest one, and succeeds saying why', async () => {
     // Three instances that hold one task each, all busy.
-    useAccount({ instances: [1, 1, 1], slotsPerInstance: 1 });
+    await useAccount({ instances: [1, 1, 1], slotsPerInstance: 1 });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
@@ -743,7 +747,7 @@ describe('scale state machine: room for the drained tasks', () => {
   });
 
   it('drains the emptiest instance when the others have room for its tasks', async () => {
-    useAccount({ instances: [1, 0, 1], slotsPerInstance: 2, drainRate: 1 });
+    await useAccount({ instances: [1, 0, 1], slotsPerInstance: 2, drainRate: 1 });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM', 'ALARM', 'OK']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
@@ -761,7 +765,7 @@ describe('scale state machine: properties', () => {
         fc.integer({ min: 0, max: 2 }),
         fc.array(fc.constantFrom('ALARM', 'OK'), { minLength: 1, maxLength: 3 }),
         async (tasks, drainRate, alarmStates) => {
-          useAccount({ instances: tasks, drainRate });
+          await useAccount({ instances: tasks, drainRate });
           account.script(DEV.alarm('cluster', 'in'), [...alarmStates]);
           const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
           expect(account.terminatedWithTasks).toEqual([]);
@@ -786,7 +790,7 @@ describe('scale state machine: properties', () => {
         fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 2, maxLength: 3 }),
         fc.array(fc.constantFrom('ALARM', 'OK'), { minLength: 1, maxLength: 3 }),
         async (slots, tasks, alarmStates) => {
-          useAccount({
+          await useAccount({
             instances: tasks.map((t) => Math.min(t, slots)),
             slotsPerInstance: slots,
             drainRate: 1,

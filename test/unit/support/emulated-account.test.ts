@@ -16,7 +16,7 @@ afterEach(() => t.dispose());
 
 describe('the emulated test account', () => {
   it('records the calls of the shared SDK clients, not what created the stages', async () => {
-    t = createTestAccount();
+    t = await createTestAccount();
     expect(t.calls).toEqual([]);
     await describeService(dev.cluster, dev.service);
     expect(t.calls).toEqual([
@@ -29,7 +29,7 @@ describe('the emulated test account', () => {
   });
 
   it('answers the next call of a command with an armed fault, as the SDK throws it, and changes nothing', async () => {
-    t = createTestAccount();
+    t = await createTestAccount();
     const before = direct.service(t, dev.cluster, dev.service);
     t.fail('UpdateService', throttling);
     const failed = await updateServiceTaskDefinition(dev.cluster, dev.service, `${dev.taskFamily}:1`).catch(
@@ -44,8 +44,8 @@ describe('the emulated test account', () => {
     expect(t.count('UpdateService')).toBe(2);
   });
 
-  it('runs a planned deployment as planned: tasks that take their time, or fail with the given stop code', () => {
-    t = createTestAccount();
+  it('runs a planned deployment as planned: tasks that take their time, or fail with the given stop code', async () => {
+    t = await createTestAccount();
     t.account.autoScaling.commands.SetDesiredCapacity({
       AutoScalingGroupName: dev.autoScalingGroup,
       DesiredCapacity: 2,

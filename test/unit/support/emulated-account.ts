@@ -25,6 +25,7 @@ import {
   type ManualClock,
   manualClock,
 } from '../../../sandbox/account/index.ts';
+import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 
 /** When every test account's time starts: a whole hour, so alarm periods fall alike in every run. */
 export const EPOCH = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -107,15 +108,16 @@ export interface TestAccount {
 }
 
 /**
- * Creates what `cdk deploy` leaves in the account for every stage of the configuration.
- * The one place the test accounts are created from: it follows how the sandbox creates its own.
+ * Creates what `cdk deploy` leaves in the account: the CDK app's templates for the
+ * configuration, deployed. The one place the test accounts are created from: it follows
+ * how the sandbox creates its own.
  */
-function createStageResources(account: EmulatedAccount): void {
-  account.seedFromConfig();
+async function createStageResources(account: EmulatedAccount): Promise<void> {
+  await account.deployApp(SHARED_TEMPLATE_CACHE);
 }
 
 /** A new emulated account with every stage of `config` deployed, answering the shared SDK clients. */
-export function createTestAccount(options: TestAccountOptions = {}): TestAccount {
+export async function createTestAccount(options: TestAccountOptions = {}): Promise<TestAccount> {
   const config = options.config ?? loadConfigFile('stackpilot.yml');
   const dataDir = mkdtempSync(join(tmpdir(), 'stackpilot-test-account-'));
   const clock = manualClock(options.start ?? EPOCH);
@@ -123,7 +125,7 @@ export function createTestAccount(options: TestAccountOptions = {}): TestAccount
   const events: AccountEvent[] = [];
   const faults = new Map<string, AwsErrorSpec[]>();
   const account = createEmulatedAccount({ dataDir, config, clock });
-  createStageResources(account);
+  await createStageResources(account);
   // Delivers what creating the stages put on the bus before anyone listens.
   account.tick();
   const test: TestAccount = {

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CONFIG_ENV, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
@@ -151,7 +151,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // What the CDK app sets on the functions (bucket names, secret and state machine ARNs, from the
     // templates), set before the first handler module loads; the configuration is the sandbox's own.
-    Object.assign(process.env, deployed.environment, {
+    // The configuration is the sandbox's own (its clone URLs), inline: there is no bundle with a file.
+    const { [CONFIG_FILE_ENV]: _bundledFile, ...environment } = deployed.environment;
+    Object.assign(process.env, environment, {
       [CONFIG_ENV]: JSON.stringify(config),
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'sandbox',

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
-import { CONFIG_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, CONFIG_FILE_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import {
   createEmulatedAccount,
@@ -87,8 +87,9 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   account.attach(clients);
   const deployed = await account.deployApp(SHARED_TEMPLATE_CACHE);
 
-  // The buckets and ARNs the templates give the functions.
-  Object.assign(process.env, deployed.environment);
+  // The buckets and ARNs the templates give the functions; the configuration inline (no bundle).
+  const { [CONFIG_FILE_ENV]: _bundledFile, ...environment } = deployed.environment;
+  Object.assign(process.env, environment);
   process.env[CONFIG_ENV] = JSON.stringify(config);
   resetRuntimeConfig();
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stageNames } from '#shared/naming.ts';
+import { NO_RELEASE } from '#shared/release/placeholder.ts';
 import { createEmulatedAccount, manualClock } from '../../../sandbox/account/index.ts';
 import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 import { newDataDir, removeDataDir, testConfig } from './support.ts';
@@ -26,6 +27,9 @@ describe('the account created from the templates', () => {
     }).services?.[0];
     expect(service).toMatchObject({ desiredCount: 2, runningCount: 2, pendingCount: 0 });
     expect(service?.taskDefinition).toMatch(/task-definition\/stackpilot-shop-dev:1$/);
+    // The control plane's custom resource created the stage's released-image parameter, so the
+    // stage's task definition resolved it: no release yet, the placeholder.
+    expect(account.ssm.value(names.releasedImageParameter)).toBe(NO_RELEASE);
     const group = account.autoScaling.view(names.autoScalingGroup);
     expect(group).toMatchObject({ min: 2, max: 3, desired: 2 });
     // The instances joined the cluster the launch template's user data names.

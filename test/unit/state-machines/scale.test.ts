@@ -104,7 +104,7 @@ function run(
   return account.run(input, handlers, executionName);
 }
 
-/** What the fake account of old called a drain rate and slots per instance, as instance types and deployment bounds. */
+/** A layout's drain behaviour and room per instance, turned into instance types and deployment bounds. */
 interface AccountOptions extends Omit<ScaleAccountOptions, 'stage'> {
   /**
    * 0: the service's tasks never leave a DRAINING instance: deployment bounds 100/101, so ECS

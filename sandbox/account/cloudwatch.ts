@@ -111,12 +111,20 @@ export class CloudWatchEmulator implements Emulator {
     this.file.value.loads[`${app}/${stage}`] = cpuPercent;
   }
 
-  /** The stage's load: the knob's value, else midway between the service's low and high thresholds. */
+  /**
+   * The stage's load: the knob's value, else midway between the thresholds of the service's
+   * scale-in and scale-out alarms (as the templates created them), so that neither fires.
+   */
   load(app: string, stage: string): number {
     const set = this.file.value.loads[`${app}/${stage}`];
     if (set !== undefined) return set;
-    const scaling = findStage(this.ctx.config, app, stage)?.stageConfig.serviceScaling;
-    return scaling ? (scaling.cpuLow + scaling.cpuHigh) / 2 : 50;
+    const threshold = (direction: ScaleDirection) =>
+      Object.values(this.file.value.alarms).find(
+        (a) => a.app === app && a.stage === stage && a.target === 'service' && a.direction === direction,
+      )?.threshold;
+    const low = threshold('in');
+    const high = threshold('out');
+    return low !== undefined && high !== undefined ? (low + high) / 2 : 50;
   }
 
   /** The current value of an alarm's metric; undefined when ECS would publish no datapoint. */

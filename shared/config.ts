@@ -97,6 +97,12 @@ const stage = z
         timeoutMinutes: z.number().int().min(1).max(120).default(15),
       })
       .strict()
+      // ECS needs room to move: with equal bounds it may neither stop a task first nor start a
+      // new one first (and CDK refuses to synthesize such a service).
+      .refine((d) => d.minHealthyPercent < d.maxPercent, {
+        message: 'minHealthyPercent must be less than maxPercent',
+        path: ['minHealthyPercent'],
+      })
       .prefault({}),
     /** ACM certificate for HTTPS on the hyperscale load balancer. */
     certificateArn: z

@@ -50,6 +50,11 @@ describe('configuration', () => {
     ['min above max', { tasks: { min: 6, max: 2 } }, 'apps.web.stages.dev.tasks.min'],
     ['a bad instance type', { instanceType: 'big' }, 'apps.web.stages.dev.instanceType'],
     ['an unknown field', { replicas: 3 }, 'apps.web.stages.dev'],
+    [
+      'deployment bounds that leave ECS no room',
+      { deployment: { minHealthyPercent: 100, maxPercent: 100 } },
+      'apps.web.stages.dev.deployment.minHealthyPercent',
+    ],
   ])('refuses %s and names the field', (_, change, path) => {
     const doc = structuredClone(minimal) as { apps: { web: { stages: { dev: object } } } };
     Object.assign(doc.apps.web.stages.dev, change);

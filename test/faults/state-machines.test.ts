@@ -91,7 +91,7 @@ async function runRoute(route: Route, plans: FaultPlan[] = [], faulted?: string)
   injector.reset();
   const routeConfig = structuredClone(config);
   route.configure?.(routeConfig);
-  const world = createWorld({ injector, config: routeConfig });
+  const world = await createWorld({ injector, config: routeConfig });
   try {
     await route.setup?.(world);
     const before = await snapshotBefore(world);
@@ -328,7 +328,7 @@ for (const { machine, sample: name, input } of INPUT_SAMPLES) {
       expect(runnable(route), 'a function of this state machine is missing').toBe(true);
       const failures: string[] = [];
       // One world per sample: bad inputs mostly end early, and the rest only need a live stage.
-      const world = createWorld({ injector, config });
+      const world = await createWorld({ injector, config });
       try {
         for (const mutation of mutations) {
           const outcome = await runExecution(world, machine, mutation.document, { injector });

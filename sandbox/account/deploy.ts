@@ -7,8 +7,11 @@
  * image's SSM parameter, a service's initial desired count); the rest (VPCs, roles, Lambda
  * functions, state machines the sandbox runs from the ASL files) only has physical ids.
  *
- * Idempotent, as a redeploy of unchanged stacks is: what exists stays, a custom resource
- * that ran does not run again.
+ * A redeploy does what CloudFormation does with a stack update, for what the sandbox tracks:
+ * unchanged resources stay as they are (desired counts included), a custom resource that ran
+ * does not run again, and a task definition whose evaluated properties changed (a new `cpu`,
+ * or the released-image parameter it resolves) is replaced: a new revision is registered, the
+ * service that refers to it is updated to it, and the replaced revision is deregistered.
  */
 import { join } from 'node:path';
 import {
@@ -83,6 +86,10 @@ export interface DeployedApp {
 interface DeployState {
   /** `<stack>/<logicalId>` of each custom resource that ran, and its physical id. */
   customResources: Record<string, string>;
+  /** `<stack>/<logicalId>` of each task definition: the revision the stack registered, and from what. */
+  taskDefinitions?: Record<string, { arn: string; properties: string }>;
+  /** `<stack>/<logicalId>` of each service: the task definition the stack last set on it. */
+  services?: Record<string, string>;
 }
 
 /** Deploys every stack of `templates` into the account. */
@@ -97,6 +104,7 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
   });
   const rules: DeployedRule[] = [];
   const functions: DeployedFunction[] = [];
+  const replaced: string[] = [];
   for (const { stackName } of templates.stacks) {
     const stack = app.stack(stackName);
     const created: { cluster: string; service: string }[] = [];
@@ -128,7 +136,7 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
           account.ecs.commands.CreateCluster(toCreateCluster(stack.properties(id)));
           break;
         case 'AWS::ECS::TaskDefinition':
-          registerTaskDefinition(account, stack, id);
+          replaced.push(...registerTaskDefinition(account, state, stack, id));
           break;
         case 'AWS::ECS::Service': {
           const input = toCreateService(stack.properties(id));
@@ -137,10 +145,18 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
           const exists =
             (account.ecs.commands.DescribeServices({ cluster, services: [service] }).services ?? []).length >
             0;
+          const key = `${stackName}/${id}`;
+          const services = (state.value.services ??= {});
           if (!exists) {
             account.ecs.commands.CreateService(input);
             created.push({ cluster, service });
+          } else if (input.taskDefinition && services[key] !== input.taskDefinition) {
+            // Only a change of the template's value moves the service: a release in between
+            // (which CloudFormation does not see) keeps its revision until the template changes.
+            if (services[key] !== undefined)
+              account.ecs.commands.UpdateService({ cluster, service, taskDefinition: input.taskDefinition });
           }
+          if (input.taskDefinition) services[key] = input.taskDefinition;
           break;
         }
         case 'AWS::AutoScaling::AutoScalingGroup':
@@ -183,22 +199,37 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
     // What a finished `cdk deploy` leaves: the new services' tasks placed and RUNNING.
     for (const { cluster, service } of created) account.ecs.settle(cluster, service);
   }
+  // CloudFormation's cleanup phase deletes what it replaced.
+  for (const arn of replaced) account.ecs.commands.DeregisterTaskDefinition({ taskDefinition: arn });
   state.save();
   return { hash: templates.hash, app, rules, functions, environment: sharedEnvironment(functions) };
 }
 
-/** Registers the template's revision, unless the family already has one (the release owns later ones). */
-function registerTaskDefinition(account: DeployTargets, stack: StackEvaluator, id: string): void {
-  const family = String(stack.property(id, 'Family') ?? stack.physicalName(id));
-  const existing = (
-    account.ecs.commands.ListTaskDefinitions({ familyPrefix: family, sort: 'DESC' }).taskDefinitionArns ?? []
-  ).find((arn) => arn.slice(arn.lastIndexOf('/') + 1).startsWith(`${family}:`));
-  const arn =
-    existing ??
-    account.ecs.commands.RegisterTaskDefinition(toRegisterTaskDefinition(stack.properties(id))).taskDefinition
-      ?.taskDefinitionArn;
+/**
+ * The template's revision: registered on the first deploy, registered again when its
+ * evaluated properties changed since the stack last registered it (CloudFormation replaces
+ * a task definition on any change). Returns the revision it replaced, if any.
+ */
+function registerTaskDefinition(
+  account: DeployTargets,
+  state: JsonFile<DeployState>,
+  stack: StackEvaluator,
+  id: string,
+): string[] {
+  const key = `${stack.stackName}/${id}`;
+  const input = toRegisterTaskDefinition(stack.properties(id));
+  const properties = JSON.stringify(input);
+  const definitions = (state.value.taskDefinitions ??= {});
+  const previous = definitions[key];
+  if (previous?.properties === properties) {
+    stack.provide(id, { ref: previous.arn });
+    return [];
+  }
+  const arn = account.ecs.commands.RegisterTaskDefinition(input).taskDefinition?.taskDefinitionArn;
   if (!arn) throw new TemplateError(`stack ${stack.stackName}: ${id}: the registration returned no ARN`);
+  definitions[key] = { arn, properties };
   stack.provide(id, { ref: arn });
+  return previous ? [previous.arn] : [];
 }
 
 /**

@@ -11,6 +11,7 @@ import { benchBundles } from './bundles.ts';
 import { benchReaction } from './reaction.ts';
 import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
 import { benchSandboxStart } from './sandbox-start.ts';
+import { benchScaling } from './scaling.ts';
 import { benchSourcePackaging } from './source-packaging.ts';
 import { benchWorkflowCost } from './workflow-cost.ts';
 
@@ -20,6 +21,7 @@ const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
   'workflow-cost': benchWorkflowCost,
   reaction: benchReaction,
   'sandbox-start': benchSandboxStart,
+  scaling: benchScaling,
 };
 
 async function main(): Promise<number> {

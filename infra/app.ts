@@ -3,10 +3,11 @@
  * The stackpilot CDK app: the control plane, and one stack per app stage of `stackpilot.yml`
  * (or the file named by `STACKPILOT_CONFIG`).
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { allStages, type StackpilotConfig } from '../shared/config.ts';
 import { loadConfigFile } from '../shared/config-file.ts';
+import { capacityWarnings } from '../shared/scaling/capacity.ts';
 import {
   AppRepositoryStack,
   AppStageStack,
@@ -50,6 +51,9 @@ export function buildApp(config: StackpilotConfig, app = new App()): BuiltApp {
     stage.addStackDependency(controlPlane);
     return stage;
   });
+  // Bounds that disagree with the cluster deploy fine but scale badly: say so at synth time.
+  for (const warning of capacityWarnings(config))
+    Annotations.of(controlPlane).addWarningV2('stackpilot:capacity', warning);
   return { app, controlPlane, repositories: [...repositories.values()], stages };
 }
 

@@ -65,7 +65,19 @@ const serviceScaling = z
 
 const clusterScaling = z
   .object({
-    /** Cluster CPU reservation/utilization (%) above which an instance is added. */
+    /**
+     * What the cluster alarms watch. `reservation` (default): what the tasks reserve, the
+     * higher of the cluster's CPUReservation and MemoryReservation, against
+     * `reservationHigh`/`reservationLow`; a service scale-out also adds the instances its
+     * tasks need (README "Scaling"). `cpu-utilization`: the TinyStacks rule, the cluster's
+     * CPUUtilization against `cpuHigh`/`cpuLow`.
+     */
+    policy: z.enum(['reservation', 'cpu-utilization']).default('reservation'),
+    /** Cluster reservation (%, the higher of CPU and memory) above which an instance is added. */
+    reservationHigh: percent.default(90),
+    /** Cluster reservation (%) below which an instance is removed (when the others have room). */
+    reservationLow: percent.default(40),
+    /** Cluster CPU utilization (%) above which an instance is added (`cpu-utilization` policy). */
     cpuHigh: percent.default(70),
     cpuLow: percent.default(20),
     periodSeconds: z.number().int().positive().multipleOf(60).default(300),
@@ -76,7 +88,11 @@ const clusterScaling = z
     drainTimeoutSeconds: z.number().int().positive().default(600),
   })
   .strict()
-  .refine((s) => s.cpuLow < s.cpuHigh, { message: 'cpuLow must be below cpuHigh', path: ['cpuLow'] });
+  .refine((s) => s.cpuLow < s.cpuHigh, { message: 'cpuLow must be below cpuHigh', path: ['cpuLow'] })
+  .refine((s) => s.reservationLow < s.reservationHigh, {
+    message: 'reservationLow must be below reservationHigh',
+    path: ['reservationLow'],
+  });
 
 const stage = z
   .object({

@@ -16,8 +16,10 @@ export interface StageAlarmsProps {
  * direction) from its name alone. They have no actions: the control plane's EventBridge rule
  * on "CloudWatch Alarm State Change" reacts to them.
  *
- * Service CPU is the service's average CPUUtilization (AWS/ECS, by cluster and service);
- * cluster CPU is the cluster's average CPUUtilization over its instances.
+ * Service CPU is the service's average CPUUtilization (AWS/ECS, by cluster and service).
+ * The cluster alarms watch, by `clusterScaling.policy`, the higher of the cluster's
+ * CPUReservation and MemoryReservation (`reservation`, the default; the names keep `cpu` so
+ * that alarms and rules stay stable) or its average CPUUtilization (`cpu-utilization`).
  */
 export class StageAlarms extends Construct {
   readonly alarms: Record<`${ScaleTarget}-${ScaleDirection}`, cloudwatch.Alarm>;
@@ -29,10 +31,10 @@ export class StageAlarms extends Construct {
     const service = stageConfig.serviceScaling;
     const cluster = stageConfig.clusterScaling;
 
-    const metric = (target: ScaleTarget, periodSeconds: number) =>
+    const metric = (target: ScaleTarget, periodSeconds: number, metricName = 'CPUUtilization') =>
       new cloudwatch.Metric({
         namespace: 'AWS/ECS',
-        metricName: 'CPUUtilization',
+        metricName,
         dimensionsMap:
           target === 'service'
             ? { ClusterName: names.cluster, ServiceName: names.service }
@@ -41,13 +43,34 @@ export class StageAlarms extends Construct {
         period: Duration.seconds(periodSeconds),
       });
 
+    // The cluster's `reservation` policy: what the tasks reserve, CPU or memory, whichever
+    // binds first (a t3.micro runs out of memory long before CPU).
+    const reservation = () =>
+      new cloudwatch.MathExpression({
+        expression: 'MAX([cpu, memory])',
+        label: 'reservation',
+        usingMetrics: {
+          cpu: metric('cluster', cluster.periodSeconds, 'CPUReservation'),
+          memory: metric('cluster', cluster.periodSeconds, 'MemoryReservation'),
+        },
+        period: Duration.seconds(cluster.periodSeconds),
+      });
+
     const alarm = (constructId: string, target: ScaleTarget, direction: ScaleDirection) => {
+      const byReservation = target === 'cluster' && cluster.policy === 'reservation';
       const settings = target === 'service' ? service : cluster;
-      const threshold = direction === 'out' ? settings.cpuHigh : settings.cpuLow;
+      const threshold = byReservation
+        ? direction === 'out'
+          ? cluster.reservationHigh
+          : cluster.reservationLow
+        : direction === 'out'
+          ? settings.cpuHigh
+          : settings.cpuLow;
+      const what = byReservation ? 'reservation (max of CPU and memory)' : 'CPU';
       return new cloudwatch.Alarm(this, constructId, {
         alarmName: names.alarm(target, direction),
-        alarmDescription: `stackpilot ${app}/${stage}: ${target} CPU ${direction === 'out' ? 'above' : 'below'} ${threshold}% (scales ${direction})`,
-        metric: metric(target, settings.periodSeconds),
+        alarmDescription: `stackpilot ${app}/${stage}: ${target} ${what} ${direction === 'out' ? 'above' : 'below'} ${threshold}% (scales ${direction})`,
+        metric: byReservation ? reservation() : metric(target, settings.periodSeconds),
         threshold,
         evaluationPeriods: settings.evaluationPeriods,
         comparisonOperator:

@@ -1,7 +1,8 @@
 /**
- * Emulated CloudWatch: the stages' CPU alarms as the templates create them (PutMetricAlarm:
- * service and cluster CPUUtilization of AWS/ECS, their thresholds, periods and evaluation
- * periods), evaluated at the end of each period of emulated time on metrics that a load knob
+ * Emulated CloudWatch: the stages' alarms as the templates create them (PutMetricAlarm:
+ * service and cluster CPUUtilization of AWS/ECS, or the cluster's reservation as the metric
+ * math MAX of its CPUReservation and MemoryReservation; their thresholds, periods and
+ * evaluation periods), evaluated at the end of each period of emulated time on metrics that a load knob
  * drives. A state transition puts a "CloudWatch Alarm State Change" event on the bus,
  * shaped as the AWS documentation's sample.
  */
@@ -41,6 +42,8 @@ interface AlarmRecord {
   stage: string;
   target: ScaleTarget;
   direction: ScaleDirection;
+  /** What the alarm watches (absent in older state files: CPUUtilization). */
+  metric?: AlarmMetric;
   clusterName: string;
   serviceName: string;
   period: number;
@@ -57,6 +60,51 @@ interface AlarmRecord {
   evaluatedThrough: number;
 }
 
+/** CPUUtilization of the service or cluster, or the cluster's MAX([CPUReservation, MemoryReservation]). */
+type AlarmMetric = 'CPUUtilization' | 'Reservation';
+
+/**
+ * The reservation alarm as metric math: two AWS/ECS metrics by ClusterName and one
+ * `MAX([a, b])` expression over them. Returns the cluster and period, or a reason it is not that.
+ */
+function reservationMath(
+  metrics: NonNullable<PutMetricAlarmCommandInput['Metrics']>,
+): { clusterName: string; period: number } | string {
+  const stats = metrics.filter((m) => m.MetricStat);
+  const expressions = metrics.filter((m) => m.Expression !== undefined);
+  const names = stats.map((m) => m.MetricStat?.Metric?.MetricName).sort();
+  if (
+    stats.length !== 2 ||
+    expressions.length !== 1 ||
+    names[0] !== 'CPUReservation' ||
+    names[1] !== 'MemoryReservation'
+  )
+    return `metrics ${metrics.map((m) => m.Expression ?? m.MetricStat?.Metric?.MetricName).join(', ')}`;
+  const ids = stats.map((m) => m.Id).sort();
+  const expression = (expressions[0]?.Expression ?? '').replace(/\s+/g, '');
+  const args = /^MAX\(\[(\w+),(\w+)\]\)$/.exec(expression);
+  if (!args || [args[1], args[2]].sort().join(',') !== ids.join(',')) return `expression ${expression}`;
+  const clusters = new Set<string>();
+  for (const m of stats) {
+    const metric = m.MetricStat?.Metric;
+    const dims = metric?.Dimensions ?? [];
+    if (
+      metric?.Namespace !== 'AWS/ECS' ||
+      m.MetricStat?.Stat !== 'Average' ||
+      dims.length !== 1 ||
+      dims[0]?.Name !== 'ClusterName'
+    )
+      return `metric ${metric?.Namespace}/${metric?.MetricName} ${m.MetricStat?.Stat} by [${dims.map((d) => d.Name).join(',')}]`;
+    clusters.add(dims[0]?.Value ?? '');
+  }
+  const periods = new Set(stats.map((m) => Number(m.MetricStat?.Period ?? 60)));
+  const [clusterName] = [...clusters];
+  const [period] = [...periods];
+  if (clusters.size !== 1 || periods.size !== 1 || !clusterName || !period)
+    return 'metrics of different clusters or periods';
+  return { clusterName, period };
+}
+
 interface CloudWatchState {
   alarms: Record<string, AlarmRecord>;
   /** Service CPU (%) per `app/stage`, set by the load knob. */
@@ -70,8 +118,8 @@ export interface MetricSource {
     serviceName: string,
   ): {
     serviceTasks: { cpu: number }[];
-    clusterTasks: { cpu: number; serviceName?: string }[];
-    instances: { cpu: number }[];
+    clusterTasks: { cpu: number; memory: number; serviceName?: string }[];
+    instances: { cpu: number; memory: number }[];
   };
 }
 
@@ -132,6 +180,17 @@ export class CloudWatchEmulator implements Emulator {
     const usage = this.metrics.usage(alarm.clusterName, alarm.serviceName);
     const load = this.load(alarm.app, alarm.stage);
     if (alarm.target === 'service') return usage.serviceTasks.length > 0 ? load : undefined;
+    if (alarm.metric === 'Reservation') {
+      // CPUReservation and MemoryReservation: what running tasks reserve over what the
+      // ACTIVE and DRAINING instances registered; no instance, no datapoint.
+      const registered = (key: 'cpu' | 'memory') => usage.instances.reduce((sum, i) => sum + i[key], 0);
+      const reserved = (key: 'cpu' | 'memory') => usage.clusterTasks.reduce((sum, t) => sum + t[key], 0);
+      if (registered('cpu') === 0 || registered('memory') === 0) return undefined;
+      return Math.max(
+        (reserved('cpu') / registered('cpu')) * 100,
+        (reserved('memory') / registered('memory')) * 100,
+      );
+    }
     const capacity = usage.instances.reduce((sum, i) => sum + i.cpu, 0);
     if (capacity === 0) return undefined;
     const used = usage.clusterTasks.reduce(
@@ -179,20 +238,33 @@ export class CloudWatchEmulator implements Emulator {
      */
     PutMetricAlarm: (input: PutMetricAlarmCommandInput): Result<PutMetricAlarmCommandOutput> => {
       const name = input.AlarmName ?? '';
-      const dimensions = Object.fromEntries((input.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      const operator = input.ComparisonOperator;
+      const math = input.Metrics?.length ? reservationMath(input.Metrics) : undefined;
+      if (
+        typeof math === 'string' ||
+        (math && operator !== 'GreaterThanThreshold' && operator !== 'LessThanThreshold')
+      )
+        throw awsError(
+          InvalidFormatFault,
+          `the sandbox evaluates only the metric math MAX([CPUReservation, MemoryReservation]) of AWS/ECS by ClusterName (Average, one period), greater or less than a threshold; ${name} has ${math ?? operator}`,
+        );
+      const dimensions: Record<string, string | undefined> = math
+        ? { ClusterName: math.clusterName }
+        : Object.fromEntries((input.Dimensions ?? []).map((d) => [d.Name, d.Value]));
       const clusterName = dimensions.ClusterName;
       const keys = Object.keys(dimensions).sort().join(',');
-      const operator = input.ComparisonOperator;
       const tag = (key: string) => input.Tags?.find((t) => t.Key === key)?.Value;
       const app = tag('stackpilot:app');
       const stage = tag('stackpilot:stage');
       if (
-        input.Namespace !== 'AWS/ECS' ||
-        input.MetricName !== 'CPUUtilization' ||
-        (input.Statistic ?? 'Average') !== 'Average' ||
         !clusterName ||
-        (keys !== 'ClusterName' && keys !== 'ClusterName,ServiceName') ||
-        (operator !== 'GreaterThanThreshold' && operator !== 'LessThanThreshold')
+        (!math &&
+          (input.Namespace !== 'AWS/ECS' ||
+            input.MetricName !== 'CPUUtilization' ||
+            (input.Statistic ?? 'Average') !== 'Average' ||
+            !clusterName ||
+            (keys !== 'ClusterName' && keys !== 'ClusterName,ServiceName') ||
+            (operator !== 'GreaterThanThreshold' && operator !== 'LessThanThreshold')))
       ) {
         throw awsError(
           InvalidFormatFault,
@@ -205,7 +277,7 @@ export class CloudWatchEmulator implements Emulator {
           `alarm ${name} needs tags stackpilot:app and stackpilot:stage of a configured stage (got ${app}/${stage})`,
         );
       }
-      const period = Number(input.Period ?? 60);
+      const period = math ? math.period : Number(input.Period ?? 60);
       const t = this.ctx.clock.now();
       const existing = this.file.value.alarms[name];
       this.file.value.alarms[name] = {
@@ -213,6 +285,7 @@ export class CloudWatchEmulator implements Emulator {
         stage,
         target: dimensions.ServiceName ? 'service' : 'cluster',
         direction: operator === 'GreaterThanThreshold' ? 'out' : 'in',
+        metric: math ? 'Reservation' : 'CPUUtilization',
         clusterName,
         serviceName: dimensions.ServiceName ?? stageNames(app, stage).service,
         period,
@@ -352,17 +425,35 @@ export class CloudWatchEmulator implements Emulator {
       alarmName: name,
       configuration: {
         ...(alarm.description !== undefined && { description: alarm.description }),
-        metrics: [
-          {
-            id: randomUUID(),
-            metricStat: {
-              metric: { dimensions: this.dimensions(alarm), name: 'CPUUtilization', namespace: 'AWS/ECS' },
-              period: alarm.period,
-              stat: 'Average',
-            },
-            returnData: true,
-          },
-        ],
+        metrics:
+          alarm.metric === 'Reservation'
+            ? [
+                ...(['CPUReservation', 'MemoryReservation'] as const).map((metricName, i) => ({
+                  id: i === 0 ? 'cpu' : 'memory',
+                  metricStat: {
+                    metric: { dimensions: this.dimensions(alarm), name: metricName, namespace: 'AWS/ECS' },
+                    period: alarm.period,
+                    stat: 'Average',
+                  },
+                  returnData: false,
+                })),
+                { id: 'expr_1', expression: 'MAX([cpu, memory])', label: 'reservation', returnData: true },
+              ]
+            : [
+                {
+                  id: randomUUID(),
+                  metricStat: {
+                    metric: {
+                      dimensions: this.dimensions(alarm),
+                      name: 'CPUUtilization',
+                      namespace: 'AWS/ECS',
+                    },
+                    period: alarm.period,
+                    stat: 'Average',
+                  },
+                  returnData: true,
+                },
+              ],
       },
       previousState: describe(previous),
       state: describe(state),
@@ -390,12 +481,33 @@ export class CloudWatchEmulator implements Emulator {
       ...(a.state.reasonData && { StateReasonData: a.state.reasonData }),
       StateUpdatedTimestamp: new Date(a.state.timestamp),
       StateTransitionedTimestamp: new Date(a.state.timestamp),
-      MetricName: 'CPUUtilization',
-      Namespace: 'AWS/ECS',
-      Statistic: 'Average',
-      Dimensions: Object.entries(this.dimensions(a)).map(([Name, Value]) => ({ Name, Value })),
-      Period: a.period,
-      Unit: 'Percent',
+      ...(a.metric === 'Reservation'
+        ? {
+            Metrics: [
+              ...(['CPUReservation', 'MemoryReservation'] as const).map((MetricName, i) => ({
+                Id: i === 0 ? 'cpu' : 'memory',
+                MetricStat: {
+                  Metric: {
+                    Namespace: 'AWS/ECS',
+                    MetricName,
+                    Dimensions: Object.entries(this.dimensions(a)).map(([Name, Value]) => ({ Name, Value })),
+                  },
+                  Period: a.period,
+                  Stat: 'Average',
+                },
+                ReturnData: false,
+              })),
+              { Id: 'expr_1', Expression: 'MAX([cpu, memory])', Label: 'reservation', ReturnData: true },
+            ],
+          }
+        : {
+            MetricName: 'CPUUtilization',
+            Namespace: 'AWS/ECS',
+            Statistic: 'Average',
+            Dimensions: Object.entries(this.dimensions(a)).map(([Name, Value]) => ({ Name, Value })),
+            Period: a.period,
+            Unit: 'Percent',
+          }),
       EvaluationPeriods: a.evaluationPeriods,
       DatapointsToAlarm: a.evaluationPeriods,
       Threshold: a.threshold,

@@ -163,26 +163,8 @@ export function newDeploymentId(): string {
 
 export const newResourceId = (): string => randomBytes(16).toString('hex');
 
-/**
- * CPU units and memory (MiB) an instance type registers with ECS: the vCPUs times 1024,
- * and the memory minus what the OS and the agent keep (as the ECS-optimized AMI reports).
- */
-const INSTANCE_RESOURCES: Record<string, { cpu: number; memory: number }> = {
-  't3.nano': { cpu: 2048, memory: 460 },
-  't3.micro': { cpu: 2048, memory: 943 },
-  't3.small': { cpu: 2048, memory: 1939 },
-  't3.medium': { cpu: 2048, memory: 3917 },
-  't3.large': { cpu: 2048, memory: 7846 },
-  't3.xlarge': { cpu: 4096, memory: 15_822 },
-  'm5.large': { cpu: 2048, memory: 7687 },
-  'm5.xlarge': { cpu: 4096, memory: 15_577 },
-  'c5.large': { cpu: 2048, memory: 3711 },
-};
-
-/** Unknown types get the resources of a `.large` size: two vCPUs, 7.5 GiB. */
-export function instanceResources(instanceType: string): { cpu: number; memory: number } {
-  return INSTANCE_RESOURCES[instanceType] ?? { cpu: 2048, memory: 7680 };
-}
+/** What an instance type registers with ECS: one table, shared with the scaling decisions. */
+export { instanceResources } from '#shared/scaling/capacity.ts';
 
 /** What a task reserves on its instance: task-level cpu/memory, else the sum of its containers'. */
 export function taskResources(definition: TaskDefinitionRecord['definition']): {

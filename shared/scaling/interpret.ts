@@ -79,6 +79,25 @@ function fromAlarm(event: CloudWatchAlarmStateChange, config: StackpilotConfig):
   };
 }
 
+/**
+ * The debounce of placement failures: ECS reports one for every task it cannot place, and a
+ * storm of them must add one instance, not one each. The guard's event key is the stage and
+ * the cooldown window the event falls in, so at most one execution per stage and window gets
+ * past *Acquire Lease*; the others end as *Already Handled* without scaling. Without a
+ * cooldown, or with an unreadable time, every event is its own key.
+ */
+export function placementFailureKey(
+  app: string,
+  stage: string,
+  event: Pick<EcsServiceAction, 'id' | 'time'>,
+  cooldownSeconds: number,
+): string {
+  const t = Date.parse(event.time);
+  if (cooldownSeconds <= 0 || Number.isNaN(t)) return `ecs/${event.id}`;
+  const window = Math.floor(t / (cooldownSeconds * 1000));
+  return `placement/${app}/${stage}/${window}`;
+}
+
 function fromPlacementFailure(event: EcsServiceAction, config: StackpilotConfig): ScalingRequest | Skip {
   const { eventName, reason } = event.detail;
   if (eventName !== TASK_PLACEMENT_FAILURE)
@@ -100,7 +119,12 @@ function fromPlacementFailure(event: EcsServiceAction, config: StackpilotConfig)
     target: 'cluster',
     trigger: 'placement-failure',
     direction: 'out',
-    eventKey: `ecs/${event.id}`,
+    eventKey: placementFailureKey(
+      stage.app,
+      stage.stage,
+      event,
+      stage.stageConfig.clusterScaling.cooldownOutSeconds,
+    ),
     leaseSeconds: leaseSeconds(stage.stageConfig, 'cluster'),
     reason: `ECS could not place a task of ${names?.service} (${reason === undefined ? 'no reason given' : quote(reason)}): add an instance`,
   };

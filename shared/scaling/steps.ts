@@ -26,6 +26,7 @@ import { findStage, type StackpilotConfig, type StageRef } from '../config.ts';
 import { InvalidInput } from '../errors.ts';
 import { stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
+import { instancesNeeded, instancesOnTheirWay, serviceTaskBounds } from './capacity.ts';
 import {
   afterCooldown,
   afterStep,
@@ -107,7 +108,14 @@ function finish(
   };
 }
 
-/** Scale Service: desired count plus or minus the step (or the operator's count), within the stage's task bounds. */
+/**
+ * Scale Service: desired count plus or minus the step (or the operator's count), within the
+ * stage's task bounds, whose maximum is what `instances.max` instances hold
+ * ({@link serviceTaskBounds}). Under the `reservation` policy a scale-out first raises the
+ * Auto Scaling group to the instances the new count needs with a rolling deploy's room
+ * ({@link instancesNeeded}), so that the tasks find a place without waiting for a placement
+ * failure and the boot of an instance that it then triggers.
+ */
 export async function scaleService(
   request: ScalingRequest,
   config: StackpilotConfig,
@@ -119,12 +127,28 @@ export async function scaleService(
   const decision = nextDesiredCount(
     service.desiredCount,
     countRequest(request, stage.stageConfig.serviceScaling.step),
-    stage.stageConfig.tasks,
+    serviceTaskBounds(stage),
     'tasks',
   );
+  let cluster = '';
+  if (
+    decision.changed &&
+    decision.to > decision.from &&
+    stage.stageConfig.clusterScaling.policy === 'reservation'
+  ) {
+    const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+    const need = Math.min(group.maxSize, instancesNeeded(stage, decision.to));
+    if (need > group.desiredCapacity) {
+      await setDesiredCapacity(names.autoScalingGroup, need, deps.autoScaling);
+      cluster = `; group ${names.autoScalingGroup}: ${group.desiredCapacity} -> ${need} instances for ${decision.to} tasks and a rolling deploy`;
+    }
+  }
   if (decision.changed) await setServiceDesiredCount(names.cluster, names.service, decision.to, deps.ecs);
   else logger.info('service not scaled', { service: names.service, reason: decision.reason });
-  return finish(request, stage, { ...decision, reason: `service ${names.service}: ${decision.reason}` });
+  return finish(request, stage, {
+    ...decision,
+    reason: `service ${names.service}: ${decision.reason}${cluster}`,
+  });
 }
 
 /**
@@ -152,6 +176,20 @@ export async function scaleClusterOut(
       reason: `group ${name}: ${group.desiredCapacity} -> ${request.desiredCount} instances, draining one at a time`,
     };
   }
+  if (request.trigger === 'placement-failure') {
+    const registered = (
+      await listContainerInstances(stageNames(request.app, request.stage).cluster, deps.ecs)
+    ).length;
+    const coming = instancesOnTheirWay(group.desiredCapacity, registered);
+    if (coming > 0)
+      return finish(request, stage, {
+        changed: false,
+        from: group.desiredCapacity,
+        to: group.desiredCapacity,
+        atBound: false,
+        reason: `group ${name}: ${coming} instance(s) launched and not yet registered with the cluster will take the waiting tasks; no instance added`,
+      });
+  }
   const decision = nextDesiredCount(group.desiredCapacity, countRequest(request, 1), bounds, 'instances');
   if (decision.changed) await setDesiredCapacity(name, decision.to, deps.autoScaling);
   else logger.info('cluster not scaled', { group: name, reason: decision.reason });
@@ -171,8 +209,13 @@ export async function drainInstance(
   const names = stageNames(request.app, request.stage);
   const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
   const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
-  // An operator's count is a floor too: never drain past it.
-  const floor = Math.max(bounds.min, request.desiredCount ?? bounds.min);
+  // An operator's count is a floor too: never drain past it. Under the `reservation` policy,
+  // neither past the instances the service's tasks and a rolling deploy need.
+  let floor = Math.max(bounds.min, request.desiredCount ?? bounds.min);
+  if (request.trigger !== 'operator' && stage.stageConfig.clusterScaling.policy === 'reservation') {
+    const service = await describeServiceCount(names.cluster, names.service, deps.ecs);
+    floor = Math.max(floor, instancesNeeded(stage, service.desiredCount));
+  }
   const instances = await listContainerInstances(names.cluster, deps.ecs);
   const choice = chooseInstanceToDrain(instances, group.instances, group.desiredCapacity, floor);
   if (!choice.drain) {

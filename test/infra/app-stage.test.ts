@@ -177,7 +177,7 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
         Match.objectLike({
           Name: 'app',
           Cpu: 256,
-          Memory: 512,
+          Memory: 256,
           Essential: true,
           PortMappings: [{ ContainerPort: 8080, HostPort: 0, Protocol: 'tcp' }],
           LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
@@ -383,20 +383,6 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
         service: true,
       },
       { name: dev.alarm('service', 'in'), threshold: 20, period: 60, op: 'LessThanThreshold', service: true },
-      {
-        name: dev.alarm('cluster', 'out'),
-        threshold: 70,
-        period: 300,
-        op: 'GreaterThanThreshold',
-        service: false,
-      },
-      {
-        name: dev.alarm('cluster', 'in'),
-        threshold: 20,
-        period: 300,
-        op: 'LessThanThreshold',
-        service: false,
-      },
     ];
     devTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     for (const alarm of expected) {
@@ -409,9 +395,38 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
         Period: alarm.period,
         ComparisonOperator: alarm.op,
         AlarmActions: Match.absent(),
-        Dimensions: alarm.service
-          ? Match.arrayWith([{ Name: 'ServiceName', Value: dev.service }])
-          : [{ Name: 'ClusterName', Value: dev.cluster }],
+        Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: dev.service }]),
+      });
+    }
+    // The cluster's default `reservation` policy: the higher of CPU and memory reservation.
+    const reservation = (metricName: string, id: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ECS',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'ClusterName', Value: dev.cluster }],
+        },
+        Period: 300,
+        Stat: 'Average',
+      },
+    });
+    for (const [direction, threshold, op] of [
+      ['out', 90, 'GreaterThanThreshold'],
+      ['in', 40, 'LessThanThreshold'],
+    ] as const) {
+      devTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: dev.alarm('cluster', direction),
+        Threshold: threshold,
+        ComparisonOperator: op,
+        EvaluationPeriods: 1,
+        MetricName: Match.absent(),
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'MAX([cpu, memory])', ReturnData: true }),
+          reservation('CPUReservation', 'cpu'),
+          reservation('MemoryReservation', 'memory'),
+        ]),
       });
     }
     expect(dev.alarm('cluster', 'out')).toBe('stackpilot-starter-dev-cluster-cpu-high');

@@ -78,9 +78,14 @@ describe('emulated CloudWatch alarms', () => {
     ).toEqual([
       [names.alarm('service', 'out'), 75, 60, 2, 'GreaterThanThreshold'],
       [names.alarm('service', 'in'), 20, 60, 2, 'LessThanThreshold'],
-      [names.alarm('cluster', 'out'), 70, 300, 1, 'GreaterThanThreshold'],
-      [names.alarm('cluster', 'in'), 20, 300, 1, 'LessThanThreshold'],
+      // The cluster alarms of the default `reservation` policy: metric math, the period in it.
+      [names.alarm('cluster', 'out'), 90, undefined, 1, 'GreaterThanThreshold'],
+      [names.alarm('cluster', 'in'), 40, undefined, 1, 'LessThanThreshold'],
     ]);
+    expect(
+      out.MetricAlarms?.[2]?.Metrics?.map((m) => m.Expression ?? m.MetricStat?.Metric?.MetricName),
+    ).toEqual(['CPUReservation', 'MemoryReservation', 'MAX([cpu, memory])']);
+    expect(out.MetricAlarms?.[2]?.Metrics?.[0]?.MetricStat?.Period).toBe(300);
     expect(out.MetricAlarms?.[0]?.Dimensions).toEqual([
       { Name: 'ClusterName', Value: names.cluster },
       { Name: 'ServiceName', Value: names.service },
@@ -150,11 +155,13 @@ describe('emulated CloudWatch alarms', () => {
     expect(transitions).toEqual(['OK', 'ALARM', 'OK']);
   });
 
-  it('derives the cluster CPU from the tasks per instance', () => {
+  it('derives the cluster reservation from what the tasks reserve, whatever their load', () => {
     setup.account.cloudWatch.setLoad('shop', 'dev', 80);
     const [stage] = setup.account.snapshot();
-    // One 256-unit task at 80% on one t3.small (2048 units): 10%.
-    expect(stage?.alarms.find((a) => a.name === names.alarm('cluster', 'out'))?.value).toBeCloseTo(10);
+    // One task of 256 units / 512 MiB on one t3.small (2048 units / 1939 MiB): memory binds, 26.4%.
+    expect(stage?.alarms.find((a) => a.name === names.alarm('cluster', 'out'))?.value).toBeCloseTo(
+      (512 / 1939) * 100,
+    );
     expect(stage?.alarms.find((a) => a.name === names.alarm('service', 'out'))?.value).toBe(80);
   });
 });

@@ -3,9 +3,12 @@
  * the same event twice changes nothing the second time, and two loops never hold one
  * target at once.
  */
+
+import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 import { TransientError } from '../../../shared/errors.ts';
 import {
   eventMarkerKey,
@@ -15,6 +18,7 @@ import {
   markerDecision,
   newLease,
 } from '../../../shared/scaling/guard.ts';
+import { interpretScalingEvent, type ScalingRequest } from '../../../shared/scaling/interpret.ts';
 import { acquireScalingLease, releaseScalingLease } from '../../../shared/scaling/lease-store.ts';
 import { createTestAccount, direct, type TestAccount } from '../support/emulated-account.ts';
 
@@ -178,5 +182,53 @@ describe('releaseScalingLease', () => {
     expect(keys()).toContain(leaseKey('starter', 'dev', 'service'));
     expect((await releaseScalingLease({ ...base, owner: 'exec-1' }, s3)).released).toBe(true);
     expect(keys()).not.toContain(leaseKey('starter', 'dev', 'service'));
+  });
+});
+
+describe('placement-failure storm', () => {
+  // 30 placement failures of starter/dev in 3 minutes (one every 6 s, as ECS reports a
+  // service that keeps failing to place tasks), each starting its own execution; every
+  // execution that gets its lease releases it at once (the worst case: the lease alone
+  // would block nothing once released). The debounce key lets one per cooldown window scale.
+  it('lets one execution per stage and cooldown window scale, whatever the number of events', async () => {
+    const config = loadConfigFile('stackpilot.yml');
+    const event = JSON.parse(
+      readFileSync(
+        new URL('../../../events/samples/ecs-task-placement-failure.json', import.meta.url),
+        'utf8',
+      ),
+    );
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    let scaled = 0;
+    for (let i = 0; i < 30; i += 1) {
+      const t = new Date(start + i * 6_000);
+      const request = interpretScalingEvent(
+        { ...event, id: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, time: t.toISOString() },
+        config,
+        `exec-${i}`,
+      ) as ScalingRequest;
+      const result = await acquireScalingLease(
+        {
+          bucket: BUCKET,
+          app: 'starter',
+          stage: 'dev',
+          target: 'cluster',
+          eventKey: request.eventKey,
+          owner: `exec-${i}`,
+          leaseSeconds: request.leaseSeconds,
+        },
+        () => t,
+        s3,
+      );
+      if (result.acquired) {
+        scaled += 1;
+        await releaseScalingLease(
+          { bucket: BUCKET, app: 'starter', stage: 'dev', target: 'cluster', owner: `exec-${i}` },
+          s3,
+        );
+      } else expect(result.duplicate).toBe(true);
+    }
+    // 3 minutes, 60 s cooldown: 3 windows, 3 scaling executions instead of 30.
+    expect(scaled).toBe(3);
   });
 });

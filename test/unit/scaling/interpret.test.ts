@@ -10,7 +10,7 @@ import { scaleOperatorInputSchema } from '#events/scale.ts';
 import { parseConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { InvalidInput } from '../../../shared/errors.ts';
-import { interpretScalingEvent, quote } from '../../../shared/scaling/interpret.ts';
+import { interpretScalingEvent, placementFailureKey, quote } from '../../../shared/scaling/interpret.ts';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
@@ -118,15 +118,33 @@ describe('interpretScalingEvent', () => {
     });
   });
 
-  it('maps the docs placement-failure sample to a cluster scale-out keyed by the event id', () => {
-    expect(interpretScalingEvent(sample('ecs-task-placement-failure.json'), config, 'x')).toMatchObject({
+  it('maps the docs placement-failure sample to a cluster scale-out keyed by stage and cooldown window', () => {
+    const event = sample('ecs-task-placement-failure.json');
+    const window = Math.floor(Date.parse(event.time) / 60_000);
+    expect(interpretScalingEvent(event, config, 'x')).toMatchObject({
       app: 'starter',
       stage: 'dev',
       target: 'cluster',
       direction: 'out',
       trigger: 'placement-failure',
-      eventKey: 'ecs/57c9506e-9d21-294c-d2fe-e8738da7e67d',
+      eventKey: `placement/starter/dev/${window}`,
     });
+  });
+
+  it('gives every placement failure of one stage and cooldown window the same key, and each window its own', () => {
+    const at = (iso: string, id: string) => ({ id, time: iso });
+    expect(placementFailureKey('a', 'b', at('2026-01-01T00:00:05Z', 'e1'), 60)).toBe(
+      placementFailureKey('a', 'b', at('2026-01-01T00:00:59Z', 'e2'), 60),
+    );
+    expect(placementFailureKey('a', 'b', at('2026-01-01T00:01:00Z', 'e3'), 60)).not.toBe(
+      placementFailureKey('a', 'b', at('2026-01-01T00:00:59Z', 'e2'), 60),
+    );
+    expect(placementFailureKey('a', 'c', at('2026-01-01T00:00:05Z', 'e1'), 60)).not.toBe(
+      placementFailureKey('a', 'b', at('2026-01-01T00:00:05Z', 'e1'), 60),
+    );
+    // No cooldown, or no readable time: each event is its own key (the guard still drops redeliveries).
+    expect(placementFailureKey('a', 'b', at('2026-01-01T00:00:05Z', 'e1'), 0)).toBe('ecs/e1');
+    expect(placementFailureKey('a', 'b', at('not a time', 'e1'), 60)).toBe('ecs/e1');
   });
 
   it('skips other ECS service actions and services that are not stackpilot stages', () => {

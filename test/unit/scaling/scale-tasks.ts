@@ -36,6 +36,10 @@ export interface StageChange {
   readonly instanceType?: string;
   /** The app's task CPU units. @default 256 */
   readonly cpu?: number;
+  /** The app's task memory (MiB). @default the example's */
+  readonly memory?: number;
+  /** The cluster's scaling policy. @default the example's (`reservation`) */
+  readonly clusterPolicy?: 'reservation' | 'cpu-utilization';
   /** The service's deployment bounds (100/101: ECS can neither start a replacement first nor stop a task first). */
   readonly minHealthyPercent?: number;
   readonly maxPercent?: number;
@@ -91,6 +95,8 @@ export function scaleConfig(change: StageChange = {}): StackpilotConfig {
   if (!app || !dev) throw new Error('the example stackpilot.yml has no starter/dev stage');
   if (change.instanceType) dev.instanceType = change.instanceType;
   if (change.cpu) app.cpu = change.cpu;
+  if (change.memory) app.memory = change.memory;
+  if (change.clusterPolicy) dev.clusterScaling.policy = change.clusterPolicy;
   if (change.minHealthyPercent !== undefined) dev.deployment.minHealthyPercent = change.minHealthyPercent;
   if (change.maxPercent !== undefined) dev.deployment.maxPercent = change.maxPercent;
   return config;

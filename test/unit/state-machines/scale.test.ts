@@ -114,12 +114,14 @@ interface AccountOptions extends Omit<ScaleAccountOptions, 'stage'> {
   readonly drainRate?: number;
   /** How many tasks an instance has room for. @default 10 when `instances` is given, else the example's t3.micro (1) */
   readonly slotsPerInstance?: number;
+  readonly clusterPolicy?: 'reservation' | 'cpu-utilization';
 }
 
 /** The instance type and task size giving `slots` tasks per instance (CPU-bound on a t3.large, 2048 units, otherwise). */
 function stageFor(slots: number | undefined, layout: boolean): StageChange {
-  if (slots === 1) return { instanceType: 't3.micro' };
-  if (slots === 3) return { instanceType: 't3.small' };
+  // 512 MiB tasks: one fits a t3.micro (943 MiB), three a t3.small (1939 MiB).
+  if (slots === 1) return { instanceType: 't3.micro', memory: 512 };
+  if (slots === 3) return { instanceType: 't3.small', memory: 512 };
   if (slots === undefined) return layout ? stageFor(10, layout) : {};
   return { instanceType: 't3.large', cpu: Math.floor(2048 / slots) };
 }
@@ -127,12 +129,13 @@ function stageFor(slots: number | undefined, layout: boolean): StageChange {
 let account: ScaleAccount;
 const accounts: ScaleAccount[] = [];
 async function useAccount(options: AccountOptions = {}): Promise<ScaleAccount> {
-  const { drainRate, slotsPerInstance, ...rest } = options;
+  const { drainRate, slotsPerInstance, clusterPolicy, ...rest } = options;
   account = await createScaleAccount({
     ...rest,
     stage: {
       ...stageFor(slotsPerInstance, options.instances !== undefined),
       ...(drainRate === 0 && { minHealthyPercent: 100, maxPercent: 101 }),
+      ...(clusterPolicy && { clusterPolicy }),
     },
     onTime: (now) => vi.setSystemTime(now),
   });
@@ -722,7 +725,8 @@ describe('scale state machine: re-arming alarms after a change', () => {
 describe('scale state machine: room for the drained tasks', () => {
   it('drains nothing when the other instances have no room for the tasks of the emptiest one, and succeeds saying why', async () => {
     // Three instances that hold one task each, all busy.
-    await useAccount({ instances: [1, 1, 1], slotsPerInstance: 1 });
+    // The room check alone: the `reservation` policy's floor (below) is not in play.
+    await useAccount({ instances: [1, 1, 1], slotsPerInstance: 1, clusterPolicy: 'cpu-utilization' });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
@@ -747,13 +751,28 @@ describe('scale state machine: room for the drained tasks', () => {
   });
 
   it('drains the emptiest instance when the others have room for its tasks', async () => {
-    await useAccount({ instances: [1, 0, 1], slotsPerInstance: 2, drainRate: 1 });
+    await useAccount({
+      instances: [1, 0, 1],
+      slotsPerInstance: 2,
+      drainRate: 1,
+      clusterPolicy: 'cpu-utilization',
+    });
     account.script(DEV.alarm('cluster', 'in'), ['ALARM', 'ALARM', 'OK']);
     const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
     expect(result.status).toBe('SUCCEEDED');
     // The empty one first, then one of the busy ones (its task fits on the last, which has a free slot).
     expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(2);
     expect(account.groupDesired()).toBe(1);
+  });
+
+  it('under the reservation policy never drains below the instances the tasks and a rolling deploy need', async () => {
+    // 2 tasks, 2 slots per instance, 100/200 deployment: 2 tasks + 1 slot for a deploy need 2 instances.
+    await useAccount({ instances: [1, 0, 1], slotsPerInstance: 2, drainRate: 1 });
+    account.script(DEV.alarm('cluster', 'in'), ['ALARM', 'ALARM', 'OK']);
+    const result = await run(alarmEvent(DEV.alarm('cluster', 'in')));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(1);
+    expect(account.groupDesired()).toBe(2);
   });
 });
 

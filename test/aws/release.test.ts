@@ -158,7 +158,7 @@ describe.skipIf(!motoEndpoint())('the release on moto', () => {
     const afterFirst = await runningRevision();
     expect(afterFirst.taskDefinition?.revision).toBe(2);
     const [container] = afterFirst.taskDefinition?.containerDefinitions ?? [];
-    expect(container).toMatchObject({ name: 'app', image: first, cpu: 256, memory: 512 });
+    expect(container).toMatchObject({ name: 'app', image: first, cpu: 256, memory: 256 });
     // What belonged to the placeholder is gone; the template's environment and ports stay.
     expect(container?.command ?? []).toEqual([]);
     expect(container?.dockerLabels?.[PLACEHOLDER_LABEL]).toBeUndefined();

@@ -1,10 +1,11 @@
 /**
  * Fetches exactly one commit of a remote repository without a git binary (Lambda has none):
- * one smart-HTTP exchange (`smart-http.ts`) wants the pushed commit at depth 1, the pack is
- * streamed to `.git/objects/pack` and indexed from the file (`index-pack.ts`), so memory does
- * not grow with the repository. When the branch has moved on (or was deleted) since the
- * push, the commit is still wanted by id (git over HTTP, GitHub and GitLab serve reachable
- * commits by id). isomorphic-git only writes the small files of `.git` (config, refs).
+ * a smart-HTTP exchange (`smart-http.ts`, protocol v2 or v0/v1, whichever the server
+ * speaks) wants the pushed commit at depth 1, the pack is streamed to `.git/objects/pack`
+ * and indexed from the file (`index-pack.ts`), so memory does not grow with the repository.
+ * When the branch has moved on (or was deleted) since the push, the commit is still wanted
+ * by id (git over HTTP, GitHub and GitLab serve reachable commits by id, protocol v2 any
+ * commit they hold). isomorphic-git only writes the small files of `.git` (config, refs).
  * Nothing is checked out: the zip is written straight from the object store (`zip-commit.ts`).
  */
 import * as nodeFs from 'node:fs';
@@ -87,7 +88,8 @@ export function stripCredentials(url: string): string {
 /**
  * Fetches `commit` of `url` into `dir` and points `HEAD` (`refs/heads/<branch>`) at it, so
  * `git rev-parse HEAD` prints the commit. Throws {@link CommitNotFound},
- * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied} or `TransientError`.
+ * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied},
+ * {@link RepositoryUnsupported}, `InvalidInput` or `TransientError`.
  */
 export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
   try {

@@ -1,18 +1,21 @@
 /**
  * Writes the `.git/index` of the zipped commit, so that `git status` in the unzipped folder
  * shows a clean tree (without an index every file would show as deleted and untracked, and
- * `git describe --dirty` would call the build dirty). The entries carry no stat data (zeros):
- * git notices that on first use and compares contents instead, which match.
+ * `git describe --dirty` would call the build dirty). The entries carry no stat data (zeros)
+ * but the size of the file as checked out: git notices the missing stat data on first use
+ * and compares contents instead (converted back as `git add` would), which match. A size
+ * that differs from the file's would make git call it modified without looking.
  */
 import { createHash } from 'node:crypto';
 
 /** One file of the index. */
 export interface IndexEntry {
-  readonly path: string;
-  /** Git mode: `100644`, `100755`, `120000`, `160000`. */
-  readonly mode: string;
+  /** The path's bytes, exactly as in the commit. */
+  readonly path: Buffer;
+  /** Canonical git mode: `0o100644`, `0o100755`, `0o120000`, `0o160000`. */
+  readonly mode: number;
   readonly oid: string;
-  /** Size of the blob in bytes (0 for submodules). */
+  /** Size of the file as checked out, in bytes (0 for submodules). */
   readonly size: number;
 }
 
@@ -21,21 +24,20 @@ const FIXED = 62;
 
 /** Encodes an index version 2 file (entries sorted by path bytes, as git requires). */
 export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
-  const named = entries
-    .map((entry) => ({ entry, name: Buffer.from(entry.path, 'utf8') }))
-    .sort((a, b) => Buffer.compare(a.name, b.name));
+  const sorted = [...entries].sort((a, b) => Buffer.compare(a.path, b.path));
   const parts: Buffer[] = [];
   const header = Buffer.alloc(HEADER);
   header.write('DIRC', 0, 'latin1');
   header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(named.length, 8);
+  header.writeUInt32BE(sorted.length, 8);
   parts.push(header);
-  for (const { entry, name } of named) {
+  for (const entry of sorted) {
+    const name = entry.path;
     // Fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
     const length = Math.ceil((FIXED + name.length + 1) / 8) * 8;
     const record = Buffer.alloc(length);
     // ctime, mtime, dev, ino: zero (unknown); mode; uid, gid: zero; size.
-    record.writeUInt32BE(Number.parseInt(entry.mode, 8), 24);
+    record.writeUInt32BE(entry.mode, 24);
     record.writeUInt32BE(entry.size >>> 0, 36);
     record.write(entry.oid, 40, 20, 'hex');
     record.writeUInt16BE(Math.min(name.length, 0xfff), 60);

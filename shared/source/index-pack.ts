@@ -23,6 +23,8 @@ const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 const CACHE_BYTES = 16 * 1024 * 1024;
 /** Non-delta objects larger than this are inflated and hashed as a stream. */
 const STREAM_ABOVE_BYTES = WINDOW_BYTES;
+/** Deflated bytes of a streamed object between two garbage collections. */
+const STREAM_COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 /** Bytes of a streamed object read from the pack at once. */
 const STREAM_READ_BYTES = 1024 * 1024;
 
@@ -39,6 +41,9 @@ async function inflateStreaming(
   crc: number,
   onData: (piece: Buffer) => void,
 ): Promise<{ consumed: number; crc: number; produced: number }> {
+  // Every output piece is a new buffer, garbage once hashed: collected often, or a big
+  // object leaves tens of MB of them behind.
+  const collect = collectEvery(STREAM_COLLECT_EVERY_BYTES);
   const inflater = createInflate({ chunkSize: 256 * 1024 });
   let produced = 0;
   let ended = false;
@@ -67,6 +72,7 @@ async function inflateStreaming(
       // zlib stops at the end of the object's stream: only the bytes it took belong to the object.
       crc = crc32(chunk.subarray(0, inflater.bytesWritten - before), crc);
       offset += bytesRead;
+      collect(offset - start);
       // The end is emitted on a later tick.
       if (!ended) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -146,29 +146,58 @@ const DELIM = Buffer.from('0001');
 export const Special = { flush: 0, delim: 1, responseEnd: 2 } as const;
 type Packet = Buffer | 0 | 1 | 2;
 
-/** Splits pkt-lines out of a byte stream. */
-async function* pktLines(body: AsyncIterable<Buffer>): AsyncGenerator<Packet> {
-  let pending: Buffer = Buffer.alloc(0);
+/**
+ * Splits pkt-lines out of a byte stream without copying them: a packet comes as the pieces
+ * of the socket chunks it spans (one or two for a 64 KiB side-band packet), so a pack passes
+ * through without a second copy of every byte.
+ */
+export async function* pktPieces(body: AsyncIterable<Buffer>): AsyncGenerator<number | Buffer[]> {
+  let header: Buffer = Buffer.alloc(0);
+  let pieces: Buffer[] = [];
+  let remaining = 0;
   for await (const chunk of body) {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let pos = 0;
-    while (pending.length - pos >= 4) {
-      const length = Number.parseInt(pending.toString('latin1', pos, pos + 4), 16);
+    while (pos < chunk.length) {
+      if (remaining > 0) {
+        const take = Math.min(remaining, chunk.length - pos);
+        pieces.push(chunk.subarray(pos, pos + take));
+        pos += take;
+        remaining -= take;
+        if (remaining === 0) {
+          yield pieces;
+          pieces = [];
+        }
+        continue;
+      }
+      const part = chunk.subarray(pos, pos + 4 - header.length);
+      pos += part.length;
+      header = header.length === 0 ? part : Buffer.concat([header, part]);
+      if (header.length < 4) break;
+      const digits = header.toString('latin1');
+      header = Buffer.alloc(0);
+      const length = /^[0-9a-f]{4}$/i.test(digits) ? Number.parseInt(digits, 16) : Number.NaN;
       if (Number.isNaN(length) || length === 3) {
         throw failure('the server sent a malformed pkt-line', 'SmartHttpError');
       }
-      if (length < 3) {
-        yield length as 0 | 1 | 2;
-        pos += 4;
-        continue;
-      }
-      if (pending.length - pos < length) break;
-      yield pending.subarray(pos + 4, pos + length);
-      pos += length;
+      if (length < 3) yield length;
+      else if (length === 4) yield [];
+      else remaining = length - 4;
     }
-    pending = pending.subarray(pos);
   }
-  if (pending.length > 0) throw failure('the server closed the connection mid-packet', 'ECONNRESET');
+  if (remaining > 0 || header.length > 0) {
+    throw failure('the server closed the connection mid-packet', 'ECONNRESET');
+  }
+}
+
+/** Whole pkt-lines (for the short lines of advertisements and listings). */
+async function* pktLines(body: AsyncIterable<Buffer>): AsyncGenerator<Packet> {
+  for await (const packet of pktPieces(body)) {
+    yield typeof packet === 'number'
+      ? (packet as 0 | 1 | 2)
+      : packet.length === 1
+        ? (packet[0] as Buffer)
+        : Buffer.concat(packet);
+  }
 }
 
 function text(line: Buffer): string {
@@ -376,36 +405,50 @@ export async function fetchPackTo(
   const checksumBytes = hash.copy().digest().length;
   // The last bytes are the checksum, not part of what it hashes: held back until more comes.
   let tail = Buffer.alloc(0);
+  const receive = (piece: Buffer) => {
+    if (piece.length >= checksumBytes) {
+      hash.update(tail);
+      hash.update(piece.subarray(0, piece.length - checksumBytes));
+      tail = Buffer.from(piece.subarray(piece.length - checksumBytes));
+    } else {
+      const joined = Buffer.concat([tail, piece]);
+      hash.update(joined.subarray(0, Math.max(0, joined.length - checksumBytes)));
+      tail = joined.subarray(Math.max(0, joined.length - checksumBytes));
+    }
+  };
   let bytes = 0;
   let inPack = false;
   let complete = false;
   const collect = collectEvery(COLLECT_EVERY_BYTES);
-  for await (const line of pktLines(response)) {
-    if (typeof line === 'number') {
+  for await (const packet of pktPieces(response)) {
+    if (typeof packet === 'number') {
       // v0/v1: the flush after the side-band data ends the answer; v2: the flush ends the last section.
-      if (line === Special.flush && (inPack || v2)) complete = true;
+      if (packet === Special.flush && (inPack || v2)) complete = true;
       continue;
     }
+    const first = packet[0];
+    if (!first) continue;
     if (!inPack) {
       // Before the pack: `shallow <id>`, `NAK`, `ACK ...`, section headers (v2), or `ERR <message>`.
-      const value = text(line);
+      const value = text(packet.length === 1 ? first : Buffer.concat(packet));
       if (value.startsWith('ERR ')) throw failure(value.slice(4), 'UploadPackError');
       if (value.startsWith('shallow ')) shallow.push(value.slice('shallow '.length));
-      if (v2 ? value === 'packfile' : line[0] === 1 || line[0] === 2 || line[0] === 3) inPack = true;
+      if (v2 ? value === 'packfile' : first[0] === 1 || first[0] === 2 || first[0] === 3) inPack = true;
       if (v2 || !inPack) continue;
     }
-    const channel = line[0] as number;
+    const channel = first[0] as number;
     if (channel === 1) {
-      const data = line.subarray(1);
-      const joined = tail.length === 0 ? data : Buffer.concat([tail, data]);
-      if (joined.length > checksumBytes) hash.update(joined.subarray(0, joined.length - checksumBytes));
-      tail = Buffer.from(joined.subarray(Math.max(0, joined.length - checksumBytes)));
-      await file.write(data, 0, data.length, bytes);
-      bytes += data.length;
+      for (const [index, whole] of packet.entries()) {
+        const piece = index === 0 ? whole.subarray(1) : whole;
+        if (piece.length === 0) continue;
+        receive(piece);
+        await file.write(piece, 0, piece.length, bytes);
+        bytes += piece.length;
+      }
       collect(bytes);
     } else if (channel === 3) {
       // The server failed while sending (the in-band equivalent of a 5xx).
-      throw failure(line.subarray(1).toString('utf8').trim(), 'UploadPackFailed');
+      throw failure(Buffer.concat(packet).subarray(1).toString('utf8').trim(), 'UploadPackFailed');
     } else if (channel !== 2) {
       throw failure(`${advertisement.url} sent side-band channel ${channel}`, 'SmartHttpError');
     }

@@ -27,6 +27,7 @@ import {
   discover,
   failure,
   fetchPackTo,
+  MAX_REDIRECTS,
   type ReceivedPack,
   type SmartHttpSession,
   smartHttpSession,
@@ -248,6 +249,15 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'ESOCKETTIMEDOUT',
 ]);
 
+/** TLS failures no retry fixes (an untrusted or mismatched certificate). */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
+
 function describe(error: unknown): string {
   const e = error as GitLikeError;
   return e?.message ? e.message : String(error);
@@ -298,6 +308,12 @@ export function classifyGitError(
     if (status === 408 || status === 429 || status >= 500) {
       return new TransientError(`${url} answered HTTP ${what} while fetching commit ${commit}`, options);
     }
+    if (status >= 300 && status < 400) {
+      return new RepositoryUnreachable(
+        `${url} answered HTTP ${what}, a redirect not followed (git follows at most ${MAX_REDIRECTS} redirects, and those of its first request only)`,
+        options,
+      );
+    }
     return new RepositoryUnreachable(
       `${url} answered HTTP ${what}: the repository does not exist or the token cannot see it`,
       options,
@@ -312,6 +328,18 @@ export function classifyGitError(
   if (code === 'UploadPackFailed') {
     return new TransientError(
       `the git server of ${url} failed while sending commit ${commit}: ${describe(error)}`,
+      options,
+    );
+  }
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('CERT_')) {
+    return new RepositoryUnreachable(
+      `the TLS certificate of ${url} is not trusted (${code}): ${describe(error)}`,
+      options,
+    );
+  }
+  if (code === 'ENOSPC') {
+    return new RepositoryUnsupported(
+      `commit ${commit} of ${url} does not fit in the function's temporary storage (ENOSPC)`,
       options,
     );
   }

@@ -61,7 +61,8 @@ export function smartHttpSession(repoUrl: string, credentials?: BasicCredentials
 const USER_AGENT = 'git/stackpilot';
 /** A connection silent for this long is dropped (and the fetch retried by the state machine). */
 const IDLE_TIMEOUT_MS = 60_000;
-const MAX_REDIRECTS = 5;
+/** Redirects of the first request followed at most. */
+export const MAX_REDIRECTS = 5;
 /** Pack bytes received between two garbage collections: each socket chunk is garbage once written (see `memory.ts`). */
 const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 /** Object formats whose pack this client can verify and index. */

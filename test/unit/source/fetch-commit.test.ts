@@ -60,6 +60,27 @@ describe('classifyGitError', () => {
     expect(classifyGitError(systemError(code), context)).toBeInstanceOf(TransientError);
   });
 
+  it('maps a redirect it does not follow to RepositoryUnreachable saying so, not "does not exist"', () => {
+    const error = classifyGitError(httpError(302, 'Found'), context);
+    expect(error).toBeInstanceOf(RepositoryUnreachable);
+    expect(error.message).toContain('a redirect not followed');
+  });
+
+  it.each(['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])(
+    'maps the TLS failure %s to RepositoryUnreachable (never retried)',
+    (code) => {
+      const error = classifyGitError(systemError(code), context);
+      expect(error).toBeInstanceOf(RepositoryUnreachable);
+      expect(error.message).toContain(`not trusted (${code})`);
+    },
+  );
+
+  it('maps a full temporary folder (ENOSPC) to RepositoryUnsupported naming the commit', () => {
+    const error = classifyGitError(systemError('ENOSPC'), context);
+    expect(error).toBeInstanceOf(RepositoryUnsupported);
+    expect(error.message).toContain(context.commit);
+  });
+
   it('maps a server failing mid-pack (side-band channel 3) to TransientError, as a 5xx', () => {
     const failed = Object.assign(new Error('fatal: out of memory'), { code: 'UploadPackFailed' });
     const error = classifyGitError(failed, context);

@@ -221,6 +221,37 @@ function below(text: string, limit: number): boolean {
   return true;
 }
 
+/** The single-byte encodings of the WHATWG Encoding standard (the others are multi-byte). */
+const SINGLE_BYTE = new Set([
+  'ibm866',
+  'iso-8859-2',
+  'iso-8859-3',
+  'iso-8859-4',
+  'iso-8859-5',
+  'iso-8859-6',
+  'iso-8859-7',
+  'iso-8859-8',
+  'iso-8859-8-i',
+  'iso-8859-10',
+  'iso-8859-13',
+  'iso-8859-14',
+  'iso-8859-15',
+  'iso-8859-16',
+  'koi8-r',
+  'koi8-u',
+  'macintosh',
+  'windows-874',
+  'windows-1250',
+  'windows-1251',
+  'windows-1253',
+  'windows-1254',
+  'windows-1255',
+  'windows-1256',
+  'windows-1257',
+  'windows-1258',
+  'x-mac-cyrillic',
+]);
+
 /** An encoder for a single-byte encoding, built by inverting its decoder (ICU's tables). */
 function singleByteEncoder(label: string): Encoder | undefined {
   let decoder: InstanceType<typeof TextDecoder>;
@@ -229,11 +260,11 @@ function singleByteEncoder(label: string): Encoder | undefined {
   } catch {
     return undefined;
   }
+  if (!SINGLE_BYTE.has(decoder.encoding)) return undefined;
   const table = new Map<number, number>();
   // WHATWG's windows-125x tables pass the bytes they leave undefined through as C1 controls;
   // glibc's iconv refuses those characters, so they are left out.
   const passThroughC1 = /^(windows|cp)-?125\d$/i.test(label);
-  if (decoder.encoding === 'windows-1252') return undefined;
   for (let byte = 0; byte < 256; byte++) {
     try {
       const text = decoder.decode(Uint8Array.of(byte));
@@ -245,8 +276,6 @@ function singleByteEncoder(label: string): Encoder | undefined {
       // A byte the encoding leaves undefined.
     }
   }
-  // A multi-byte encoding (Shift_JIS, GBK, ...) decodes fewer than 128 single bytes.
-  if (table.size < 128) return undefined;
   return (text) => {
     const out = Buffer.allocUnsafe(text.length);
     for (let i = 0; i < text.length; i++) {

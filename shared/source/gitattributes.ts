@@ -209,7 +209,7 @@ function compilePattern(raw: string, base: string): Rule['match'] | undefined {
   if (anchored) pattern = pattern.slice(1);
   if (!anchored && !pattern.includes('/')) {
     const regex = wildmatchRegex(pattern, false);
-    return (_path, basename) => regex.test(basename);
+    return (path, basename) => path.startsWith(base) && regex.test(basename);
   }
   const regex = wildmatchRegex(pattern, true);
   return (path) => path.startsWith(base) && regex.test(path.slice(base.length));

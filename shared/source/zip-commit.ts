@@ -122,11 +122,16 @@ export function showPath(path: Buffer | string): string {
  * Names a checkout refuses (git's `verify_path`) and that a zip must not hold either: they
  * would escape the folder (`..`) or overwrite the repository (`.git`).
  */
-function checkName(name: Buffer, path: Buffer): void {
+function checkName(name: Buffer, path: Buffer, mode: number): void {
   const text = name.toString('latin1');
   let reason: string | undefined;
   if (text === '' || text === '.' || text === '..') reason = 'a path component git refuses to check out';
-  else if (text.toLowerCase() === '.git') reason = 'a .git component (git refuses to check it out)';
+  // git's is_ntfs_dotgit (core.protectNTFS is on by default): `.git` in any case, `git~1`,
+  // followed by dots or spaces, or by `\` or `:`.
+  else if (/^(\.git|git~1)[. ]*($|[\\:])/i.test(text))
+    reason = 'a .git component (git refuses to check it out)';
+  else if (mode === MODE_SYMLINK && text.toLowerCase() === '.gitmodules')
+    reason = 'a .gitmodules symlink (git refuses to check it out)';
   else if (text.includes('/')) reason = 'a tree entry name holding "/" (git refuses to check it out)';
   // Info-ZIP's unzip drops these bytes from names when it extracts: the build would see another path.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
@@ -143,20 +148,21 @@ export async function* walkCommitTree(store: ObjectStore, commit: string): Async
     const entries: RawTreeEntry[] = await store.readTree(treeOid);
     const prefixText = prefix.toString('latin1');
     // The folder's .gitattributes applies to everything in it, whatever sorts before it.
-    const attributesEntry = entries.find(
-      (e) =>
-        e.name.toString('latin1') === '.gitattributes' &&
-        canonicalMode(e.mode, '.gitattributes') !== MODE_TREE,
-    );
+    // Only a regular file counts: git does not follow a .gitattributes symlink.
+    const attributesEntry = entries.find((e) => {
+      if (e.name.toString('latin1') !== '.gitattributes') return false;
+      const mode = canonicalMode(e.mode, `${prefixText}.gitattributes`);
+      return mode === MODE_FILE || mode === MODE_EXECUTABLE;
+    });
     let here = frames;
-    if (attributesEntry && canonicalMode(attributesEntry.mode, '') !== MODE_SYMLINK) {
+    if (attributesEntry) {
       const { data } = await store.read(attributesEntry.oid);
       here = [...frames, parseAttributes(data, prefixText, macros)];
     }
     for (const entry of entries) {
       const path = Buffer.concat([prefix, entry.name]);
-      checkName(entry.name, path);
       const mode = canonicalMode(entry.mode, path.toString('latin1'));
+      checkName(entry.name, path, mode);
       if (mode === MODE_TREE) {
         yield* walk(entry.oid, Buffer.concat([path, Buffer.of(0x2f)]), here);
         continue;

@@ -237,8 +237,7 @@ export async function discover(session: SmartHttpSession, repoUrl: string): Prom
   let lines = 0;
   for await (const line of pktLines(response)) {
     if (typeof line === 'number') {
-      // The flush after `# service=...` separates it from the advertisement proper.
-      if (line === Special.flush && service && version === undefined && lines === 1) continue;
+      // Flushes end the `# service=...` line and the advertisement.
       if (line === Special.flush) continue;
       throw failure(`${base} sent a packet that does not belong in an advertisement`, 'SmartHttpError');
     }

@@ -17,8 +17,8 @@ import { applyDelta, type GitObject, parseObjectHeader, TYPES } from './object-s
 const WINDOW_BYTES = 4 * 1024 * 1024;
 /** Longest object header: type and size (up to 10 bytes), then a delta's base (up to 20). */
 const HEADER_PROBE_BYTES = 32;
-/** Pack bytes scanned between two garbage collections (see `memory.ts`). */
-const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+/** Bytes inflated between two garbage collections (see `memory.ts`). */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 /** Resolved objects kept as delta bases. */
 const CACHE_BYTES = 16 * 1024 * 1024;
 /** Non-delta objects larger than this are inflated and hashed as a stream. */
@@ -142,6 +142,7 @@ export async function indexPack(
   let scanned = 0;
   let pos = 12;
   const collect = collectEvery(COLLECT_EVERY_BYTES);
+  let inflatedBytes = 0;
 
   // Least recently used bases go first; a base is used by the next deltas of its chain.
   const remember = (offset: number, object: GitObject) => {
@@ -220,6 +221,7 @@ export async function indexPack(
       length = header.pos + streamed.consumed;
       crcs[i] = streamed.crc;
       id = hash.digest();
+      inflatedBytes += header.size;
     } else {
       // Deflated data is at most a little larger than the data itself.
       const raw = await window.bytes(pos, header.pos + header.size + (header.size >>> 10) + 64);
@@ -234,6 +236,7 @@ export async function indexPack(
       crcs[i] = crc32(raw.subarray(0, length));
       const object = await materialize(header, inflated.buffer, pos);
       id = createHash('sha1').update(`${object.type} ${object.data.length}\0`).update(object.data).digest();
+      inflatedBytes += object.data.length;
       // Not cached here: most objects are no delta's base. Those that are get cached when a
       // delta first loads them, so each object is inflated at most twice however long its chain.
     }
@@ -241,7 +244,8 @@ export async function indexPack(
     offsets[i] = pos;
     scanned = i + 1;
     pos += length;
-    collect(pos);
+    // Bytes of objects, not of the pack: a well-compressed pack inflates to many times its size.
+    collect(inflatedBytes);
   }
   if (pos !== end) throw new Error('the pack holds more data than its objects');
   return encodeIndex(ids, offsets, crcs, file, end);

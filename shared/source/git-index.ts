@@ -22,28 +22,26 @@ export interface IndexEntry {
 const HEADER = 12;
 const FIXED = 62;
 
-/** Encodes an index version 2 file (entries sorted by path bytes, as git requires). */
+/** Encodes an index version 2 file (entries sorted by path bytes, as git requires), in one buffer. */
 export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
   const sorted = [...entries].sort((a, b) => Buffer.compare(a.path, b.path));
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(HEADER);
-  header.write('DIRC', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(sorted.length, 8);
-  parts.push(header);
+  // Each record: the fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
+  const recordLength = (entry: IndexEntry) => Math.ceil((FIXED + entry.path.length + 1) / 8) * 8;
+  const total = sorted.reduce((sum, entry) => sum + recordLength(entry), HEADER);
+  const index = Buffer.alloc(total + 20);
+  index.write('DIRC', 0, 'latin1');
+  index.writeUInt32BE(2, 4);
+  index.writeUInt32BE(sorted.length, 8);
+  let at = HEADER;
   for (const entry of sorted) {
-    const name = entry.path;
-    // Fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
-    const length = Math.ceil((FIXED + name.length + 1) / 8) * 8;
-    const record = Buffer.alloc(length);
     // ctime, mtime, dev, ino: zero (unknown); mode; uid, gid: zero; size.
-    record.writeUInt32BE(entry.mode, 24);
-    record.writeUInt32BE(entry.size >>> 0, 36);
-    record.write(entry.oid, 40, 20, 'hex');
-    record.writeUInt16BE(Math.min(name.length, 0xfff), 60);
-    name.copy(record, FIXED);
-    parts.push(record);
+    index.writeUInt32BE(entry.mode, at + 24);
+    index.writeUInt32BE(entry.size >>> 0, at + 36);
+    index.write(entry.oid, at + 40, 20, 'hex');
+    index.writeUInt16BE(Math.min(entry.path.length, 0xfff), at + 60);
+    entry.path.copy(index, at + FIXED);
+    at += recordLength(entry);
   }
-  const body = Buffer.concat(parts);
-  return Buffer.concat([body, createHash('sha1').update(body).digest()]);
+  createHash('sha1').update(index.subarray(0, total)).digest().copy(index, total);
+  return index;
 }

@@ -39,6 +39,8 @@ const EXTENDED_TIMESTAMP = 0x5455;
 const ZIP64_EXTRA = 0x0001;
 /** Output chunk size: small entries and headers are batched into writes of about this size. */
 const CHUNK_BYTES = 256 * 1024;
+/** The central directory is kept in chunks of this size. */
+const CENTRAL_CHUNK_BYTES = 1024 * 1024;
 /** A single zip entry must stay below this (4 GiB): larger ones would need ZIP64 sizes in local headers. */
 const MAX_ENTRY_BYTES = MAX32 - 1;
 
@@ -98,7 +100,11 @@ function dosDateTime(date: Date): { time: number; date: number } {
  * central directory on `finish()`. Not re-entrant: await each call before the next.
  */
 export class ZipWriter {
-  private readonly central: CentralRecord[] = [];
+  /** The central directory, encoded as entries are added (a few dozen bytes each, no object per entry). */
+  private readonly central: Buffer[] = [];
+  private centralChunk = Buffer.allocUnsafe(CENTRAL_CHUNK_BYTES);
+  private centralUsed = 0;
+  private count = 0;
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
   private offset = 0;
@@ -122,7 +128,19 @@ export class ZipWriter {
 
   /** Entries written so far. */
   get entries(): number {
-    return this.central.length;
+    return this.count;
+  }
+
+  private record(record: CentralRecord): void {
+    const header = this.centralHeader(record);
+    if (this.centralUsed + header.length > this.centralChunk.length) {
+      this.central.push(this.centralChunk.subarray(0, this.centralUsed));
+      this.centralChunk = Buffer.allocUnsafe(Math.max(CENTRAL_CHUNK_BYTES, header.length));
+      this.centralUsed = 0;
+    }
+    header.copy(this.centralChunk, this.centralUsed);
+    this.centralUsed += header.length;
+    this.count++;
   }
 
   /**
@@ -150,7 +168,7 @@ export class ZipWriter {
     };
     this.put(this.localHeader(record));
     this.put(data);
-    this.central.push(record);
+    this.record(record);
     await this.flushIfFull();
   }
 
@@ -221,7 +239,7 @@ export class ZipWriter {
     descriptor.writeUInt32LE(compressedSize, 8);
     descriptor.writeUInt32LE(read, 12);
     this.put(descriptor);
-    this.central.push({
+    this.record({
       name: header.name,
       utf8,
       mode: header.mode,
@@ -238,12 +256,13 @@ export class ZipWriter {
   /** Writes the central directory and its end records, and ends the output. */
   async finish(): Promise<void> {
     const centralStart = this.offset;
-    for (const record of this.central) {
-      this.put(this.centralHeader(record));
+    this.central.push(this.centralChunk.subarray(0, this.centralUsed));
+    for (const chunk of this.central.splice(0)) {
+      this.put(chunk);
       await this.flushIfFull();
     }
     const centralSize = this.offset - centralStart;
-    const count = this.central.length;
+    const count = this.count;
     if (count >= MAX16 || centralStart >= MAX32 || centralSize >= MAX32) {
       const zip64End = this.offset;
       const record = Buffer.alloc(56);

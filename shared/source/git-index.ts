@@ -22,26 +22,57 @@ export interface IndexEntry {
 const HEADER = 12;
 const FIXED = 62;
 
-/** Encodes an index version 2 file (entries sorted by path bytes, as git requires), in one buffer. */
-export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(a.path, b.path));
-  // Each record: the fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
-  const recordLength = (entry: IndexEntry) => Math.ceil((FIXED + entry.path.length + 1) / 8) * 8;
-  const total = sorted.reduce((sum, entry) => sum + recordLength(entry), HEADER);
-  const index = Buffer.alloc(total + 20);
-  index.write('DIRC', 0, 'latin1');
-  index.writeUInt32BE(2, 4);
-  index.writeUInt32BE(sorted.length, 8);
-  let at = HEADER;
-  for (const entry of sorted) {
+/** Bytes of the arena chunks that hold the encoded records. */
+const ARENA_BYTES = 1024 * 1024;
+
+/**
+ * Builds the index as entries come, each record encoded at once into large arena chunks:
+ * nothing per entry is kept but a view of its record. (Keeping each path as its own small
+ * Buffer kept alive the 8 KiB pool slab it was cut from, with the garbage around it: on
+ * 70,000 files that was tens of MB.)
+ */
+export class IndexBuilder {
+  private readonly records: Buffer[] = [];
+  private arena = Buffer.alloc(ARENA_BYTES);
+  private used = 0;
+
+  add(entry: IndexEntry): void {
+    // The fixed part plus the name, padded with 1 to 8 NULs to a multiple of 8 bytes.
+    const length = Math.ceil((FIXED + entry.path.length + 1) / 8) * 8;
+    if (this.used + length > this.arena.length) {
+      this.arena = Buffer.alloc(Math.max(ARENA_BYTES, length));
+      this.used = 0;
+    }
+    const record = this.arena.subarray(this.used, this.used + length);
+    this.used += length;
     // ctime, mtime, dev, ino: zero (unknown); mode; uid, gid: zero; size.
-    index.writeUInt32BE(entry.mode, at + 24);
-    index.writeUInt32BE(entry.size >>> 0, at + 36);
-    index.write(entry.oid, at + 40, 20, 'hex');
-    index.writeUInt16BE(Math.min(entry.path.length, 0xfff), at + 60);
-    entry.path.copy(index, at + FIXED);
-    at += recordLength(entry);
+    record.writeUInt32BE(entry.mode, 24);
+    record.writeUInt32BE(entry.size >>> 0, 36);
+    record.write(entry.oid, 40, 20, 'hex');
+    record.writeUInt16BE(Math.min(entry.path.length, 0xfff), 60);
+    entry.path.copy(record, FIXED);
+    this.records.push(record);
   }
-  createHash('sha1').update(index.subarray(0, total)).digest().copy(index, total);
-  return index;
+
+  /** The index version 2 file: records sorted by path bytes (as git requires), then its SHA-1. */
+  encode(): Buffer {
+    const name = (record: Buffer) => record.subarray(FIXED, FIXED + record.readUInt16BE(60));
+    const sorted = this.records.sort((a, b) => Buffer.compare(name(a), name(b)));
+    const total = sorted.reduce((sum, record) => sum + record.length, HEADER);
+    const index = Buffer.alloc(total + 20);
+    index.write('DIRC', 0, 'latin1');
+    index.writeUInt32BE(2, 4);
+    index.writeUInt32BE(sorted.length, 8);
+    let at = HEADER;
+    for (const record of sorted) at += record.copy(index, at);
+    createHash('sha1').update(index.subarray(0, total)).digest().copy(index, total);
+    return index;
+  }
+}
+
+/** Encodes an index version 2 file from its entries. */
+export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
+  const builder = new IndexBuilder();
+  for (const entry of entries) builder.add(entry);
+  return builder.encode();
 }

@@ -27,7 +27,7 @@ import {
   toWorkingTree,
 } from './checkout-conversion.ts';
 import { shouldStore } from './compression.ts';
-import { encodeIndex, type IndexEntry } from './git-index.ts';
+import { IndexBuilder } from './git-index.ts';
 import { type AttributesFile, attributesOf, BUILT_IN_MACROS, parseAttributes } from './gitattributes.ts';
 import { collectEvery } from './memory.ts';
 import { type GitObject, ObjectStore, type RawTreeEntry } from './object-store.ts';
@@ -82,8 +82,13 @@ const WINDOW_ENTRIES = 32;
 const WINDOW_BYTES = 8 * 1024 * 1024;
 /** Smaller entries are deflated on the main thread: a trip to the thread pool costs more. */
 const SYNC_DEFLATE_BYTES = 16 * 1024;
-/** Zip bytes between two garbage collections (see `memory.ts`). */
-const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
+/**
+ * Work between two garbage collections (see `memory.ts`), counted in zip bytes plus
+ * {@link GARBAGE_PER_ENTRY} per entry: small files leave garbage (pack reads, headers,
+ * deflate output) out of proportion to their bytes.
+ */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+const GARBAGE_PER_ENTRY = 2048;
 
 /** git's `canon_mode`: how a checkout reads a tree entry's mode, whatever its spelling. */
 export function canonicalMode(mode: string, path: string): number {
@@ -296,7 +301,7 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
   const collect = collectEvery(COLLECT_EVERY_BYTES);
 
   let files = 0;
-  const indexEntries: IndexEntry[] = [];
+  const index = new IndexBuilder();
   const prepared = prepareAhead(walkCommitTree(store, commit), (entry) => prepare(store, entry, level));
   for await (const item of prepared) {
     const { entry } = item;
@@ -306,7 +311,7 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
         { name: Buffer.concat([entry.path, Buffer.of(0x2f)]), mode: S_IFDIR | 0o755 },
         { raw: Buffer.alloc(0), data: Buffer.alloc(0), method: 0 },
       );
-      indexEntries.push({ path: entry.path, mode: entry.mode, oid: entry.oid, size: 0 });
+      index.add({ path: entry.path, mode: entry.mode, oid: entry.oid, size: 0 });
       continue;
     }
     const mode =
@@ -320,13 +325,13 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
     } else {
       size = await writeLarge(store, zip, entry, mode, item.size, level);
     }
-    indexEntries.push({ path: entry.path, mode: entry.mode, oid: entry.oid, size });
+    index.add({ path: entry.path, mode: entry.mode, oid: entry.oid, size });
     files++;
-    collect(zip.bytes);
+    collect(zip.bytes + zip.entries * GARBAGE_PER_ENTRY);
   }
 
   // Before .git is listed: the index goes into the zip with the rest of .git.
-  await writeFile(join(dir, '.git', 'index'), encodeIndex(indexEntries));
+  await writeFile(join(dir, '.git', 'index'), index.encode());
   const gitFiles = await listGitFolder(dir);
   for (const path of gitFiles) {
     const full = join(dir, path);
@@ -351,7 +356,7 @@ async function writeZip(store: ObjectStore, options: ZipCommitOptions): Promise<
         },
       );
     }
-    collect(zip.bytes);
+    collect(zip.bytes + zip.entries * GARBAGE_PER_ENTRY);
   }
   await zip.finish();
   return { files, gitFiles: gitFiles.length, bytes: zip.bytes };

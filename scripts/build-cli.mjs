@@ -9,7 +9,7 @@
  * `dist/cli/inputs.json` lists the sources the build read: `sandbox/bin.mjs` uses the build
  * only while none of them changed since, and runs the sources through tsx otherwise.
  *
- * `node scripts/build-cli.mjs [OUTDIR]` (default dist/cli). Without esbuild (an install
+ * `node scripts/build-cli.mjs [OUTDIR]` (default dist/cli; inside the project, where node_modules resolves). Without esbuild (an install
  * without dev dependencies) it says so in one line and exits 0: the CLI then runs from the sources.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,10 +45,11 @@ const fromSourcePlugin = {
         return `fromSource(${JSON.stringify(target)})`;
       });
       if (count === 0) throw new Error(`${args.path}: no import('./….ts') to rewrite`);
-      const helper = `import { register } from 'tsx/esm/api';
-let registered = false;
-function fromSource(path) {
+      // tsx itself is loaded only when one of these modules is.
+      const helper = `let registered = false;
+async function fromSource(path) {
   if (!registered) {
+    const { register } = await import('tsx/esm/api');
     register();
     registered = true;
   }

@@ -97,6 +97,8 @@ export async function benchCli(): Promise<BenchRow[]> {
       ],
       ['--help', timed(process.execPath, [BIN, '--help']), curl('/health')],
     ];
+    // The floor on this machine: a Node process that does nothing.
+    const bareNode = timed(process.execPath, ['-e', '0']);
     const fromSources = timed(process.execPath, [
       '--import',
       'tsx',
@@ -116,6 +118,11 @@ export async function benchCli(): Promise<BenchRow[]> {
           met: ours <= TARGET_MS,
         }),
       ),
+      {
+        name: `cli: node -e 0 (the floor of any Node command on this machine), wall (median of ${RUNS})`,
+        unit: 'ms',
+        ours: bareNode,
+      },
       {
         name: `cli: stackpilot status from the TypeScript sources through tsx (no build), wall (median of ${RUNS})`,
         unit: 'ms',

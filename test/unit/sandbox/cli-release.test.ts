@@ -104,13 +104,11 @@ describe('deploy, rollback and redeploy --aws', () => {
   });
 
   it('says what to do when there are no AWS credentials', async () => {
-    sfn
-      .on(ListStateMachinesCommand)
-      .rejects(
-        Object.assign(new Error('Could not load credentials from any providers'), {
-          name: 'CredentialsProviderError',
-        }),
-      );
+    sfn.on(ListStateMachinesCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
     await expect(rollbackCommand(['starter', 'dev', '--aws'], io().io, deps())).rejects.toThrow(
       /^no AWS credentials: set AWS_PROFILE/,
     );

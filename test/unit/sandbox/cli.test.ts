@@ -218,3 +218,14 @@ describe('stackpilot run --aws', () => {
     ).rejects.toThrow(/no state machine stackpilot-scale in this account and region/);
   });
 });
+
+describe('the Node version note of stackpilot start', () => {
+  it('says once, in one line, what to upgrade and why on Node 20, and nothing on 22', async () => {
+    const { nodeVersionNote } = await import('../../../sandbox/commands/start.ts');
+    expect(nodeVersionNote('20.20.2')).toMatch(
+      /^note: Node 20\.20\.2 runs stackpilot today, but AWS SDK releases after the first week of January 2027 need Node 22 or later .*: upgrade Node to 22 LTS$/,
+    );
+    expect(nodeVersionNote('22.12.0')).toBeUndefined();
+    expect(nodeVersionNote('24.1.0')).toBeUndefined();
+  });
+});

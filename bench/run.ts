@@ -3,11 +3,12 @@
  * loopback servers only, prints a markdown table and writes `bench/results/latest.json`.
  *
  * `npm run bench -- bundles` runs one section; sections: source-packaging, bundles,
- * workflow-cost, reaction, sandbox-start.
+ * workflow-cost, reaction, sandbox-start, cli.
  */
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
 import { benchBundles } from './bundles.ts';
+import { benchCli } from './cli.ts';
 import { benchReaction } from './reaction.ts';
 import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
 import { benchSandboxStart } from './sandbox-start.ts';
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
   reaction: benchReaction,
   'sandbox-start': benchSandboxStart,
   scaling: benchScaling,
+  cli: benchCli,
 };
 
 async function main(): Promise<number> {

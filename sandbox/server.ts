@@ -20,16 +20,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
+import { DeployRequestError, deployRequest } from './deploy-request.ts';
 import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
 import { localLambdaContext } from './lambda-context.ts';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause } from './location.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
 import type { StateMachineName } from './state-machines.ts';
 
-export const DEFAULT_PORT = 4010;
-export const DEFAULT_DATA_DIR = '.stackpilot';
+export { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause };
 /** With 60, an emulated minute takes a second: a 5-minute cooldown passes in 5 s. */
 export const DEFAULT_TIME_SCALE = 60;
 export const ACCOUNT_ID = '123456789012';
@@ -85,11 +86,6 @@ export interface Sandbox {
   settled(): Promise<void>;
   /** Stops the server and the clock, records running executions as aborted, flushes state. */
   close(): Promise<void>;
-}
-
-/** The file through which the CLI finds a running sandbox. */
-export function serverFile(dataDir: string): string {
-  return join(dataDir, 'server.json');
 }
 
 /** Starts the sandbox; resolves once it listens. */
@@ -266,6 +262,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       account,
       gitRoot: join(dataDir, 'git'),
       onPush,
+      config,
     };
     handle = (req, res) => {
       route(routes, req, res).catch((error: unknown) => {
@@ -373,6 +370,8 @@ interface Routes {
   account: EmulatedAccount;
   gitRoot: string;
   onPush: (push: PushNotice) => void;
+  /** The functions' view of `stackpilot.yml` (repositories on the sandbox's git server). */
+  config: StackpilotConfig;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -468,6 +467,21 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     }
     return sendJson(res, 200, { app, stage, cpu });
   }
+  if (path === '/deploy' && method === 'POST') {
+    const document = parseJson(await buffer(req));
+    if (!document.ok) return sendJson(res, 400, { message: document.message });
+    try {
+      const { name, input } = await deployRequest(
+        routes.config,
+        routes.gitRoot,
+        (document.value ?? {}) as object,
+      );
+      return sendJson(res, 202, summary(routes.runner.start('deploy', input, name)));
+    } catch (error) {
+      if (error instanceof DeployRequestError) return sendJson(res, error.status, { message: error.message });
+      throw error;
+    }
+  }
   if (path === '/health') return sendJson(res, 200, { status: 'ok' });
   sendJson(res, 404, {
     message: `no route ${method} ${path}; see GET /stages, GET /executions, POST /events, POST /webhooks/github, /git/`,
@@ -507,18 +521,6 @@ function describeChange(record: ExecutionRecord): string {
   if (record.status === 'RUNNING') return `${record.stateMachine} ${record.name}${what}: started`;
   const reason = record.status === 'SUCCEEDED' ? '' : `: ${record.error ?? ''} ${shortCause(record.cause)}`;
   return `${record.stateMachine} ${record.name}${what}: ${record.status}${reason}`;
-}
-
-/** The readable part of a Cause: the `errorMessage` of a Lambda Cause document, or the text. */
-export function shortCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: the cause is the message
-  }
-  return cause;
 }
 
 function summarizeBody(body: string): string {

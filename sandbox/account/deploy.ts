@@ -146,7 +146,8 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
             (account.ecs.commands.DescribeServices({ cluster, services: [service] }).services ?? []).length >
             0;
           const key = `${stackName}/${id}`;
-          const services = (state.value.services ??= {});
+          state.value.services ??= {};
+          const services = state.value.services;
           if (!exists) {
             account.ecs.commands.CreateService(input);
             created.push({ cluster, service });
@@ -219,7 +220,8 @@ function registerTaskDefinition(
   const key = `${stack.stackName}/${id}`;
   const input = toRegisterTaskDefinition(stack.properties(id));
   const properties = JSON.stringify(input);
-  const definitions = (state.value.taskDefinitions ??= {});
+  state.value.taskDefinitions ??= {};
+  const definitions = state.value.taskDefinitions;
   const previous = definitions[key];
   if (previous?.properties === properties) {
     stack.provide(id, { ref: previous.arn });

@@ -6,95 +6,54 @@
  */
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
-import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../../functions/record-release/handler.ts';
-import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
-import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
-import { updateService } from '../../../functions/update-service/handler.ts';
-import { loadDefinition, runStateMachine } from '../../../sandbox/state-machines.ts';
 import { toRegisterTaskDefinition } from '../../../sandbox/templates/index.ts';
 import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
-import { clients } from '../../../shared/aws/clients.ts';
 import { describeService, describeTaskDefinition } from '../../../shared/aws/ecs-release.ts';
-import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
 import {
   CONFIG_ENV,
   parseConfig,
   resetRuntimeConfig,
   type StackpilotConfig,
 } from '../../../shared/config.ts';
-import { toTaskError } from '../../../shared/errors.ts';
 import { stageNames } from '../../../shared/naming.ts';
 import { NO_RELEASE, PLACEHOLDER_IMAGE, PLACEHOLDER_LABEL } from '../../../shared/release/placeholder.ts';
-import { newDataDir, removeDataDir, testAccount, testConfig } from '../sandbox-account/support.ts';
+import { createReleaseAccount, type ReleaseAccount } from './release-tasks.ts';
 
-const names = stageNames('shop', 'dev');
+const names = stageNames('starter', 'dev');
 const commit = 'a'.repeat(40);
-const image = `123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop:${commit}`;
 
-/** The test configuration with the app's cpu changed: what an operator edits before `cdk deploy`. */
-function withCpu(cpu: number): StackpilotConfig {
-  const config = structuredClone(testConfig()) as unknown as { apps: { shop: { cpu: number } } };
-  config.apps.shop.cpu = cpu;
-  return parseConfig(config);
+/** The configuration with the app's cpu changed: what an operator edits before `cdk deploy`. */
+function withCpu(config: StackpilotConfig, cpu: number): StackpilotConfig {
+  const changed = structuredClone(config) as unknown as { apps: { starter: { cpu: number } } };
+  changed.apps.starter.cpu = cpu;
+  return parseConfig(changed);
 }
 
 describe('the first release and the cdk deploy after it', () => {
-  let dataDir: string;
-  let setup: Awaited<ReturnType<typeof testAccount>>;
+  let t: ReleaseAccount;
+  let image: string;
 
+  // No earlier release: the stage is as `cdk deploy` left it.
   beforeAll(async () => {
-    dataDir = newDataDir();
-    setup = await testAccount({ dataDir, config: testConfig() });
-    setup.account.attach(clients);
-    setup.account.s3.ensureBucket(setup.account.releaseHistoryBucket);
-    process.env[CONFIG_ENV] = JSON.stringify(testConfig());
-    process.env[HISTORY_BUCKET_ENV] = setup.account.releaseHistoryBucket;
+    t = await createReleaseAccount({ running: 1 });
+    image = `${t.repository}:${commit}`;
+    process.env[CONFIG_ENV] = JSON.stringify(t.config);
     resetRuntimeConfig();
   });
   afterAll(() => {
-    removeDataDir(dataDir);
+    t.dispose();
     resetRuntimeConfig();
   });
 
-  const now = () => setup.clock.now();
-  const task =
-    <T>(fn: (input: unknown) => Promise<T>) =>
-    async (input: unknown) => {
-      try {
-        return await fn(input);
-      } catch (error) {
-        throw toTaskError(error);
-      }
-    };
-  const check = task((input) => {
-    setup.advance((input as { deployment: { waitSeconds: number } }).deployment.waitSeconds * 1000);
-    return checkDeployment(input, { now });
-  });
-  const release = (input: unknown, executionName: string) =>
-    runStateMachine(loadDefinition('release'), input, {
-      executionName,
-      tasks: {
-        'Prepare Release': task((i) => prepareRelease(i, { now })),
-        'Register Task Definition': task(registerReleaseRevision),
-        'Update Service': task((i) => updateService(i, { now })),
-        'Check Deployment': check,
-        'Roll Back': task((i) => rollBackRelease(i, { now })),
-        'Check Rollback': check,
-        'Record Release': task((i) => recordRelease(i, { now })),
-        'Record Failed Release': task((i) => recordRelease(i, { now })),
-      },
-    });
   const running = async (): Promise<TaskDefinition> => {
     const { taskDefinition } = await describeService(names.cluster, names.service);
     return (await describeTaskDefinition(taskDefinition ?? '')).taskDefinition;
   };
   const app = (definition: TaskDefinition) => definition.containerDefinitions?.find((c) => c.name === 'app');
-  const releasedImage = () => setup.account.ssm.value(names.releasedImageParameter);
+  const releasedImage = () => t.account.ssm.value(names.releasedImageParameter);
 
   it('starts from exactly the revision the synthesized template registers: the placeholder', async () => {
-    const stack = setup.account.deployed.app.stack('Stackpilot-shop-dev');
+    const stack = t.account.deployed.app.stack('Stackpilot-starter-dev');
     const [logicalId] = stack.logicalIds('AWS::ECS::TaskDefinition');
     const fromTemplate = toRegisterTaskDefinition(stack.properties(logicalId as string));
     const revision1 = await running();
@@ -109,18 +68,18 @@ describe('the first release and the cdk deploy after it', () => {
   });
 
   it('releases the first image into the placeholder container, without its command or label', async () => {
-    const result = await release({ app: 'shop', stage: 'dev', image, commit }, 'first');
+    const result = await t.release({ app: 'starter', stage: 'dev', image, commit }, 'first');
     expect(result.status, result.cause).toBe('SUCCEEDED');
     const revision2 = await running();
     expect(revision2.revision).toBe(2);
     expect(app(revision2)?.image).toBe(image);
     expect(app(revision2)).not.toHaveProperty('command');
     expect(app(revision2)).not.toHaveProperty('dockerLabels');
-    expect(app(revision2)?.cpu).toBe(256);
+    expect(app(revision2)?.cpu).toBe(t.config.apps.starter?.cpu);
     const { tags } = await describeTaskDefinition(revision2.taskDefinitionArn ?? '');
     expect(tags).toEqual(
       expect.arrayContaining([
-        { key: 'stackpilot:app', value: 'shop' },
+        { key: 'stackpilot:app', value: 'starter' },
         { key: 'stackpilot:stage', value: 'dev' },
         { key: 'stackpilot:commit', value: commit },
       ]),
@@ -129,7 +88,7 @@ describe('the first release and the cdk deploy after it', () => {
   });
 
   it('a cdk deploy that changes cpu registers the released image with the new cpu, and the service moves to it', async () => {
-    await setup.account.deployApp(SHARED_TEMPLATE_CACHE, withCpu(512));
+    await t.account.deployApp(SHARED_TEMPLATE_CACHE, withCpu(t.config, 512));
     const revision3 = await running();
     expect(revision3.revision).toBe(3);
     expect(app(revision3)).toMatchObject({ image, cpu: 512 });
@@ -141,7 +100,7 @@ describe('the first release and the cdk deploy after it', () => {
   });
 
   it('a cdk deploy that changes nothing leaves the running revision alone', async () => {
-    await setup.account.deployApp(SHARED_TEMPLATE_CACHE, withCpu(512));
+    await t.account.deployApp(SHARED_TEMPLATE_CACHE, withCpu(t.config, 512));
     expect((await running()).revision).toBe(3);
   });
 });

@@ -10,6 +10,15 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as z from 'zod';
+import {
+  duplicateNames,
+  environmentBytes,
+  environmentSchema,
+  MAX_ENVIRONMENT_BYTES,
+  mergeEnvironment,
+  type ResolvedEnvironment,
+  secretsSchema,
+} from './environment.ts';
 import { stageResourceName } from './naming.ts';
 
 /** Names end up in resource names (clusters, pipelines, alarms): keep them short and DNS-safe. */
@@ -104,6 +113,10 @@ const stage = z
         path: ['minHealthyPercent'],
       })
       .prefault({}),
+    /** Plain variables of this stage's container, merged over the app's (`environment.ts`). */
+    environment: environmentSchema.default({}),
+    /** Secrets of this stage's container, merged over the app's. */
+    secrets: secretsSchema.default({}),
     /** ACM certificate for HTTPS on the hyperscale load balancer. */
     certificateArn: z
       .string()
@@ -125,9 +138,29 @@ const app = z
     dockerfilePath: z.string().min(1).default('Dockerfile'),
     /** Images kept in ECR, so that older revisions stay rollback-able. */
     imagesToKeep: z.number().int().min(1).max(1000).default(20),
+    /** Plain variables of the app's container, in every stage. Never secrets: they show in the template. */
+    environment: environmentSchema.default({}),
+    /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */
+    secrets: secretsSchema.default({}),
     stages: z.record(name, stage).refine((s) => Object.keys(s).length > 0, 'at least one stage'),
   })
-  .strict();
+  .strict()
+  .superRefine((appConfig, ctx) => {
+    for (const issue of duplicateNames(appConfig)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const [stageName, stageConfig] of Object.entries(appConfig.stages)) {
+      for (const issue of duplicateNames(stageConfig)) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: ['stages', stageName, ...issue.path] });
+      }
+      const bytes = environmentBytes(mergeEnvironment(appConfig, stageConfig));
+      if (bytes > MAX_ENVIRONMENT_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', stageName, 'environment'],
+          message: `the stage's environment and secrets take ${bytes} bytes, over ${MAX_ENVIRONMENT_BYTES} (ECS caps the whole task definition at 64 KiB)`,
+        });
+      }
+    }
+  });
 
 export const configSchema = z
   .object({
@@ -172,9 +205,14 @@ export class ConfigError extends Error {
 }
 
 function describeIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
+  const lines = error.issues.flatMap((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `  - ${path}: ${issue.message}`;
+    // A bad record key (a variable name) carries its own reasons; "Invalid key in record" alone names none.
+    const messages =
+      issue.code === 'invalid_key' && issue.issues.length > 0
+        ? issue.issues.map((i) => i.message)
+        : [issue.message];
+    return messages.map((message) => `  - ${path}: ${message}`);
   });
   return `invalid stackpilot configuration in ${source}:\n${lines.join('\n')}`;
 }
@@ -261,6 +299,11 @@ export function findStage(config: StackpilotConfig, app: string, stage: string):
   const appConfig = config.apps[app];
   const stageConfig = appConfig?.stages[stage];
   return appConfig && stageConfig ? { app, stage, appConfig, stageConfig } : undefined;
+}
+
+/** The stage's environment and secrets: its own entries merged over its app's. */
+export function stageEnvironment(ref: StageRef): ResolvedEnvironment {
+  return mergeEnvironment(ref.appConfig, ref.stageConfig);
 }
 
 /** Normalizes a clone URL for comparison: lowercase host, no credentials, no trailing `.git` or `/`. */

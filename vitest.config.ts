@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     // Integration tests start loopback servers and child processes; CDK synth is CPU-heavy.
     testTimeout: 60_000,
@@ -16,5 +15,20 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
     },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/aws/**'] },
+      },
+      {
+        // The AWS conformance suite: the production adapters against moto_server (`npm run test:aws`).
+        extends: true,
+        test: {
+          name: 'aws',
+          include: ['test/aws/**/*.test.ts'],
+          globalSetup: ['test/aws/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

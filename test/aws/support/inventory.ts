@@ -1,0 +1,170 @@
+/**
+ * Every AWS call the production code makes: each SDK command, the adapter functions that
+ * send it, and how the suite checks it on moto. `inventory.test.ts` compares it with the
+ * commands the sources under `shared/` and `functions/` import, so a new call cannot go
+ * unchecked; the run's summary compares it with the calls the production clients sent.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+export interface InventoryEntry {
+  /** SDK client without `Client`: `ECS`, `S3`. */
+  readonly service: string;
+  /** Command without `Command`. */
+  readonly command: string;
+  /** The production functions that send it (`file: function`). */
+  readonly adapters: readonly string[];
+  /** Sent by a library on the adapter's behalf, not imported by name. */
+  readonly via?: string;
+}
+
+export const INVENTORY: readonly InventoryEntry[] = [
+  {
+    service: 'ECS',
+    command: 'DescribeServices',
+    adapters: ['ecs-release: describeService', 'ecs-scaling: describeServiceCount'],
+  },
+  { service: 'ECS', command: 'DescribeTaskDefinition', adapters: ['ecs-release: describeTaskDefinition'] },
+  { service: 'ECS', command: 'ListTagsForResource', adapters: ['ecs-release: describeTaskDefinition'] },
+  { service: 'ECS', command: 'RegisterTaskDefinition', adapters: ['ecs-release: registerTaskDefinition'] },
+  {
+    service: 'ECS',
+    command: 'UpdateService',
+    adapters: ['ecs-release: updateServiceTaskDefinition', 'ecs-scaling: setServiceDesiredCount'],
+  },
+  { service: 'ECS', command: 'ListTasks', adapters: ['ecs-release: stoppedTasksOf'] },
+  { service: 'ECS', command: 'DescribeTasks', adapters: ['ecs-release: stoppedTasksOf'] },
+  { service: 'ECS', command: 'TagResource', adapters: ['ecs-release: tagTaskDefinition'] },
+  { service: 'ECS', command: 'ListContainerInstances', adapters: ['ecs-scaling: listContainerInstances'] },
+  {
+    service: 'ECS',
+    command: 'DescribeContainerInstances',
+    adapters: ['ecs-scaling: describeContainerInstances', 'ecs-scaling: describeContainerInstance'],
+  },
+  {
+    service: 'ECS',
+    command: 'UpdateContainerInstancesState',
+    adapters: ['ecs-scaling: setContainerInstanceState'],
+  },
+  { service: 'AutoScaling', command: 'DescribeAutoScalingGroups', adapters: ['autoscaling: describeGroup'] },
+  { service: 'AutoScaling', command: 'SetDesiredCapacity', adapters: ['autoscaling: setDesiredCapacity'] },
+  {
+    service: 'AutoScaling',
+    command: 'SetInstanceProtection',
+    adapters: ['autoscaling: setInstanceProtection'],
+  },
+  {
+    service: 'AutoScaling',
+    command: 'TerminateInstanceInAutoScalingGroup',
+    adapters: ['autoscaling: terminateInstanceInGroup'],
+  },
+  {
+    service: 'CloudWatch',
+    command: 'DescribeAlarms',
+    adapters: ['cloudwatch: describeAlarmState', 'cloudwatch: describeAlarmStates'],
+  },
+  { service: 'CloudWatch', command: 'SetAlarmState', adapters: ['cloudwatch: setAlarmState'] },
+  {
+    service: 'CodePipeline',
+    command: 'StartPipelineExecution',
+    adapters: ['codepipeline: startPipelineExecution'],
+  },
+  {
+    service: 'CodePipeline',
+    command: 'GetPipelineExecution',
+    adapters: ['codepipeline: getPipelineExecution'],
+  },
+  {
+    service: 'CodePipeline',
+    command: 'ListActionExecutions',
+    adapters: ['codepipeline: listActionExecutions'],
+  },
+  {
+    service: 'S3',
+    command: 'ListObjectsV2',
+    adapters: ['release-history: listHistoryKeys'],
+  },
+  {
+    service: 'S3',
+    command: 'PutObject',
+    adapters: ['release-history: putRecord', 'lease-store: acquireScalingLease (conditional writes)'],
+  },
+  {
+    service: 'S3',
+    command: 'GetObject',
+    adapters: ['lease-store: acquireScalingLease, releaseScalingLease'],
+  },
+  { service: 'S3', command: 'DeleteObject', adapters: ['lease-store: releaseScalingLease'] },
+  { service: 'S3', command: 'AbortMultipartUpload', adapters: ['s3-upload: abortMultipartUpload'] },
+  {
+    service: 'S3',
+    command: 'CreateMultipartUpload',
+    adapters: ['s3-upload: uploadStream'],
+    via: '@aws-sdk/lib-storage',
+  },
+  {
+    service: 'S3',
+    command: 'UploadPart',
+    adapters: ['s3-upload: uploadStream'],
+    via: '@aws-sdk/lib-storage',
+  },
+  {
+    service: 'S3',
+    command: 'CompleteMultipartUpload',
+    adapters: ['s3-upload: uploadStream'],
+    via: '@aws-sdk/lib-storage',
+  },
+  {
+    service: 'SecretsManager',
+    command: 'GetSecretValue',
+    adapters: ['secrets: getSecretText'],
+    via: '@aws-lambda-powertools/parameters',
+  },
+  { service: 'SFN', command: 'StartExecution', adapters: ['stepfunctions: startNamedExecution'] },
+  { service: 'SSM', command: 'PutParameter', adapters: ['released-image: recordReleasedImage'] },
+];
+
+export const inventoryKey = (entry: { service: string; command: string }) =>
+  `${entry.service}:${entry.command}`;
+
+/** `@aws-sdk/client-auto-scaling` -> `AutoScaling`: the client class's name without `Client`. */
+const SERVICES: Readonly<Record<string, string>> = {
+  'auto-scaling': 'AutoScaling',
+  cloudwatch: 'CloudWatch',
+  codepipeline: 'CodePipeline',
+  ecr: 'ECR',
+  ecs: 'ECS',
+  eventbridge: 'EventBridge',
+  s3: 'S3',
+  'secrets-manager': 'SecretsManager',
+  sfn: 'SFN',
+  ssm: 'SSM',
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/**
+ * The commands the production sources import from SDK clients, by `service:command`, with the
+ * files that import them. Type-only imports (`type XCommandInput`) do not count.
+ */
+export function importedCommands(root: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const importPattern = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g;
+  for (const file of ['shared', 'functions'].flatMap((dir) => sourceFiles(join(root, dir)))) {
+    for (const match of readFileSync(file, 'utf8').matchAll(importPattern)) {
+      const service = SERVICES[match[2] ?? ''] ?? `unknown client ${match[2]}`;
+      for (const name of (match[1] ?? '').split(',').map((n) => n.trim())) {
+        const command = /^([A-Z][A-Za-z0-9]*)Command$/.exec(name)?.[1];
+        if (!command) continue;
+        const key = `${service}:${command}`;
+        found.set(key, [...(found.get(key) ?? []), relative(root, file)]);
+      }
+    }
+  }
+  return found;
+}

@@ -19,6 +19,7 @@ import {
   type ResolvedEnvironment,
   secretsSchema,
 } from './environment.ts';
+import { healthCheckSchema } from './health.ts';
 import { stageResourceName } from './naming.ts';
 
 /** Names end up in resource names (clusters, pipelines, alarms): keep them short and DNS-safe. */
@@ -87,6 +88,11 @@ const clusterScaling = z
   .strict()
   .refine((s) => s.cpuLow < s.cpuHigh, { message: 'cpuLow must be below cpuHigh', path: ['cpuLow'] });
 
+/** `arn:aws:acm:<region>:<account>:certificate/<id>`: the region is what decides where it can serve. */
+const certificateArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN');
+
 const stage = z
   .object({
     /** The branch whose pushes deploy to this stage. */
@@ -104,6 +110,10 @@ const stage = z
         maxPercent: z.number().int().min(100).max(400).default(200),
         /** How long a release waits for its ECS deployment before rolling back. */
         timeoutMinutes: z.number().int().min(1).max(120).default(15),
+        /** After the rollout, how long the 5xx-rate alarm may still roll the release back; 0: no bake. */
+        bakeMinutes: z.number().int().min(0).max(60).default(3),
+        /** 5xx responses at the front door (% of requests in a minute) that count as a bad minute. */
+        errorRatePercent: percent.default(5),
       })
       .strict()
       // ECS needs room to move: with equal bounds it may neither stop a task first nor start a
@@ -118,12 +128,34 @@ const stage = z
     /** Secrets of this stage's container, merged over the app's. */
     secrets: secretsSchema.default({}),
     /** ACM certificate for HTTPS on the hyperscale load balancer. */
-    certificateArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:acm:/, 'an ACM certificate ARN')
+    certificateArn: certificateArn.optional(),
+    /** A custom domain: the API Gateway custom domain (standard) or the listener certificate (hyperscale). */
+    domain: z
+      .object({
+        /** The stage's host name, such as `api.example.com`. */
+        name: z
+          .string()
+          .max(253)
+          .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+            'a lowercase DNS name such as api.example.com',
+          ),
+        /** An ACM certificate for the name, in the region the stage is deployed to. */
+        certificateArn,
+        /** A Route 53 hosted zone to write the alias record into; without it, point the name at the `DomainTarget` output yourself. */
+        hostedZoneId: z
+          .string()
+          .regex(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
+          .optional(),
+      })
+      .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.domain && s.certificateArn && s.domain.certificateArn !== s.certificateArn), {
+    message: 'certificateArn and domain.certificateArn differ: with a domain, set the certificate once, in domain.certificateArn',
+    path: ['certificateArn'],
+  });
 
 const app = z
   .object({
@@ -134,6 +166,8 @@ const app = z
     cpu: z.number().int().min(128).default(256),
     memory: z.number().int().min(128).default(512),
     healthCheckPath: z.string().startsWith('/').default('/'),
+    /** The app container's health check (`health.ts`); by default an HTTP GET of healthCheckPath. */
+    healthCheck: healthCheckSchema.prefault({}),
     /** Dockerfile used by the default buildspec, relative to the repository root. */
     dockerfilePath: z.string().min(1).default('Dockerfile'),
     /** Images kept in ECR, so that older revisions stay rollback-able. */

@@ -10,9 +10,11 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { type AppConfig, type StageConfig, stageEnvironment } from '../../shared/config.ts';
 import { type ResolvedEnvironment, secretSource, stackpilotVariables } from '../../shared/environment.ts';
+import { defaultHealthCheckCommand, healthCheckCommand } from '../../shared/health.ts';
 import { APP_CONTAINER_NAME, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import {
   NO_RELEASE,
+  PLACEHOLDER_HEALTH_CHECK_LABEL,
   PLACEHOLDER_IMAGE,
   PLACEHOLDER_LABEL,
   placeholderCommand,
@@ -200,11 +202,30 @@ export class StageCluster extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: stage }),
       // An init process reaps the zombies of `aws ecs execute-command` sessions.
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+      // ECS replaces a task that fails it, and the circuit breaker fails a rollout whose new tasks
+      // keep failing it: the one health signal of the standard tier, which has no load balancer.
+      healthCheck: appConfig.healthCheck.enabled
+        ? {
+            command: defaultHealthCheckCommand(appConfig.containerPort, appConfig.healthCheckPath),
+            interval: Duration.seconds(appConfig.healthCheck.intervalSeconds),
+            timeout: Duration.seconds(appConfig.healthCheck.timeoutSeconds),
+            retries: appConfig.healthCheck.retries,
+            startPeriod: Duration.seconds(appConfig.healthCheck.startPeriodSeconds),
+          }
+        : undefined,
     });
     this.renderSecrets(resolved, executionRole);
+    const appHealthCheck =
+      appConfig.healthCheck.enabled && appConfig.healthCheck.command
+        ? healthCheckCommand(appConfig.healthCheck, appConfig.containerPort, appConfig.healthCheckPath)
+        : undefined;
     this.renderAppImage(
       names.releasedImageParameter,
       placeholderCommand(app, stage, appConfig.containerPort, appConfig.healthCheckPath),
+      appHealthCheck && {
+        app: appHealthCheck,
+        placeholder: defaultHealthCheckCommand(appConfig.containerPort, appConfig.healthCheckPath),
+      },
     );
 
     this.service = new ecs.Ec2Service(this, 'Service', {
@@ -280,7 +301,11 @@ export class StageCluster extends Construct {
    * definition (cpu, port, health check path…) registers a revision that runs the released
    * image with the new settings: `cdk deploy` never rolls a release back.
    */
-  private renderAppImage(parameterName: string, command: string[]): void {
+  private renderAppImage(
+    parameterName: string,
+    command: string[],
+    healthChecks?: { app: string[]; placeholder: string[] },
+  ): void {
     const released = new CfnParameter(Stack.of(this), 'ReleasedImage', {
       type: 'AWS::SSM::Parameter::Value<String>',
       default: parameterName,
@@ -298,10 +323,17 @@ export class StageCluster extends Construct {
       Fn.conditionIf(hasRelease.logicalId, released.valueAsString, PLACEHOLDER_IMAGE),
     );
     cfn.addPropertyOverride(`${path}.Command`, Fn.conditionIf(hasRelease.logicalId, noValue, command));
-    cfn.addPropertyOverride(
-      `${path}.DockerLabels`,
-      Fn.conditionIf(hasRelease.logicalId, noValue, { [PLACEHOLDER_LABEL]: 'true' }),
-    );
+    // BusyBox answers the default HTTP check, not the app's own command: the placeholder runs the
+    // default check and carries the app's command in a label for the first release to restore.
+    const labels: Record<string, string> = { [PLACEHOLDER_LABEL]: 'true' };
+    if (healthChecks) {
+      labels[PLACEHOLDER_HEALTH_CHECK_LABEL] = JSON.stringify(healthChecks.app);
+      cfn.addPropertyOverride(
+        `${path}.HealthCheck.Command`,
+        Fn.conditionIf(hasRelease.logicalId, healthChecks.app, healthChecks.placeholder),
+      );
+    }
+    cfn.addPropertyOverride(`${path}.DockerLabels`, Fn.conditionIf(hasRelease.logicalId, noValue, labels));
   }
 
   /**

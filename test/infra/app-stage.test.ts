@@ -398,7 +398,8 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
         service: false,
       },
     ];
-    devTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // The four scaling alarms and the 5xx-rate alarm of the bake window (test/infra/health.test.ts).
+    devTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const alarm of expected) {
       devTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: alarm.name,

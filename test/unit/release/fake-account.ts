@@ -34,6 +34,13 @@ export type Plan =
       readonly stopCode?: string;
     }
   | { readonly kind: 'fail'; readonly afterSeconds: number; readonly stoppedReason: string }
+  /** A deployment alarm fires during the rollout or its bake: ECS fails it and rolls back, no task stopped. */
+  | {
+      readonly kind: 'alarm';
+      readonly afterSeconds: number;
+      readonly rolloutStateReason: string;
+      readonly rollbackSeconds: number;
+    }
   | { readonly kind: 'never' };
 
 interface LiveDeployment extends Deployment {
@@ -147,6 +154,20 @@ export class FakeAccount {
         this.event(`(service ${SERVICE}) has reached a steady state.`);
         continue;
       }
+      if (d.plan.kind === 'alarm') {
+        Object.assign(d, {
+          rolloutState: 'FAILED',
+          rolloutStateReason: d.plan.rolloutStateReason,
+          status: 'ACTIVE',
+        });
+        this.startRollback(
+          d,
+          at,
+          d.plan.rollbackSeconds,
+          `ECS deployment alarms: rolling back to deploymentId`,
+        );
+        continue;
+      }
       const tasks = [0, 1, 2].map<Task>((i) => ({
         taskArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${CLUSTER}/${d.id.slice(-6)}${i}`,
         startedBy: d.id,
@@ -175,21 +196,31 @@ export class FakeAccount {
         failedTasks: 3,
         status: 'ACTIVE',
       });
-      const good = this.deployments.find((o) => o !== d && o.rolloutState === 'COMPLETED');
-      const rollback: LiveDeployment = {
-        id: `ecs-svc/2${String(this.sequence++).padStart(18, '0')}`,
-        status: 'PRIMARY',
-        taskDefinition: good?.taskDefinition as string,
-        rolloutState: 'IN_PROGRESS',
-        rolloutStateReason: `ECS deployment circuit breaker: rolling back to deploymentId ${good?.id}.`,
-        desiredCount: 2,
-        runningCount: 0,
-        failedTasks: 0,
-        createdAt: at,
-        plan: { kind: 'complete', afterSeconds: d.plan.rollbackSeconds },
-      };
-      this.deployments.unshift(rollback);
+      this.startRollback(
+        d,
+        at,
+        d.plan.rollbackSeconds,
+        'ECS deployment circuit breaker: rolling back to deploymentId',
+      );
     }
+  }
+
+  /** ECS's own rollback of failed deployment `d` to the last completed one. */
+  private startRollback(d: LiveDeployment, at: Date, rollbackSeconds: number, reason: string): void {
+    const good = this.deployments.find((o) => o !== d && o.rolloutState === 'COMPLETED');
+    const rollback: LiveDeployment = {
+      id: `ecs-svc/2${String(this.sequence++).padStart(18, '0')}`,
+      status: 'PRIMARY',
+      taskDefinition: good?.taskDefinition as string,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: `${reason} ${good?.id}.`,
+      desiredCount: 2,
+      runningCount: 0,
+      failedTasks: 0,
+      createdAt: at,
+      plan: { kind: 'complete', afterSeconds: rollbackSeconds },
+    };
+    this.deployments.unshift(rollback);
   }
 
   private service() {

@@ -175,13 +175,57 @@ describe('release state machine', () => {
     ).toEqual([arn(13), arn(12)]);
   });
 
+  it('fails a release whose new tasks never pass the container health check, naming the check, after the circuit breaker rolled back', async () => {
+    account.plans = [
+      {
+        kind: 'circuit-breaker',
+        afterSeconds: 150,
+        rollbackSeconds: 60,
+        stoppedReason: 'Task failed container health checks',
+      },
+    ];
+    const result = await run(releaseInput);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('HealthCheckFailed');
+    expect(result.cause).toContain('tasks failed their health checks (Task failed container health checks');
+    // stackpilot.yml: port 8080, healthCheckPath /health, the default check.
+    expect(result.cause).toContain(
+      'the container health check GET /health on port 8080 every 10 s, 3 retries after a 30 s start period',
+    );
+    expect(result.cause).toContain(
+      'The ECS circuit breaker rolled the service back to revision 12; revision 12 is running.',
+    );
+    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(runningRevision()).toBe(arn(12));
+  });
+
+  it('fails a release that serves errors in its bake window: the 5xx-rate alarm rolled it back', async () => {
+    account.plans = [
+      {
+        kind: 'alarm',
+        afterSeconds: 240,
+        rollbackSeconds: 60,
+        rolloutStateReason: 'ECS deployment detected triggered alarm(s): stackpilot.starter.dev.5xx-rate.',
+      },
+    ];
+    const result = await run(releaseInput);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ErrorRateAlarm');
+    expect(result.cause).toContain(
+      'alarm stackpilot.starter.dev.5xx-rate fired during the rollout or its bake window and ECS rolled the service back',
+    );
+    expect(result.cause).toContain('revision 12 is running');
+    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+  });
+
   it('times out a deployment that never completes, then rolls back to the previous revision', async () => {
     account.plans = [{ kind: 'never' }];
     const started = account.now;
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DeploymentTimedOut');
-    expect(result.cause).toMatch(/failed: the deployment did not complete within 15 minutes/);
+    // The release waits the rollout's timeout plus the bake window (deployment.bakeMinutes, 3 by default).
+    expect(result.cause).toMatch(/failed: the deployment did not complete within 18 minutes/);
     expect(result.cause).toContain('revision 12 is running');
     expect(account.calls(UpdateServiceCommand)).toEqual([
       expect.objectContaining({ taskDefinition: arn(13) }),
@@ -191,7 +235,7 @@ describe('release state machine', () => {
     // The last look happens exactly at the deadline, not a poll interval later.
     const deployment = result.events.length > 0 ? (result.output ?? null) : null;
     expect(deployment).toBeNull();
-    const deadlineSeconds = 15 * 60;
+    const deadlineSeconds = 18 * 60;
     expect((account.now - started) / 1000).toBeGreaterThanOrEqual(deadlineSeconds);
     expect(historyKeys()[0]).toMatch(/-r13-ROLLED_BACK\.json$/);
   });
@@ -202,7 +246,7 @@ describe('release state machine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('RollbackFailed');
     expect(result.cause).toMatch(
-      /failed: the deployment did not complete within 15 minutes .*\. stackpilot rolled the service back to revision 12, and that did not complete either: the deployment did not complete within 15 minutes/,
+      /failed: the deployment did not complete within 18 minutes .*\. stackpilot rolled the service back to revision 12, and that did not complete either: the deployment did not complete within 18 minutes/,
     );
     expect(historyKeys()[0]).toMatch(/-r13-ROLLBACK_FAILED\.json$/);
   });

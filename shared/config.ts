@@ -153,7 +153,8 @@ const stage = z
   })
   .strict()
   .refine((s) => !(s.domain && s.certificateArn && s.domain.certificateArn !== s.certificateArn), {
-    message: 'certificateArn and domain.certificateArn differ: with a domain, set the certificate once, in domain.certificateArn',
+    message:
+      'certificateArn and domain.certificateArn differ: with a domain, set the certificate once, in domain.certificateArn',
     path: ['certificateArn'],
   });
 

@@ -105,6 +105,14 @@ export class AppStage extends Construct {
     // The deterministic names (not tokens): they read the same in the template and the console.
     const { cluster, service, pipeline } = stageNames(props.stage.app, props.stage.stage);
     new CfnOutput(this, 'ServiceUrl', { value: this.frontDoor.url, description: 'URL of the app' });
+    if (this.frontDoor.domainTarget) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.frontDoor.domainTarget,
+        description: props.stage.stageConfig.domain?.hostedZoneId
+          ? 'Where the custom domain points (stackpilot wrote the alias record)'
+          : 'Point the custom domain here: an alias (Route 53) or a CNAME record',
+      });
+    }
     new CfnOutput(this, 'ClusterName', { value: cluster });
     new CfnOutput(this, 'ServiceName', { value: service });
     new CfnOutput(this, 'PipelineName', { value: pipeline });

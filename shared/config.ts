@@ -173,6 +173,37 @@ const app = z
     dockerfilePath: z.string().min(1).default('Dockerfile'),
     /** Images kept in ECR, so that older revisions stay rollback-able. */
     imagesToKeep: z.number().int().min(1).max(1000).default(20),
+    /**
+     * What a repository's `build.yml` may read with `env.parameter-store` and `env.secrets-manager`:
+     * the build role reads exactly these names, nothing else.
+     */
+    build: z
+      .object({
+        /** SSM parameter names (or ARNs). */
+        parameterStore: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\/?[A-Za-z0-9_.-]+)(\/[A-Za-z0-9_.-]+)*$|^arn:aws[a-z-]*:ssm:/,
+                'an SSM parameter name or ARN',
+              ),
+          )
+          .default([]),
+        /** Secrets Manager secret names or complete ARNs. */
+        secretsManager: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9/_+=.@-]{1,512}$|^arn:aws[a-z-]*:secretsmanager:/,
+                'a Secrets Manager secret name or ARN',
+              ),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Plain variables of the app's container, in every stage. Never secrets: they show in the template. */
     environment: environmentSchema.default({}),
     /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */

@@ -158,7 +158,8 @@ describe('a stage without secrets', () => {
   it('renders no secrets and grants no secret read', () => {
     const { template } = synthStage(oneStageConfig({ environment: { A: '1' } }));
     expect(appContainer(template).Secrets).toBeUndefined();
-    expect(JSON.stringify(template.toJSON())).not.toMatch(/secretsmanager|ssm:GetParameters/);
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).not.toMatch(/secretsmanager|ssm:GetParameters/);
   });
 
   it('lets a stage turn an app value into a secret and back', () => {
@@ -170,5 +171,36 @@ describe('a stage without secrets', () => {
     expect(container.Secrets).toEqual([
       { Name: 'TOKEN', ValueFrom: 'arn:aws:ssm:eu-west-1:123456789012:parameter/t' },
     ]);
+  });
+});
+
+describe('what a build.yml may read', { timeout: 300_000 }, () => {
+  it('lets the build role read exactly the parameters and secrets listed under build, one action each', () => {
+    const { template, nagFindings } = synthStage(
+      oneStageConfig({ build: { parameterStore: ['/shop/npm-token'], secretsManager: ['shop/registry'] } }),
+    );
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .map((s) => evaluate(s) as Statement)
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:') || a.startsWith('secretsmanager:')));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: 'arn:aws:ssm:eu-west-1:123456789012:parameter/shop/npm-token',
+      },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/registry-??????',
+      },
+    ]);
+    expect(nagFindings).toEqual([]);
+  });
+
+  it('grants no read at all when the config lists none', () => {
+    const { template } = synthStage(oneStageConfig());
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).not.toMatch(/ssm:GetParameter"|secretsmanager:GetSecretValue/);
   });
 });

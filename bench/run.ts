@@ -3,13 +3,15 @@
  * loopback servers only, prints a markdown table and writes `bench/results/latest.json`.
  *
  * `npm run bench -- bundles` runs one section; sections: source-packaging, bundles,
- * workflow-cost, reaction.
+ * workflow-cost, reaction, sandbox-start, cli.
  */
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../infra/constructs/stackpilot-function.ts';
 import { benchBundles } from './bundles.ts';
+import { benchCli } from './cli.ts';
 import { benchReaction } from './reaction.ts';
 import { type BenchRow, machine, toMarkdown, writeResults } from './report.ts';
+import { benchSandboxStart } from './sandbox-start.ts';
 import { benchSourcePackaging } from './source-packaging.ts';
 import { benchWorkflowCost } from './workflow-cost.ts';
 
@@ -18,6 +20,8 @@ const SECTIONS: Record<string, () => Promise<BenchRow[]>> = {
   bundles: benchBundles,
   'workflow-cost': benchWorkflowCost,
   reaction: benchReaction,
+  'sandbox-start': benchSandboxStart,
+  cli: benchCli,
 };
 
 async function main(): Promise<number> {

@@ -1,15 +1,14 @@
 /**
  * Section "workflow-cost" of `npm run bench`: state transitions and Lambda invocations per
  * deploy, per release and per scaling episode, counted from the histories of local
- * executions of the real ASL files with the real handlers on the simulated AWS accounts of
- * the path tests (virtual clocks: a 10-minute rollout runs in well under a second); then
+ * executions of the real ASL files with the real handlers on the emulated AWS account of
+ * the path tests (a manual clock: a 10-minute rollout runs in about a second); then
  * the Step Functions and Lambda price of 1,000 deploys at the list prices of
  * `bench/prices.json`. The reference is the same flow polling at a fixed 15-second interval,
  * computed from the same run's durations: the ratio shows what the backoff saves.
  */
 
 import { readFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
 import { localLambdaContext } from '../sandbox/lambda-context.ts';
 import {
   allStates,
@@ -176,23 +175,16 @@ async function measureDeploy(minutes: number): Promise<Measured> {
   }
 }
 
-/** One release execution whose deployment rolls out in `minutes`, on the release path tests' account. */
+/** One release execution whose tasks take `minutes` to start, on the emulated account of the path tests. */
 async function measureRelease(minutes: number): Promise<Measured> {
-  const { FakeAccount, HISTORY_BUCKET } = await import('../test/unit/release/fake-account.ts');
-  const { tasks } = await import('../test/unit/release/release-tasks.ts');
-  const { HISTORY_BUCKET_ENV } = await import('../shared/aws/release-history.ts');
-  const { loadDefinition, runStateMachine } = await import('../sandbox/state-machines.ts');
-  process.env[HISTORY_BUCKET_ENV] = HISTORY_BUCKET;
-  const account = new FakeAccount();
+  const { createReleaseAccount } = await import('../test/unit/release/release-tasks.ts');
+  const account = await createReleaseAccount();
   try {
     const doneAfterSeconds = minutes * 60;
-    account.plans = [{ kind: 'complete', afterSeconds: doneAfterSeconds }];
+    account.account.ecs.planDeployments(account.cluster, account.service, { startSeconds: doneAfterSeconds });
     const result = succeeded(
       `release with a ${minutes}-minute rollout`,
-      await runStateMachine(loadDefinition('release'), sample('release-input.json'), {
-        tasks: tasks(account),
-        executionName: `bench-release-${minutes}`,
-      }),
+      await account.release(sample('release-input.json'), `bench-release-${minutes}`),
     );
     const functions = taskFunctions('release');
     return {
@@ -204,14 +196,18 @@ async function measureRelease(minutes: number): Promise<Measured> {
       },
     };
   } finally {
-    account.restore();
+    account.dispose();
   }
 }
 
-/** The scaling episodes, on the scale path tests' in-memory account. */
+/** The scaling episodes, on the scale path tests' emulated account. */
 interface Episode {
   readonly name: string;
-  readonly account: { serviceDesiredCount?: number; instances?: number[]; drainRate?: number };
+  readonly account: {
+    serviceDesiredCount?: number;
+    instances?: number[];
+    stage?: { instanceType?: string };
+  };
   readonly alarm: { target: 'service' | 'cluster'; direction: 'out' | 'in' };
   /** States the alarm reports after each cooldown. */
   readonly alarmStates: string[];
@@ -236,7 +232,8 @@ const EPISODES: readonly Episode[] = [
   },
   {
     name: 'scale: scale-in with drain',
-    account: { instances: [3, 1, 2], drainRate: 1 },
+    // Three t3.large instances (room for eight tasks each) running 3, 1 and 2 tasks.
+    account: { instances: [3, 1, 2], stage: { instanceType: 't3.large' } },
     alarm: { target: 'cluster', direction: 'in' },
     alarmStates: ['OK'],
     expect: { command: 'TerminateInstanceInAutoScalingGroup', times: 1 },
@@ -245,21 +242,12 @@ const EPISODES: readonly Episode[] = [
 
 /** Measures one episode; undefined (and a note on stderr) when the episode did not take its path. */
 async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
-  const { FakeAccount } = await import('../test/unit/scaling/fake-account.ts');
+  const { createScaleAccount, DEV, scaleHandlers } = await import('../test/unit/scaling/scale-tasks.ts');
   const { GUARD_BUCKET_ENV } = await import('../shared/scaling/lease-store.ts');
-  const { stageNames } = await import('../shared/naming.ts');
-  const { loadDefinition, runStateMachine } = await import('../sandbox/state-machines.ts');
   process.env[GUARD_BUCKET_ENV] = 'stackpilot-scaling-guard-bench';
   const functions = taskFunctions('scale');
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [state, folder] of functions) {
-    const { handler } = (await import(`../functions/${folder}/handler.ts`)) as {
-      handler: (event: unknown, context: Context) => Promise<unknown>;
-    };
-    handlers[state] = (input) => handler(input, lambdaContext(folder));
-  }
-  const dev = stageNames('starter', 'dev');
-  const alarmName = dev.alarm(episode.alarm.target, episode.alarm.direction);
+  const handlers = await scaleHandlers(functions);
+  const alarmName = DEV.alarm(episode.alarm.target, episode.alarm.direction);
   const event = structuredClone(sample('cloudwatch-alarm-state-change.json')) as {
     resources: string[];
     detail: { alarmName: string; state: { value: string } };
@@ -267,15 +255,12 @@ async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
   event.detail.alarmName = alarmName;
   event.detail.state.value = 'ALARM';
   event.resources = [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`];
-  const account = new FakeAccount({ cluster: dev.cluster, groupMin: 1, groupMax: 3, ...episode.account });
+  const account = await createScaleAccount(episode.account);
   try {
-    account.alarmStates.set(alarmName, [...episode.alarmStates]);
+    account.script(alarmName, episode.alarmStates);
     const result = succeeded(
       episode.name,
-      await runStateMachine(loadDefinition('scale'), event, {
-        tasks: handlers,
-        executionName: `bench-${episode.name.replace(/[^a-z0-9]+/gi, '-')}`,
-      }),
+      await account.run(event, handlers, `bench-${episode.name.replace(/[^a-z0-9]+/gi, '-')}`),
     );
     const sent = account.count(episode.expect.command);
     if (sent !== episode.expect.times) {
@@ -286,7 +271,7 @@ async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
     }
     return { count: countExecution(result.events, (s) => functions.get(s)) };
   } finally {
-    account.restore();
+    account.dispose();
   }
 }
 

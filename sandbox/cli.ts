@@ -1,37 +1,44 @@
 /**
- * The `stackpilot` CLI: `start` (what `npm start` runs), `status`, `run`, `load`, `logs`
- * and `cost`. Errors are one line on stderr; bad usage exits with code 2, a failed
- * execution or command with 1.
+ * The `stackpilot` CLI: `start` (what `npm start` runs), `status`, `deploy`, `rollback`,
+ * `redeploy`, `run`, `load`, `logs` and `cost`. Errors are one line on stderr; bad usage
+ * exits with code 2, a failed execution or command with 1.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CliIo, CommandError, EXIT, UsageError } from './commands/common.ts';
-import { costCommand } from './commands/cost.ts';
-import { loadCommand } from './commands/load.ts';
-import { logsCommand } from './commands/logs.ts';
-import { runCommand } from './commands/run.ts';
-import { startCommand } from './commands/start.ts';
-import { statusCommand } from './commands/status.ts';
+import { importCost, importStart } from './commands/from-source.ts';
 
 export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <command> --help for its flags)
 
   start                           run the sandbox: the control plane on this machine (npm start)
   status [--json]                 stages and recent executions of the running sandbox
+  deploy <app> <stage> [--commit SHA]      deploy a commit of the stage's branch, as a push would
+  rollback <app> <stage> [--to REVISION]   back to the previous release, or to a revision
+  redeploy <app> <stage> [--image IMAGE]   release the running image (or IMAGE) again
   run <machine> --input <file|->  one deploy, release or scale execution; prints its output
-  run <machine> --input F --aws   the same against the state machine deployed in your AWS account
   load <app> <stage> --cpu <pct>  drive the emulated CPU of a stage (the alarms follow)
-  logs <execution>                the state-by-state history of an execution
-  cost [--app A --stage S]        monthly cost estimate of a stage, both scale tiers`;
+  logs <execution> [--json]       the state-by-state history of an execution
+  cost [--app A --stage S]        monthly cost estimate of a stage, both scale tiers
+
+  deploy, rollback, redeploy and run take --aws: the state machines deployed in your AWS account.
+  exit codes: 0 done, 1 the operation failed, 2 bad usage`;
 
 type Command = (argv: string[], io: CliIo) => number | Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  start: startCommand,
-  status: statusCommand,
-  run: runCommand,
-  load: loadCommand,
-  logs: logsCommand,
-  cost: costCommand,
+/**
+ * Each command's module, loaded only when it runs: `status` must not pay for the sandbox
+ * server, the CDK or the AWS SDK that `start` and `run` need.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await importStart()).startCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  deploy: async () => (await import('./commands/release.ts')).deployCommand,
+  rollback: async () => (await import('./commands/release.ts')).rollbackCommand,
+  redeploy: async () => (await import('./commands/release.ts')).redeployCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  load: async () => (await import('./commands/load.ts')).loadCommand,
+  logs: async () => (await import('./commands/logs.ts')).logsCommand,
+  cost: async () => (await importCost()).costCommand,
 };
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
@@ -41,14 +48,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     (name === undefined ? io.stderr : io.stdout).write(`${USAGE}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     io.stderr.write(
       `stackpilot: unknown command ${name}; the commands are ${Object.keys(COMMANDS).join(', ')}\n`,
     );
     return EXIT.usage;
   }
   try {
+    const command = await load();
     return await command(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -5,8 +5,6 @@
  * and each matching rule's target runs with the event, as EventBridge would deliver it.
  */
 import { randomUUID } from 'node:crypto';
-import { alarmStateChangePattern } from '#events/cloudwatch-alarm.ts';
-import { taskPlacementFailurePattern } from '#events/ecs-service-action.ts';
 import { type EventPattern, matchesPattern } from './event-pattern.ts';
 
 /** An event as EventBridge delivers it to a target. */
@@ -173,18 +171,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** An EventBridge rule of the templates: its name, pattern and the ARNs of its targets. */
+export interface TemplateRule {
+  readonly name: string;
+  readonly pattern: Readonly<Record<string, unknown>>;
+  readonly targets: readonly string[];
+}
+
 /**
- * The rules of stackpilot's control plane, with the patterns the CDK stack deploys: alarms
- * of stackpilot stages entering ALARM, and task placement failures of stackpilot services,
- * both starting the `scale` state machine with the event (EventBridge's default target input).
+ * The bus rules of the templates' `AWS::Events::Rule` resources: the same names and patterns
+ * as on AWS, each target started with the event (EventBridge's default target input).
  */
-export function controlPlaneRules(startScale: (event: BusEvent) => unknown): BusRule[] {
-  return [
-    { name: 'stackpilot-scale-on-alarm', pattern: alarmStateChangePattern, target: startScale },
-    {
-      name: 'stackpilot-scale-on-placement-failure',
-      pattern: taskPlacementFailurePattern,
-      target: startScale,
+export function templateRules(
+  rules: readonly TemplateRule[],
+  start: (targetArn: string, event: BusEvent) => unknown,
+): BusRule[] {
+  return rules.map((rule) => ({
+    name: rule.name,
+    pattern: rule.pattern as EventPattern,
+    target: async (event: BusEvent) => {
+      await Promise.all(rule.targets.map((arn) => start(arn, event)));
     },
-  ];
+  }));
 }

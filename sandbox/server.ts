@@ -17,28 +17,27 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CONFIG_ENV, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
-import { controlPlaneRules, EventBus, InvalidEvent } from './event-bus.ts';
+import { DeployRequestError, deployRequest } from './deploy-request.ts';
+import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
 import { localLambdaContext } from './lambda-context.ts';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause } from './location.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
 import type { StateMachineName } from './state-machines.ts';
 
-export const DEFAULT_PORT = 4010;
-export const DEFAULT_DATA_DIR = '.stackpilot';
+export { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause };
 /** With 60, an emulated minute takes a second: a 5-minute cooldown passes in 5 s. */
 export const DEFAULT_TIME_SCALE = 60;
 export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
 
-const SECRET_NAMES = {
-  github: 'stackpilot/webhook/github',
-  gitlab: 'stackpilot/webhook/gitlab',
-} as const;
+/** The functions' variables that name the webhook secrets (their values are the templates' secret ARNs). */
+const WEBHOOK_SECRET_VARIABLES = ['GITHUB_WEBHOOK_SECRET_ARN', 'GITLAB_WEBHOOK_TOKEN_ARN'] as const;
 
 export interface SandboxOptions {
   /** Folder of the sandbox's state. @default '.stackpilot' */
@@ -89,11 +88,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** The file through which the CLI finds a running sandbox. */
-export function serverFile(dataDir: string): string {
-  return join(dataDir, 'server.json');
-}
-
 /** Starts the sandbox; resolves once it listens. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -127,21 +121,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const clock = scaledClock({ timeScale });
-    const account = createEmulatedAccount({
-      dataDir,
-      config,
-      clock,
-      accountId: ACCOUNT_ID,
-      region: REGION,
-      secrets: { [SECRET_NAMES.github]: webhookSecret, [SECRET_NAMES.gitlab]: webhookSecret },
-    });
-    account.seedFromConfig();
-    const buckets = {
-      history: `stackpilot-release-history-${ACCOUNT_ID}`,
-      guard: `stackpilot-scaling-guard-${ACCOUNT_ID}`,
-    };
-    account.s3.ensureBucket(buckets.history);
-    account.s3.ensureBucket(buckets.guard);
+    const account = createEmulatedAccount({ dataDir, config, clock, accountId: ACCOUNT_ID, region: REGION });
+    // The account is what `cdk deploy` of stackpilot.yml creates: the templates of the configured
+    // file (not of the sandbox's clone URLs, which only the functions' configuration carries).
+    const started = Date.now();
+    const deployed = await account.deployApp({ cacheDir: join(dataDir, 'templates') }, configured);
+    log(
+      `sandbox: the account has the stacks of the CDK app (templates ${deployed.hash.slice(0, 12)}, ${Date.now() - started} ms)`,
+    );
+    // The webhook secrets are the templates' secrets, holding the value the sandbox's git server signs with.
+    for (const variable of WEBHOOK_SECRET_VARIABLES) {
+      const arn = deployed.environment[variable];
+      const name = arn === undefined ? undefined : account.secretsManager.nameOf(arn);
+      if (name === undefined) throw new Error(`the templates' functions have no ${variable} naming a secret`);
+      account.secretsManager.put(name, webhookSecret);
+    }
 
     const runner = new Runner({
       dataDir,
@@ -151,22 +145,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       onChange: (record) => log(describeChange(record)),
     });
 
-    // What the CDK app sets on the functions, set before the first handler module loads.
-    Object.assign(process.env, {
+    // What the CDK app sets on the functions (bucket names, secret and state machine ARNs, from the
+    // templates), set before the first handler module loads; the configuration is the sandbox's own.
+    // The configuration is the sandbox's own (its clone URLs), inline: there is no bundle with a file.
+    const { [CONFIG_FILE_ENV]: _bundledFile, ...environment } = deployed.environment;
+    Object.assign(process.env, environment, {
       [CONFIG_ENV]: JSON.stringify(config),
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'sandbox',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'sandbox',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-      DEPLOY_STATE_MACHINE_ARN: runner.stateMachineArn('deploy'),
-      RELEASE_STATE_MACHINE_ARN: runner.stateMachineArn('release'),
-      SCALE_STATE_MACHINE_ARN: runner.stateMachineArn('scale'),
-      GITHUB_WEBHOOK_SECRET_ARN: account.secretsManager.arn(SECRET_NAMES.github),
-      GITLAB_WEBHOOK_TOKEN_ARN: account.secretsManager.arn(SECRET_NAMES.gitlab),
-      SOURCE_BUCKET: account.sourceBucket,
-      RELEASE_HISTORY_BUCKET: buckets.history,
-      SCALING_GUARD_BUCKET: buckets.guard,
     });
     const { resetRuntimeConfig } = await import('#shared/config.ts');
     resetRuntimeConfig();
@@ -174,7 +163,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     account.attach(clients);
 
     const bus = new EventBus(ACCOUNT_ID, REGION, () => new Date(clock.now()));
-    for (const rule of controlPlaneRules((event) => runner.start('scale', event))) bus.addRule(rule);
+    // The templates' EventBridge rules, their targets the state machines the runner executes.
+    const startTarget = (arn: string, event: unknown) => {
+      const kind = runner.kindOf(arn);
+      if (!kind) throw new Error(`rule target ${arn} is not a state machine the sandbox runs`);
+      return runner.start(kind, event);
+    };
+    for (const rule of templateRules(deployed.rules, startTarget)) bus.addRule(rule);
 
     account.hooks.stepFunctions = {
       StartExecution: async (input) => runner.sfnCommands().StartExecution(input),
@@ -267,6 +262,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       account,
       gitRoot: join(dataDir, 'git'),
       onPush,
+      config,
     };
     handle = (req, res) => {
       route(routes, req, res).catch((error: unknown) => {
@@ -374,6 +370,8 @@ interface Routes {
   account: EmulatedAccount;
   gitRoot: string;
   onPush: (push: PushNotice) => void;
+  /** The functions' view of `stackpilot.yml` (repositories on the sandbox's git server). */
+  config: StackpilotConfig;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -469,6 +467,21 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     }
     return sendJson(res, 200, { app, stage, cpu });
   }
+  if (path === '/deploy' && method === 'POST') {
+    const document = parseJson(await buffer(req));
+    if (!document.ok) return sendJson(res, 400, { message: document.message });
+    try {
+      const { name, input } = await deployRequest(
+        routes.config,
+        routes.gitRoot,
+        (document.value ?? {}) as object,
+      );
+      return sendJson(res, 202, summary(routes.runner.start('deploy', input, name)));
+    } catch (error) {
+      if (error instanceof DeployRequestError) return sendJson(res, error.status, { message: error.message });
+      throw error;
+    }
+  }
   if (path === '/health') return sendJson(res, 200, { status: 'ok' });
   sendJson(res, 404, {
     message: `no route ${method} ${path}; see GET /stages, GET /executions, POST /events, POST /webhooks/github, /git/`,
@@ -508,18 +521,6 @@ function describeChange(record: ExecutionRecord): string {
   if (record.status === 'RUNNING') return `${record.stateMachine} ${record.name}${what}: started`;
   const reason = record.status === 'SUCCEEDED' ? '' : `: ${record.error ?? ''} ${shortCause(record.cause)}`;
   return `${record.stateMachine} ${record.name}${what}: ${record.status}${reason}`;
-}
-
-/** The readable part of a Cause: the `errorMessage` of a Lambda Cause document, or the text. */
-export function shortCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: the cause is the message
-  }
-  return cause;
 }
 
 function summarizeBody(body: string): string {

@@ -1,6 +1,7 @@
 /**
- * Emulated CloudWatch: the four alarms of each stage (service and cluster CPU, high and
- * low), evaluated at the end of each period of emulated time on metrics that a load knob
+ * Emulated CloudWatch: the stages' CPU alarms as the templates create them (PutMetricAlarm:
+ * service and cluster CPUUtilization of AWS/ECS, their thresholds, periods and evaluation
+ * periods), evaluated at the end of each period of emulated time on metrics that a load knob
  * drives. A state transition puts a "CloudWatch Alarm State Change" event on the bus,
  * shaped as the AWS documentation's sample.
  */
@@ -14,6 +15,8 @@ import {
   type ListTagsForResourceCommandInput,
   type ListTagsForResourceCommandOutput,
   type MetricAlarm,
+  type PutMetricAlarmCommandInput,
+  type PutMetricAlarmCommandOutput,
   ResourceNotFound,
   ResourceNotFoundException,
   type SetAlarmStateCommandInput,
@@ -43,6 +46,9 @@ interface AlarmRecord {
   period: number;
   evaluationPeriods: number;
   threshold: number;
+  /** From PutMetricAlarm (alarms of older state files have none: the CDK app's are rebuilt). */
+  description?: string;
+  tags?: { Key: string; Value: string }[];
   createdAt: number;
   state: AlarmState;
   /** Per-period sums of the sampled metric, keyed by the period's start (ms). */
@@ -96,34 +102,6 @@ export class CloudWatchEmulator implements Emulator {
     this.file.save();
   }
 
-  /** Creates the four alarms of a stage from its configuration (what the CDK app creates). */
-  ensureStageAlarms(app: string, stage: string): void {
-    const ref = findStage(this.ctx.config, app, stage);
-    if (!ref) throw new Error(`no stage ${stage} of app ${app} in the configuration`);
-    const names = stageNames(app, stage);
-    const t = this.ctx.clock.now();
-    for (const target of ['service', 'cluster'] as const) {
-      const scaling = target === 'service' ? ref.stageConfig.serviceScaling : ref.stageConfig.clusterScaling;
-      for (const direction of ['out', 'in'] as const) {
-        this.file.value.alarms[names.alarm(target, direction)] ??= {
-          app,
-          stage,
-          target,
-          direction,
-          clusterName: names.cluster,
-          serviceName: names.service,
-          period: scaling.periodSeconds,
-          evaluationPeriods: scaling.evaluationPeriods,
-          threshold: direction === 'out' ? scaling.cpuHigh : scaling.cpuLow,
-          createdAt: t,
-          state: { value: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', timestamp: t },
-          buckets: {},
-          evaluatedThrough: Math.floor(t / (scaling.periodSeconds * 1000)) * scaling.periodSeconds * 1000,
-        };
-      }
-    }
-  }
-
   /** The load knob: the stage's service runs at `cpuPercent` CPU (of what its tasks reserve). */
   setLoad(app: string, stage: string, cpuPercent: number): void {
     if (!(cpuPercent >= 0 && cpuPercent <= 100))
@@ -133,12 +111,20 @@ export class CloudWatchEmulator implements Emulator {
     this.file.value.loads[`${app}/${stage}`] = cpuPercent;
   }
 
-  /** The stage's load: the knob's value, else midway between the service's low and high thresholds. */
+  /**
+   * The stage's load: the knob's value, else midway between the thresholds of the service's
+   * scale-in and scale-out alarms (as the templates created them), so that neither fires.
+   */
   load(app: string, stage: string): number {
     const set = this.file.value.loads[`${app}/${stage}`];
     if (set !== undefined) return set;
-    const scaling = findStage(this.ctx.config, app, stage)?.stageConfig.serviceScaling;
-    return scaling ? (scaling.cpuLow + scaling.cpuHigh) / 2 : 50;
+    const threshold = (direction: ScaleDirection) =>
+      Object.values(this.file.value.alarms).find(
+        (a) => a.app === app && a.stage === stage && a.target === 'service' && a.direction === direction,
+      )?.threshold;
+    const low = threshold('in');
+    const high = threshold('out');
+    return low !== undefined && high !== undefined ? (low + high) / 2 : 50;
   }
 
   /** The current value of an alarm's metric; undefined when ECS would publish no datapoint. */
@@ -185,6 +171,66 @@ export class CloudWatchEmulator implements Emulator {
   }
 
   readonly commands = {
+    /**
+     * Creates or updates an alarm. The sandbox evaluates the metrics it produces: CPUUtilization
+     * of AWS/ECS (Average) by ClusterName (cluster CPU) or by ClusterName and ServiceName
+     * (service CPU), compared greater or less than a threshold; other alarms are refused.
+     * Tags `stackpilot:app` and `stackpilot:stage` say whose load drives it.
+     */
+    PutMetricAlarm: (input: PutMetricAlarmCommandInput): Result<PutMetricAlarmCommandOutput> => {
+      const name = input.AlarmName ?? '';
+      const dimensions = Object.fromEntries((input.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      const clusterName = dimensions.ClusterName;
+      const keys = Object.keys(dimensions).sort().join(',');
+      const operator = input.ComparisonOperator;
+      const tag = (key: string) => input.Tags?.find((t) => t.Key === key)?.Value;
+      const app = tag('stackpilot:app');
+      const stage = tag('stackpilot:stage');
+      if (
+        input.Namespace !== 'AWS/ECS' ||
+        input.MetricName !== 'CPUUtilization' ||
+        (input.Statistic ?? 'Average') !== 'Average' ||
+        !clusterName ||
+        (keys !== 'ClusterName' && keys !== 'ClusterName,ServiceName') ||
+        (operator !== 'GreaterThanThreshold' && operator !== 'LessThanThreshold')
+      ) {
+        throw awsError(
+          InvalidFormatFault,
+          `the sandbox evaluates only Average AWS/ECS CPUUtilization alarms by ClusterName (and ServiceName), greater or less than a threshold; ${name} is ${input.Namespace}/${input.MetricName} by [${keys}] ${operator}`,
+        );
+      }
+      if (!app || !stage || !findStage(this.ctx.config, app, stage)) {
+        throw awsError(
+          InvalidFormatFault,
+          `alarm ${name} needs tags stackpilot:app and stackpilot:stage of a configured stage (got ${app}/${stage})`,
+        );
+      }
+      const period = Number(input.Period ?? 60);
+      const t = this.ctx.clock.now();
+      const existing = this.file.value.alarms[name];
+      this.file.value.alarms[name] = {
+        app,
+        stage,
+        target: dimensions.ServiceName ? 'service' : 'cluster',
+        direction: operator === 'GreaterThanThreshold' ? 'out' : 'in',
+        clusterName,
+        serviceName: dimensions.ServiceName ?? stageNames(app, stage).service,
+        period,
+        evaluationPeriods: Number(input.EvaluationPeriods ?? 1),
+        threshold: Number(input.Threshold ?? 0),
+        ...(input.AlarmDescription !== undefined && { description: input.AlarmDescription }),
+        tags: (input.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
+        createdAt: existing?.createdAt ?? t,
+        state: existing?.state ?? {
+          value: 'INSUFFICIENT_DATA',
+          reason: 'Unchecked: Initial alarm creation',
+          timestamp: t,
+        },
+        buckets: existing?.buckets ?? {},
+        evaluatedThrough: existing?.evaluatedThrough ?? Math.floor(t / (period * 1000)) * period * 1000,
+      };
+      return {};
+    },
     DescribeAlarms: (input: DescribeAlarmsCommandInput): Result<DescribeAlarmsCommandOutput> => {
       const alarms = Object.entries(this.file.value.alarms).filter(
         ([name, a]) =>
@@ -246,15 +292,7 @@ export class CloudWatchEmulator implements Emulator {
         throw awsError(ResourceNotFoundException, `Alarm ${input.ResourceARN} does not exist.`, {
           httpStatusCode: 404,
         });
-      const a = this.alarm(name);
-      return {
-        Tags: [
-          { Key: 'stackpilot:app', Value: a.app },
-          { Key: 'stackpilot:stage', Value: a.stage },
-          { Key: 'stackpilot:target', Value: a.target },
-          { Key: 'stackpilot:direction', Value: a.direction },
-        ],
-      };
+      return { Tags: this.alarm(name).tags ?? [] };
     },
   };
 
@@ -313,7 +351,7 @@ export class CloudWatchEmulator implements Emulator {
     this.ctx.emit('CloudWatch Alarm State Change', 'aws.cloudwatch', [this.alarmArn(name)], {
       alarmName: name,
       configuration: {
-        description: this.description(alarm),
+        ...(alarm.description !== undefined && { description: alarm.description }),
         metrics: [
           {
             id: randomUUID(),
@@ -337,17 +375,11 @@ export class CloudWatchEmulator implements Emulator {
       : { ClusterName: alarm.clusterName };
   }
 
-  /** The description the CDK app gives the alarm (infra/constructs/stage-alarms.ts). */
-  private description(alarm: AlarmRecord): string {
-    const side = alarm.direction === 'out' ? 'above' : 'below';
-    return `stackpilot ${alarm.app}/${alarm.stage}: ${alarm.target} CPU ${side} ${alarm.threshold}% (scales ${alarm.direction})`;
-  }
-
   private alarmOutput(name: string, a: AlarmRecord): MetricAlarm {
     return {
       AlarmName: name,
       AlarmArn: this.alarmArn(name),
-      AlarmDescription: this.description(a),
+      ...(a.description !== undefined && { AlarmDescription: a.description }),
       AlarmConfigurationUpdatedTimestamp: new Date(a.createdAt),
       ActionsEnabled: true,
       OKActions: [],

@@ -41,6 +41,24 @@ export interface DeploymentRecord {
   updatedAt: number;
   /** When set, this deployment's tasks fail to start with this reason. */
   failReason?: string;
+  /** The stopCode of those failed tasks. @default 'EssentialContainerExited' */
+  failStopCode?: TaskRecord['stopCode'];
+  /** How long its tasks take from placement to RUNNING (or to failing). @default TASK_START_MS */
+  taskStartMs?: number;
+}
+
+/**
+ * What the next deployment of a service does (tests and the fault suite): how long its
+ * tasks take to start, and whether they fail and how ECS reports it. An image that takes
+ * an hour to pull is a deployment that does not complete within any release's deadline.
+ */
+export interface DeploymentPlan {
+  /** Seconds from placing a task to RUNNING (or to its failure). @default TASK_START_MS / 1000 */
+  readonly startSeconds?: number;
+  /** The tasks stop before running, with this `stoppedReason` (`CannotPullContainerError: …`). */
+  readonly failReason?: string;
+  /** The `stopCode` of those tasks. @default 'EssentialContainerExited' */
+  readonly stopCode?: TaskRecord['stopCode'];
 }
 
 export interface ServiceRecord {
@@ -61,6 +79,8 @@ export interface ServiceRecord {
   lastCompletedDeployment?: { id: string; taskDefinition: string };
   /** `failNextDeployment`: the next deployment's tasks fail with this reason. */
   failNext?: string;
+  /** `planDeployments`: what the next deployments do, in order (one plan per deployment). */
+  plannedDeployments?: DeploymentPlan[];
   lastPlacementFailureAt?: number;
   steady: boolean;
 }
@@ -104,6 +124,8 @@ export interface TaskRecord {
     | 'TerminationNotice'
     | 'TaskFailedToStart';
   failReason?: string;
+  /** The stopCode when it fails (its deployment's plan). */
+  failStopCode?: TaskRecord['stopCode'];
 }
 
 export interface EcsState {

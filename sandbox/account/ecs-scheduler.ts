@@ -97,7 +97,7 @@ export class EcsScheduler {
         task.lastStatus = 'STOPPED';
         task.stoppedAt = t;
         task.stoppedReason = task.failReason;
-        task.stopCode = 'EssentialContainerExited';
+        task.stopCode = task.failStopCode ?? 'EssentialContainerExited';
         const service = task.serviceName
           ? this.state.services[`${task.clusterName}/${task.serviceName}`]
           : undefined;
@@ -288,8 +288,9 @@ export class EcsScheduler {
       lastStatus: 'PENDING',
       desiredStatus: 'RUNNING',
       createdAt: t,
-      startAt: t + TASK_START_MS,
+      startAt: t + (deployment.taskStartMs ?? TASK_START_MS),
       ...(deployment.failReason && { failReason: deployment.failReason }),
+      ...(deployment.failStopCode && { failStopCode: deployment.failStopCode }),
     };
     this.state.tasks[taskArn] = task;
     service.steady = false;

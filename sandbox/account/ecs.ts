@@ -56,6 +56,7 @@ import {
 import { stageNames } from '#shared/naming.ts';
 import {
   DEFAULT_FAILURE_REASON,
+  type DeploymentPlan,
   type DeploymentRecord,
   type EcsState,
   emptyEcsState,
@@ -112,6 +113,16 @@ export class EcsEmulator implements Emulator {
   failNextDeployment(app: string, stage: string, reason = DEFAULT_FAILURE_REASON): void {
     const names = stageNames(app, stage);
     this.serviceRecord(names.cluster, names.service).failNext = reason;
+  }
+
+  /**
+   * What the next deployments of a service do, one plan per deployment in order (a
+   * release's, then the rollback's): tasks slow to start, or failing with a given reason
+   * and stop code. Deployments past the plans behave as usual.
+   */
+  planDeployments(clusterName: string, serviceName: string, ...plans: DeploymentPlan[]): void {
+    const service = this.serviceRecord(this.cluster(clusterName), serviceName);
+    service.plannedDeployments = [...(service.plannedDeployments ?? []), ...plans];
   }
 
   /**
@@ -550,7 +561,9 @@ export class EcsEmulator implements Emulator {
     for (const d of service.deployments) d.status = 'ACTIVE';
     const image =
       this.state.taskDefinitions[key]?.definition.containerDefinitions?.map((c) => c.image ?? '') ?? [];
+    const plan = service.plannedDeployments?.shift();
     const failReason =
+      plan?.failReason ??
       service.failNext ??
       (image.some((i) => imageTag(i)?.startsWith('fail-')) ? DEFAULT_FAILURE_REASON : undefined);
     delete service.failNext;
@@ -565,6 +578,8 @@ export class EcsEmulator implements Emulator {
       createdAt: t,
       updatedAt: t,
       ...(failReason && { failReason }),
+      ...(plan?.stopCode && { failStopCode: plan.stopCode }),
+      ...(plan?.startSeconds !== undefined && { taskStartMs: plan.startSeconds * 1000 }),
     };
     service.deployments.unshift(deployment);
     service.taskDefinition = key;

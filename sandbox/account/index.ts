@@ -8,17 +8,20 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { allStages, type StackpilotConfig } from '#shared/config.ts';
 import { stageNames } from '#shared/naming.ts';
+import { type AppTemplatesOptions, appTemplates } from '../templates/synth.ts';
+import type { TemplateSet } from '../templates/template.ts';
 import { AutoScalingEmulator } from './auto-scaling.ts';
 import { type Clock, type ResumableClock, scaledClock } from './clock.ts';
 import { CloudWatchEmulator } from './cloudwatch.ts';
 import { CodePipelineEmulator, type ReleaseHook } from './codepipeline.ts';
+import { type DeployedApp, deployTemplates } from './deploy.ts';
 import { EcrEmulator } from './ecr.ts';
 import { EcsEmulator } from './ecs.ts';
 import { NotEmulated } from './errors.ts';
 import { EventBridgeEmulator } from './event-bridge.ts';
 import { S3Emulator } from './s3.ts';
 import { SecretsManagerEmulator } from './secrets-manager.ts';
-import { seedFromConfig } from './seed.ts';
+import { SsmEmulator } from './ssm.ts';
 import { type StepFunctionsBackend, StepFunctionsEmulator } from './step-functions.ts';
 import { JsonFile } from './store.ts';
 import { type AccountContext, type AccountEvent, type Emulator, eventTime } from './types.ts';
@@ -26,6 +29,7 @@ import { type AccountContext, type AccountEvent, type Emulator, eventTime } from
 export type { Clock, ManualClock, ResumableClock } from './clock.ts';
 export { manualClock, scaledClock } from './clock.ts';
 export type { ReleaseHook, ReleaseOutcome, ReleaseRequest } from './codepipeline.ts';
+export type { DeploymentPlan } from './ecs-model.ts';
 export { awsError, NotEmulated } from './errors.ts';
 export type { StepFunctionsBackend } from './step-functions.ts';
 export type { AccountEvent } from './types.ts';
@@ -49,6 +53,19 @@ export interface AccountHooks {
   stepFunctions?: StepFunctionsBackend;
   /** Errors thrown by onEvent (default: printed to stderr). */
   onHookError?: (error: unknown, event: AccountEvent) => void;
+  /**
+   * Called before each command is answered, once the account has caught up with the clock.
+   * An error it throws is the command's answer (nothing changes): tests inject AWS errors
+   * with it (a throttled call, a denied permission) and record the calls made.
+   */
+  onCommand?: (call: CommandCall) => void | Promise<void>;
+}
+
+/** A command as the account receives it: the service as AWS names it, the command without `Command`. */
+export interface CommandCall {
+  readonly service: string;
+  readonly command: string;
+  readonly input: unknown;
 }
 
 export interface EmulatedAccountOptions {
@@ -61,10 +78,6 @@ export interface EmulatedAccountOptions {
   accountId?: string;
   /** @default 'us-east-1' */
   region?: string;
-  /** The control plane's source bucket (versioned). @default 'stackpilot-sources-<accountId>' */
-  sourceBucket?: string;
-  /** The release history bucket (`RELEASE_HISTORY_BUCKET`). @default 'stackpilot-release-history-<accountId>' */
-  releaseHistoryBucket?: string;
   /** Secrets Manager secrets by name (the webhook secret, repository tokens). */
   secrets?: Record<string, string>;
   hooks?: AccountHooks;
@@ -85,6 +98,7 @@ const CLIENTS: Record<string, keyof ServiceEmulators> = {
   CloudWatchClient: 'cloudWatch',
   SFNClient: 'stepFunctions',
   SecretsManagerClient: 'secretsManager',
+  SSMClient: 'ssm',
   EventBridgeClient: 'eventBridge',
 };
 
@@ -97,6 +111,7 @@ interface ServiceEmulators {
   cloudWatch: CloudWatchEmulator;
   stepFunctions: StepFunctionsEmulator;
   secretsManager: SecretsManagerEmulator;
+  ssm: SsmEmulator;
   eventBridge: EventBridgeEmulator;
 }
 
@@ -111,8 +126,6 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   const clock = options.clock ?? scaledClock();
   const config = options.config;
   const dataDir = options.dataDir;
-  const sourceBucket = options.sourceBucket ?? `stackpilot-sources-${accountId}`;
-  const releaseHistoryBucket = options.releaseHistoryBucket ?? `stackpilot-release-history-${accountId}`;
   const hooks: AccountHooks = { ...options.hooks };
 
   const pending: AccountEvent[] = [];
@@ -148,6 +161,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   const cloudWatch = new CloudWatchEmulator(ctx, dataDir, ecs);
   const stepFunctions = new StepFunctionsEmulator(() => hooks.stepFunctions);
   const secretsManager = new SecretsManagerEmulator(ctx);
+  const ssm = new SsmEmulator(ctx, dataDir);
   const eventBridge = new EventBridgeEmulator(ctx);
   for (const [name, value] of Object.entries(options.secrets ?? {})) secretsManager.put(name, value);
 
@@ -160,6 +174,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     cloudWatch,
     stepFunctions,
     secretsManager,
+    ssm,
     eventBridge,
   };
   // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
@@ -231,6 +246,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     const handler = table && Object.hasOwn(table, command) ? table[command] : undefined;
     if (!emulator || !handler) throw new NotEmulated(emulator?.service ?? service, command);
     tick();
+    await hooks.onCommand?.({ service: emulator.service, command, input: input ?? {} });
     try {
       return (await (handler as (input: unknown) => unknown)(input ?? {})) as Record<string, unknown>;
     } finally {
@@ -310,14 +326,61 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     });
   }
 
+  let deployed: DeployedApp | undefined;
+  function deployment(): DeployedApp {
+    if (!deployed)
+      throw new Error('the emulated account has no stacks yet: deploy the templates first (deployApp)');
+    return deployed;
+  }
+  /** A variable of the functions' environment (as the templates set it). */
+  function functionVariable(name: string): string {
+    const value = deployment().environment[name];
+    if (value === undefined)
+      throw new Error(`no function of the templates has the environment variable ${name}`);
+    return value;
+  }
+
+  /** Deploys the stacks of `templates` (idempotent: what exists stays). */
+  async function deploy(templates: TemplateSet): Promise<DeployedApp> {
+    deployed = await deployTemplates(
+      {
+        accountId,
+        region,
+        dataDir,
+        s3,
+        ecs,
+        ecr,
+        autoScaling,
+        codePipeline,
+        cloudWatch,
+        secretsManager,
+        ssm,
+        dispatch,
+      },
+      templates,
+    );
+    flush();
+    return deployed;
+  }
+
   return {
     accountId,
     region,
     clock,
     config,
     dataDir,
-    sourceBucket,
-    releaseHistoryBucket,
+    /** The control plane's versioned source bucket (`SOURCE_BUCKET` of the functions). */
+    get sourceBucket(): string {
+      return functionVariable('SOURCE_BUCKET');
+    },
+    /** Where the release records releases (`RELEASE_HISTORY_BUCKET`: the source bucket on AWS). */
+    get releaseHistoryBucket(): string {
+      return functionVariable('RELEASE_HISTORY_BUCKET');
+    },
+    /** What the last deployment created: rules, functions and their environment, the evaluator. */
+    get deployed(): DeployedApp {
+      return deployment();
+    },
     /** Mutable: the server installs its hooks after creating the account. */
     hooks,
     ...emulators,
@@ -326,13 +389,17 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     tick,
     flush,
     snapshot,
-    /** Creates what the CDK app would for every stage of the configuration (idempotent). */
-    seedFromConfig(seedConfig: StackpilotConfig = config) {
-      seedFromConfig(
-        { accountId, region, sourceBucket, s3, ecs, ecr, autoScaling, codePipeline, cloudWatch },
-        seedConfig,
-      );
-      flush();
+    deploy,
+    /**
+     * `cdk deploy` of the CDK app for `appConfig` (default: the account's configuration):
+     * synthesized or read from the cache, then deployed. What CDK would create is what the
+     * account has; nothing else.
+     */
+    async deployApp(
+      cache: AppTemplatesOptions = { cacheDir: join(dataDir, 'templates') },
+      appConfig: StackpilotConfig = config,
+    ): Promise<DeployedApp> {
+      return deploy(await appTemplates(appConfig, cache));
     },
   };
 }

@@ -1,14 +1,18 @@
 /**
- * Emulated Secrets Manager: GetSecretValue from secrets seeded at start (the webhook
- * secret, repository tokens). Secrets live in memory only: the sandbox server keeps its
- * own secret file and seeds them on every start.
+ * Emulated Secrets Manager: the templates' secrets (CreateSecret) and GetSecretValue. Secrets
+ * live in memory only: the sandbox server keeps its own secret file and puts the webhook
+ * secret into the template's secret on every start.
  */
 import { createHash } from 'node:crypto';
 import {
+  type CreateSecretCommandInput,
+  type CreateSecretCommandOutput,
   type GetSecretValueCommandInput,
   type GetSecretValueCommandOutput,
+  ResourceExistsException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
+import { secretArn } from '../templates/resource-types.ts';
 import { awsError } from './errors.ts';
 import type { AccountContext, Emulator, Result } from './types.ts';
 
@@ -25,14 +29,29 @@ export class SecretsManagerEmulator implements Emulator {
 
   arn(name: string): string {
     // Real ARNs end with six random characters; a hash keeps them stable across restarts.
-    const suffix = createHash('sha256').update(name).digest('base64url').slice(0, 6);
-    return `arn:aws:secretsmanager:${this.ctx.region}:${this.ctx.accountId}:secret:${name}-${suffix}`;
+    return secretArn(name, this.ctx.region, this.ctx.accountId);
+  }
+
+  /** The name of a secret given by name or ARN (undefined when there is no such secret). */
+  nameOf(id: string): string | undefined {
+    return [...this.secrets.keys()].find((n) => n === id || this.arn(n) === id);
   }
 
   readonly commands = {
+    CreateSecret: (input: CreateSecretCommandInput): Result<CreateSecretCommandOutput> => {
+      const name = input.Name ?? '';
+      if (this.secrets.has(name)) {
+        throw awsError(
+          ResourceExistsException,
+          `The operation failed because the secret ${name} already exists.`,
+        );
+      }
+      this.put(name, input.SecretString ?? '');
+      return { ARN: this.arn(name), Name: name };
+    },
     GetSecretValue: (input: GetSecretValueCommandInput): Result<GetSecretValueCommandOutput> => {
       const id = input.SecretId ?? '';
-      const name = [...this.secrets.keys()].find((n) => n === id || this.arn(n) === id);
+      const name = this.nameOf(id);
       const secret = name === undefined ? undefined : this.secrets.get(name);
       if (name === undefined || !secret) {
         throw awsError(ResourceNotFoundException, "Secrets Manager can't find the specified secret.");

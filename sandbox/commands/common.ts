@@ -3,9 +3,10 @@
  * code 2), and the client of a running sandbox's HTTP API.
  */
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile } from '../server.ts';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile } from '../location.ts';
 import type { CommandIo } from './cost.ts';
 
 /** Standard streams of a command (the process's, or a test's). */
@@ -61,11 +62,41 @@ export function sandboxUrl(values: { url?: string; data?: string }): string {
   return `http://127.0.0.1:${process.env.PORT ?? DEFAULT_PORT}`;
 }
 
+/**
+ * One HTTP exchange with node:http. Not fetch: its HTTP client loads on first use and costs
+ * more than the rest of a `stackpilot status` call (about 3x the wall time of the request).
+ */
+function exchange(
+  url: string,
+  init: { method: string; body?: string; timeoutMs?: number },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: init.method,
+        headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+        timeout: init.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${init.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
 /** True when a sandbox answers at `url`. */
 export async function sandboxRunning(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    return response.ok;
+    return (await exchange(`${url}/health`, { method: 'GET', timeoutMs: 2000 })).status === 200;
   } catch {
     return false;
   }
@@ -77,22 +108,20 @@ export async function api<T>(
   path: string,
   init: { method?: string; body?: unknown } = {},
 ): Promise<{ status: number; body: T }> {
-  let response: Response;
+  let response: { status: number; text: string };
   try {
-    response = await fetch(`${url}${path}`, {
+    response = await exchange(`${url}${path}`, {
       method: init.method ?? 'GET',
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch {
     throw new CommandError(`no sandbox answers at ${url}: start one with \`npm start\` (or pass --url)`);
   }
-  const text = await response.text();
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(response.text);
   } catch {
-    body = { message: text };
+    body = { message: response.text };
   }
   return { status: response.status, body: body as T };
 }

@@ -1,6 +1,7 @@
 /** `stackpilot logs <execution>`: the state-by-state history of an execution. */
+
+import { shortCause } from '../location.ts';
 import type { ExecutionRecord, HistoryEntry } from '../runner.ts';
-import { shortCause } from '../server.ts';
 import {
   api,
   type CliIo,

@@ -7,22 +7,11 @@
  * length of the execution. With `--aws`, it starts the deployed `stackpilot-<name>` state
  * machine with the credentials and region of the usual AWS environment and follows it.
  */
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { StateMachineKind } from '#shared/naming.ts';
+import type { Sandbox } from '../server.ts';
 import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  ListStateMachinesCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { type StateMachineKind, stateMachineName } from '#shared/naming.ts';
-import type { ExecutionRecord } from '../runner.ts';
-import { type Sandbox, shortCause, startSandbox } from '../server.ts';
-import {
-  api,
   type CliIo,
-  CommandError,
   EXIT,
   parse,
   readInput,
@@ -31,6 +20,8 @@ import {
   sandboxUrl,
   UsageError,
 } from './common.ts';
+import { defaultSfnClient, followOnSandbox, runOnAws, startOnSandbox } from './execution.ts';
+import { importServer } from './from-source.ts';
 
 export const RUN_USAGE = `usage: stackpilot run <deploy|release|scale> --input <file|-> [--name NAME] [--aws]
                       [--timeout SECONDS] [--url URL | --data DIR]
@@ -75,7 +66,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDependencie
   const deadline = timeoutSeconds ? Date.now() + timeoutSeconds * 1000 : Number.POSITIVE_INFINITY;
   const follow = { io, deadline, pollMs: deps.pollMs ?? 500 };
   if (values.aws) {
-    return runOnAws(kind as StateMachineKind, input, values.name, deps.sfn ?? new SFNClient({}), {
+    return runOnAws(kind as StateMachineKind, input, values.name, deps.sfn ?? (await defaultSfnClient()), {
       ...follow,
       pollMs: deps.pollMs ?? 2000,
     });
@@ -85,134 +76,19 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDependencie
   let inProcess: Sandbox | undefined;
   if (!values.url && !(await sandboxRunning(url))) {
     io.stderr.write(`no sandbox answers at ${url}: running the execution in process\n`);
+    // The server (and the CDK, the handlers) is loaded only here: a running sandbox needs none of it.
+    const { startSandbox } = await importServer();
     inProcess = await startSandbox({ dataDir: values.data, port: 0, log: () => undefined });
     url = inProcess.url;
   }
   try {
-    return await runInSandbox(url, kind as StateMachineKind, input, values.name, follow);
+    const started = await startOnSandbox(url, '/executions', {
+      stateMachine: kind,
+      input,
+      name: values.name,
+    });
+    return await followOnSandbox(url, started, follow);
   } finally {
     await inProcess?.close();
   }
-}
-
-interface Follow {
-  readonly io: CliIo;
-  readonly deadline: number;
-  readonly pollMs: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function runInSandbox(
-  url: string,
-  kind: StateMachineKind,
-  input: unknown,
-  name: string | undefined,
-  { io, deadline, pollMs }: Follow,
-): Promise<number> {
-  const started = await api<ExecutionRecord & { message?: string }>(url, '/executions', {
-    method: 'POST',
-    body: { stateMachine: kind, input, name },
-  });
-  if (started.status !== 202)
-    throw new CommandError(started.body.message ?? `the sandbox answered ${started.status}`);
-  const executionName = started.body.name;
-  io.stderr.write(`${kind} ${executionName}: started\n`);
-  let shown = 0;
-  for (;;) {
-    const { status, body } = await api<ExecutionRecord>(
-      url,
-      `/executions/${encodeURIComponent(executionName)}`,
-    );
-    if (status !== 200) throw new CommandError(`the sandbox lost execution ${executionName} (${status})`);
-    for (const state of body.statesEntered.slice(shown)) io.stderr.write(`  -> ${state}\n`);
-    shown = body.statesEntered.length;
-    if (body.status !== 'RUNNING') return report(io, body.status, body.output, body.error, body.cause);
-    if (Date.now() > deadline)
-      throw new CommandError(
-        `${kind} ${executionName} still runs after --timeout; follow it with stackpilot logs`,
-      );
-    await sleep(pollMs);
-  }
-}
-
-function report(io: CliIo, status: string, output: unknown, error?: string, cause?: string): number {
-  if (status === 'SUCCEEDED') {
-    io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    return EXIT.ok;
-  }
-  io.stderr.write(`${status}: ${error ?? 'no error'}: ${shortCause(cause) || '(no cause)'}\n`);
-  return EXIT.failed;
-}
-
-/** Finds `stackpilot-<kind>` among the account's state machines. */
-async function findStateMachine(sfn: SFNClient, kind: StateMachineKind): Promise<string> {
-  const wanted = stateMachineName(kind);
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new ListStateMachinesCommand({ nextToken }));
-    const found = page.stateMachines?.find((m) => m.name === wanted);
-    if (found?.stateMachineArn) return found.stateMachineArn;
-    nextToken = page.nextToken;
-  } while (nextToken);
-  throw new CommandError(
-    `no state machine ${wanted} in this account and region: deploy stackpilot with npx cdk deploy`,
-  );
-}
-
-async function runOnAws(
-  kind: StateMachineKind,
-  input: unknown,
-  name: string | undefined,
-  sfn: SFNClient,
-  { io, deadline, pollMs }: Follow,
-): Promise<number> {
-  let executionArn: string;
-  try {
-    const stateMachineArn = await findStateMachine(sfn, kind);
-    const started = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-    );
-    executionArn = started.executionArn ?? '';
-  } catch (error) {
-    if (error instanceof CommandError) throw error;
-    throw new CommandError(`AWS refused: ${(error as Error).name}: ${(error as Error).message}`);
-  }
-  io.stderr.write(`${kind}: started ${executionArn}\n`);
-  let lastEventId = 0;
-  for (;;) {
-    // The status first, then the history: an execution that ended has all its events listed.
-    const described: DescribeExecutionCommandOutput = await sfn.send(
-      new DescribeExecutionCommand({ executionArn }),
-    );
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(
-        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
-      );
-      for (const event of page.events ?? []) {
-        if ((event.id ?? 0) <= lastEventId) continue;
-        lastEventId = event.id ?? lastEventId;
-        const line = progressLine(event);
-        if (line) io.stderr.write(`  ${line}\n`);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
-    if (described.status !== 'RUNNING') {
-      const output = described.output === undefined ? undefined : JSON.parse(described.output);
-      return report(io, described.status ?? 'UNKNOWN', output, described.error, described.cause);
-    }
-    if (Date.now() > deadline)
-      throw new CommandError(
-        `${kind} still runs after --timeout; follow it in the Step Functions console: ${executionArn}`,
-      );
-    await sleep(pollMs);
-  }
-}
-
-function progressLine(event: HistoryEvent): string | undefined {
-  if (event.stateEnteredEventDetails?.name) return `-> ${event.stateEnteredEventDetails.name}`;
-  if (event.taskFailedEventDetails)
-    return `   failed: ${event.taskFailedEventDetails.error}: ${shortCause(event.taskFailedEventDetails.cause)}`;
-  return undefined;
 }

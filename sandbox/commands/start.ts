@@ -19,6 +19,19 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The Node.js major version the AWS SDK requires from its releases after the first week of January 2027. */
+export const SDK_NODE_MAJOR = 22;
+
+/**
+ * One line, once per start, instead of the AWS SDK's multi-line warning on every process
+ * (bin.mjs turns that off): stackpilot runs on this Node, but later SDK releases will not.
+ */
+export function nodeVersionNote(version: string): string | undefined {
+  const major = Number(version.split('.')[0]);
+  if (major >= SDK_NODE_MAJOR) return undefined;
+  return `note: Node ${version} runs stackpilot today, but AWS SDK releases after the first week of January 2027 need Node ${SDK_NODE_MAJOR} or later (the functions already run on Lambda's nodejs22.x): upgrade Node to ${SDK_NODE_MAJOR} LTS`;
+}
+
 /** Starts the sandbox and resolves with the exit code once SIGINT or SIGTERM stopped it. */
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, options);
@@ -54,6 +67,8 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
   io.stdout.write(`${startBanner(sandbox)}\n`);
+  const note = nodeVersionNote(process.versions.node);
+  if (note) io.stdout.write(`${note}\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

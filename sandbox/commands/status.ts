@@ -1,6 +1,7 @@
 /** `stackpilot status`: the stages and the recent executions of a running sandbox. */
+
+import { shortCause } from '../location.ts';
 import type { ExecutionRecord } from '../runner.ts';
-import { shortCause } from '../server.ts';
 import {
   api,
   type CliIo,

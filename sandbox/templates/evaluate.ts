@@ -146,6 +146,11 @@ export class StackEvaluator {
     });
   }
 
+  /** The resource's physical name: its name property when the template sets one, else the generated name. */
+  physicalName(logicalId: string): string {
+    return this.identity(logicalId).name;
+  }
+
   /** What `Ref` returns for a resource. */
   ref(logicalId: string): string {
     const provided = this.provided.get(logicalId)?.ref;

@@ -4,7 +4,11 @@
  * Transient failures (network errors, 5xx, throttling) are `TransientError` instead, retried.
  */
 
-/** The pushed commit cannot be fetched: the branch moved on and the server will not serve the commit by id, or it never existed. */
+/**
+ * The pushed commit cannot be fetched: the repository is empty, or no branch or tag reaches
+ * the commit and the server will not send it by id (it never existed there, or a force-push
+ * took it off its branch on a server that only serves reachable commits).
+ */
 export class CommitNotFound extends Error {
   override readonly name = 'CommitNotFound';
 }
@@ -17,6 +21,15 @@ export class RepositoryUnreachable extends Error {
 /** The git server refused the credentials (or their absence). */
 export class RepositoryAccessDenied extends Error {
   override readonly name = 'RepositoryAccessDenied';
+}
+
+/**
+ * The repository or its server uses what this client cannot read: an object format other
+ * than SHA-1 (SHA-256 repositories), a server without side-band, a fetch the server refuses
+ * for another reason than the commit, or a pack that does not verify. Retrying cannot help.
+ */
+export class RepositoryUnsupported extends Error {
+  override readonly name = 'RepositoryUnsupported';
 }
 
 /** The zip could not be written or uploaded for a reason that retrying will not fix. */

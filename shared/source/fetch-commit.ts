@@ -1,10 +1,11 @@
 /**
  * Fetches exactly one commit of a remote repository without a git binary (Lambda has none):
- * one smart-HTTP exchange (`smart-http.ts`) wants the pushed commit at depth 1, the pack is
- * streamed to `.git/objects/pack` and indexed from the file (`index-pack.ts`), so memory does
- * not grow with the repository. When the branch has moved on (or was deleted) since the
- * push, the commit is still wanted by id (git over HTTP, GitHub and GitLab serve reachable
- * commits by id). isomorphic-git only writes the small files of `.git` (config, refs).
+ * a smart-HTTP exchange (`smart-http.ts`, protocol v2 or v0/v1, whichever the server
+ * speaks) wants the pushed commit at depth 1, the pack is streamed to `.git/objects/pack`
+ * and indexed from the file (`index-pack.ts`), so memory does not grow with the repository.
+ * When the branch has moved on (or was deleted) since the push, the commit is still wanted
+ * by id (git over HTTP, GitHub and GitLab serve reachable commits by id, protocol v2 any
+ * commit they hold). isomorphic-git only writes the small files of `.git` (config, refs).
  * Nothing is checked out: the zip is written straight from the object store (`zip-commit.ts`).
  */
 import * as nodeFs from 'node:fs';
@@ -12,15 +13,24 @@ import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { InvalidInput, TransientError } from '#shared/errors.ts';
-import { brief, CommitNotFound, RepositoryAccessDenied, RepositoryUnreachable } from './errors.ts';
+import {
+  brief,
+  CommitNotFound,
+  RepositoryAccessDenied,
+  RepositoryUnreachable,
+  RepositoryUnsupported,
+} from './errors.ts';
 import { indexPack } from './index-pack.ts';
 import { ObjectStore } from './object-store.ts';
 import {
   type Advertisement,
-  advertisedRefs,
+  discover,
+  failure,
   fetchPackTo,
+  MAX_REDIRECTS,
   type ReceivedPack,
   type SmartHttpSession,
+  smartHttpSession,
 } from './smart-http.ts';
 
 /** HTTP Basic credentials for a private repository (a token as the password). */
@@ -79,7 +89,8 @@ export function stripCredentials(url: string): string {
 /**
  * Fetches `commit` of `url` into `dir` and points `HEAD` (`refs/heads/<branch>`) at it, so
  * `git rev-parse HEAD` prints the commit. Throws {@link CommitNotFound},
- * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied} or `TransientError`.
+ * {@link RepositoryUnreachable}, {@link RepositoryAccessDenied},
+ * {@link RepositoryUnsupported}, `InvalidInput` or `TransientError`.
  */
 export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
   try {
@@ -93,39 +104,45 @@ export async function fetchCommit(options: FetchCommitOptions): Promise<FetchedC
   }
 }
 
+const SHA1_ID = /^[0-9a-f]{40}$/;
+const SHA256_ID = /^[0-9a-f]{64}$/;
+
 async function fetchExactCommit(options: FetchCommitOptions): Promise<FetchedCommit> {
   if (!isValidBranchName(options.branch)) {
     throw new InvalidInput(`refs/heads/${brief(options.branch)} is not a valid git branch name`);
   }
   const { dir, branch, commit } = options;
   const url = stripCredentials(options.url);
+  // Refused before any request: the pack of a SHA-256 repository cannot be indexed here.
+  if (SHA256_ID.test(commit)) {
+    throw new RepositoryUnsupported(
+      `commit ${commit} is a SHA-256 id: ${brief(url)} is a SHA-256 repository, and only SHA-1 repositories can be packaged`,
+    );
+  }
+  if (!SHA1_ID.test(commit)) throw new InvalidInput(`commit ${brief(commit)} is not a full SHA-1 commit id`);
   const fs = nodeFs;
-  // Credentials only go out once the server has challenged (401); a refused token is not retried.
-  const session: SmartHttpSession = { credentials: options.credentials };
-  const advertisement = await advertisedRefs(session, url);
+  // Credentials only go out once the repository's host has challenged (401); a refused token is not retried.
+  const session = smartHttpSession(url, options.credentials);
+  const advertisement = await discover(session, url);
+  const branches = [...advertisement.refs.keys()].filter((name) => name.startsWith('refs/heads/'));
+  if (branches.length === 0) {
+    throw new CommitNotFound(
+      `${brief(url)} is an empty repository (it has no branches), so commit ${commit} cannot be fetched from it`,
+    );
+  }
+  const tip = advertisement.refs.get(`refs/heads/${branch}`);
   // A branch that moved on (or was deleted) since the push: the commit is wanted by id all the
   // same; over HTTP, git serves any commit reachable from a ref, and so do GitHub and GitLab.
-  const fetchedBy: FetchedCommit['fetchedBy'] =
-    advertisement.refs.get(`refs/heads/${branch}`) === commit ? 'branch' : 'commit';
+  const fetchedBy: FetchedCommit['fetchedBy'] = tip === commit ? 'branch' : 'commit';
 
   await initRepository(dir, url, branch);
   try {
     await receivePack(session, advertisement, commit, join(dir, '.git'));
-    const store = await ObjectStore.open(join(dir, '.git'));
-    await store.readCommit(commit).finally(() => store.close());
   } catch (error) {
-    const mapped = classifyGitError(error, { url, commit, branch });
-    if (
-      fetchedBy === 'branch' ||
-      mapped instanceof TransientError ||
-      mapped instanceof RepositoryAccessDenied
-    ) {
-      throw mapped;
+    if (fetchedBy === 'commit' && refusedWant(error)) {
+      throw new CommitNotFound(unreachableCommitMessage(url, branch, commit, tip), { cause: error });
     }
-    throw new CommitNotFound(
-      `commit ${commit} is no longer on branch ${brief(branch)} of ${brief(url)}, and the server would not send it by id (${describe(error)})`,
-      { cause: error },
-    );
+    throw error;
   }
 
   await git.writeRef({ fs, dir, ref: `refs/heads/${branch}`, value: commit, force: true });
@@ -134,6 +151,31 @@ async function fetchExactCommit(options: FetchCommitOptions): Promise<FetchedCom
   }
   await git.writeRef({ fs, dir, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
   return { commit, fetchedBy };
+}
+
+/** The server refused to send the wanted commit (`not our ref`): it has no such commit a ref reaches. */
+function refusedWant(error: unknown): boolean {
+  const e = error as GitLikeError;
+  return e?.code === 'UploadPackError' && /not our ref|not valid|want .*not/i.test(e.message ?? '');
+}
+
+/**
+ * What a refused commit means, as far as the server tells: git's protocol does not say
+ * whether a commit it will not send never existed or was taken off its branch by a
+ * force-push (servers that serve any object they hold by id, as GitHub does, still send a
+ * force-pushed commit, which is then packaged like any other).
+ */
+function unreachableCommitMessage(
+  url: string,
+  branch: string,
+  commit: string,
+  tip: string | undefined,
+): string {
+  const where = `${brief(url)}`;
+  if (tip === undefined) {
+    return `commit ${commit} is unknown to ${where}: branch ${brief(branch)} does not exist there (any more) and no other branch or tag reaches the commit`;
+  }
+  return `commit ${commit} is unknown to ${where}: it is not on branch ${brief(branch)} (now at ${tip}) nor on any other branch or tag, and the server will not send it by id. Either it never was in this repository, or a force-push took it off the branch since it was pushed`;
 }
 
 /**
@@ -153,7 +195,9 @@ async function receivePack(
   let received: ReceivedPack;
   try {
     received = await fetchPackTo(session, advertisement, commit, file);
-    const idx = await indexPack(file, received.bytes);
+    const idx = await indexPack(file, received.bytes).catch((error: unknown) => {
+      throw failure(`the pack ${advertisement.url} sent cannot be read: ${describe(error)}`, 'CorruptPack');
+    });
     await writeFile(join(packDir, `pack-${received.checksum}.idx`), idx);
   } finally {
     await file.close();
@@ -161,6 +205,17 @@ async function receivePack(
   await rename(incoming, join(packDir, `pack-${received.checksum}.pack`));
   if (received.shallow.length > 0)
     await writeFile(join(gitdir, 'shallow'), `${received.shallow.join('\n')}\n`);
+  const store = await ObjectStore.open(gitdir);
+  try {
+    await store.readCommit(commit);
+  } catch (error) {
+    throw failure(
+      `the pack ${advertisement.url} sent does not hold commit ${commit}: ${describe(error)}`,
+      'CorruptPack',
+    );
+  } finally {
+    await store.close();
+  }
 }
 
 /** `git init` with the settings a native git expects in the unzipped folder (modes and symlinks honoured). */
@@ -178,10 +233,10 @@ interface GitLikeError {
   code?: string;
   name?: string;
   message?: string;
-  data?: { statusCode?: number; statusMessage?: string };
+  data?: { statusCode?: number; statusMessage?: string; foreignOrigin?: string };
 }
 
-/** Network error codes worth retrying: the server or the path to it is down for now. */
+/** Network error codes worth retrying: the server or the path to it is down for now, or the connection broke. */
 const TRANSIENT_NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -194,16 +249,26 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'ESOCKETTIMEDOUT',
 ]);
 
+/** TLS failures no retry fixes (an untrusted or mismatched certificate). */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
+
 function describe(error: unknown): string {
   const e = error as GitLikeError;
   return e?.message ? e.message : String(error);
 }
 
 /**
- * Maps an isomorphic-git or network error to the error the state machine acts on:
- * 401/403 and a refused token -> {@link RepositoryAccessDenied}; 404, unknown host, not a git
- * server -> {@link RepositoryUnreachable}; 408/429/5xx and connection failures ->
- * `TransientError` (retried); an unknown branch -> {@link CommitNotFound}.
+ * Maps a smart-HTTP or network error to the error the state machine acts on. Only what a
+ * retry can fix is `TransientError`: 408/429/5xx, a connection that failed or broke, a server
+ * that failed while sending. 401/403 -> {@link RepositoryAccessDenied}; 404, an unknown host,
+ * not a git server -> {@link RepositoryUnreachable}; a SHA-256 repository, a refused fetch,
+ * a pack that does not verify -> {@link RepositoryUnsupported}.
  */
 export function classifyGitError(
   error: unknown,
@@ -211,12 +276,12 @@ export function classifyGitError(
 ): Error {
   const { commit } = context;
   const url = brief(context.url);
-  const branch = brief(context.branch);
   if (
     error instanceof InvalidInput ||
     error instanceof CommitNotFound ||
     error instanceof RepositoryAccessDenied ||
     error instanceof RepositoryUnreachable ||
+    error instanceof RepositoryUnsupported ||
     error instanceof TransientError
   ) {
     return error;
@@ -227,6 +292,13 @@ export function classifyGitError(
   if (code === 'HttpError') {
     const status = e.data?.statusCode ?? 0;
     const what = `${status} ${e.data?.statusMessage ?? ''}`.trim();
+    const foreign = e.data?.foreignOrigin;
+    if (foreign && (status === 401 || status === 403)) {
+      return new RepositoryAccessDenied(
+        `${url} redirected to ${brief(foreign)}, which asked for credentials (HTTP ${what}): the repository token is only ever sent to the repository's own host`,
+        options,
+      );
+    }
     if (status === 401 || status === 403) {
       return new RepositoryAccessDenied(
         `${url} refused access (HTTP ${what}): check the repository token of this app`,
@@ -236,37 +308,55 @@ export function classifyGitError(
     if (status === 408 || status === 429 || status >= 500) {
       return new TransientError(`${url} answered HTTP ${what} while fetching commit ${commit}`, options);
     }
+    if (status >= 300 && status < 400) {
+      return new RepositoryUnreachable(
+        `${url} answered HTTP ${what}, a redirect not followed (git follows at most ${MAX_REDIRECTS} redirects, and those of its first request only)`,
+        options,
+      );
+    }
     return new RepositoryUnreachable(
       `${url} answered HTTP ${what}: the repository does not exist or the token cannot see it`,
       options,
     );
   }
-  if (code === 'UserCanceledError') {
-    return new RepositoryAccessDenied(
-      `${url} refused the credentials: check the repository token of this app`,
+  if (TRANSIENT_NETWORK_CODES.has(code)) {
+    return new TransientError(
+      `the connection to ${url} failed while fetching commit ${commit} (${code}: ${describe(error)})`,
       options,
     );
   }
-  if (TRANSIENT_NETWORK_CODES.has(code)) {
-    return new TransientError(`cannot connect to ${url} (${code}) to fetch commit ${commit}`, options);
+  if (code === 'UploadPackFailed') {
+    return new TransientError(
+      `the git server of ${url} failed while sending commit ${commit}: ${describe(error)}`,
+      options,
+    );
+  }
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('CERT_')) {
+    return new RepositoryUnreachable(
+      `the TLS certificate of ${url} is not trusted (${code}): ${describe(error)}`,
+      options,
+    );
+  }
+  if (code === 'ENOSPC') {
+    return new RepositoryUnsupported(
+      `commit ${commit} of ${url} does not fit in the function's temporary storage (ENOSPC)`,
+      options,
+    );
   }
   if (code === 'ENOTFOUND') {
     return new RepositoryUnreachable(`the host of ${url} does not resolve (ENOTFOUND)`, options);
   }
-  if (code === 'NotFoundError') {
-    return new CommitNotFound(
-      `branch ${branch} does not exist in ${url}, so commit ${commit} cannot be fetched`,
-      options,
-    );
-  }
-  if (code === 'SmartHttpError' || code === 'UnknownTransportError' || code === 'ParseError') {
+  if (code === 'SmartHttpError') {
     return new RepositoryUnreachable(`${url} is not a git smart-HTTP server: ${describe(error)}`, options);
   }
-  if (code === 'InvalidRefNameError') {
-    return new InvalidInput(`refs/heads/${branch} is not a valid git branch name`, options);
+  if (code === 'UnsupportedRepository') {
+    return new RepositoryUnsupported(describe(error), options);
   }
-  if (code === 'EmptyServerResponseError') {
-    return new TransientError(`${url} sent an empty response while fetching commit ${commit}`, options);
+  if (code === 'UploadPackError') {
+    return new RepositoryUnsupported(`${url} refused to send commit ${commit}: ${describe(error)}`, options);
+  }
+  if (code === 'CorruptPack') {
+    return new RepositoryUnsupported(`${describe(error)} (commit ${commit})`, options);
   }
   return error instanceof Error ? error : new Error(describe(error));
 }

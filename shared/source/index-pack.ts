@@ -2,12 +2,14 @@
  * Writes the version 2 `.idx` of a fetched pack (what `git index-pack` does) by reading the
  * pack file once, object by object: each object is inflated on its own, deltas are applied
  * to their base (kept in a bounded cache, or read again from the file), and the result is
- * hashed for its id. Memory holds one object, the cache and 28 bytes per object, never the
- * pack (isomorphic-git's `indexPack` reads the whole pack into memory).
+ * hashed for its id. An object larger than the window that is not a delta (a big binary
+ * file) is inflated and hashed as a stream, never whole. Memory holds one object of at most
+ * the window's size, the cache and 32 bytes per object, never the pack (isomorphic-git's
+ * `indexPack` reads the whole pack into memory).
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { crc32, inflateSync } from 'node:zlib';
+import { crc32, createInflate, inflateSync } from 'node:zlib';
 import { collectEvery } from './memory.ts';
 import { applyDelta, type GitObject, parseObjectHeader, TYPES } from './object-store.ts';
 
@@ -15,10 +17,72 @@ import { applyDelta, type GitObject, parseObjectHeader, TYPES } from './object-s
 const WINDOW_BYTES = 4 * 1024 * 1024;
 /** Longest object header: type and size (up to 10 bytes), then a delta's base (up to 20). */
 const HEADER_PROBE_BYTES = 32;
-/** Pack bytes scanned between two garbage collections (see `memory.ts`). */
-const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+/** Bytes inflated between two garbage collections (see `memory.ts`). */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 /** Resolved objects kept as delta bases. */
 const CACHE_BYTES = 16 * 1024 * 1024;
+/** Non-delta objects larger than this are inflated and hashed as a stream. */
+const STREAM_ABOVE_BYTES = WINDOW_BYTES;
+/** Deflated bytes of a streamed object between two garbage collections. */
+const STREAM_COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+/** Bytes of a streamed object read from the pack at once. */
+const STREAM_READ_BYTES = 1024 * 1024;
+
+/**
+ * Inflates the object whose deflated data starts at `start` as a stream, handing each piece
+ * of the result to `onData`; returns how many deflated bytes it took and their CRC32 (seeded
+ * with `crc`, the CRC32 of the object's header). Memory holds a read buffer and zlib's output
+ * pieces, whatever the size of the object.
+ */
+async function inflateStreaming(
+  file: FileHandle,
+  start: number,
+  end: number,
+  crc: number,
+  onData: (piece: Buffer) => void,
+): Promise<{ consumed: number; crc: number; produced: number }> {
+  // Every output piece is a new buffer, garbage once hashed: collected often, or a big
+  // object leaves tens of MB of them behind.
+  const collect = collectEvery(STREAM_COLLECT_EVERY_BYTES);
+  const inflater = createInflate({ chunkSize: 256 * 1024 });
+  let produced = 0;
+  let ended = false;
+  let failed: Error | undefined;
+  inflater.on('data', (piece: Buffer) => {
+    produced += piece.length;
+    onData(piece);
+  });
+  inflater.on('end', () => {
+    ended = true;
+  });
+  inflater.on('error', (error: Error) => {
+    failed = error;
+  });
+  const buffer = Buffer.allocUnsafe(STREAM_READ_BYTES);
+  let offset = start;
+  try {
+    while (!ended && !failed && offset < end) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, end - offset), offset);
+      if (bytesRead === 0) throw new Error(`short read in pack at offset ${offset}`);
+      const chunk = buffer.subarray(0, bytesRead);
+      const before = inflater.bytesWritten;
+      await new Promise<void>((resolve, reject) =>
+        inflater.write(chunk, (error) => (error ? reject(error) : resolve())),
+      );
+      // zlib stops at the end of the object's stream: only the bytes it took belong to the object.
+      crc = crc32(chunk.subarray(0, inflater.bytesWritten - before), crc);
+      offset += bytesRead;
+      collect(offset - start);
+      // The end is emitted on a later tick.
+      if (!ended) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (failed) throw failed;
+    if (!ended) throw new Error(`the object at pack offset ${start} does not end before the pack does`);
+    return { consumed: inflater.bytesWritten, crc, produced };
+  } finally {
+    inflater.destroy();
+  }
+}
 
 /**
  * Reads the pack sequentially through one window buffer, reused for the whole scan: small
@@ -73,27 +137,32 @@ export async function indexPack(
   const offsets = new Float64Array(count);
   const ids = Buffer.alloc(count * 20);
   const crcs = new Uint32Array(count);
-  const byId = new Map<string, number>();
   const cache = new Map<number, GitObject>();
   let cached = 0;
   let scanned = 0;
   let pos = 12;
   const collect = collectEvery(COLLECT_EVERY_BYTES);
+  let inflatedBytes = 0;
 
+  // Least recently used bases go first; a base is used by the next deltas of its chain.
   const remember = (offset: number, object: GitObject) => {
     if (object.data.length > cacheBytes / 4) return;
     cache.set(offset, object);
     cached += object.data.length;
-    for (const [key, old] of cache) {
-      if (cached <= cacheBytes) break;
-      cache.delete(key);
-      cached -= old.data.length;
+    while (cached > cacheBytes) {
+      const oldest = cache.keys().next().value as number;
+      cached -= (cache.get(oldest) as GitObject).data.length;
+      cache.delete(oldest);
     }
   };
   // An object scanned earlier, from the cache or read again (its end is the next object's offset).
   const load = async (offset: number): Promise<GitObject> => {
     const hit = cache.get(offset);
-    if (hit) return hit;
+    if (hit) {
+      cache.delete(offset);
+      cache.set(offset, hit);
+      return hit;
+    }
     let lo = 0;
     let hi = scanned;
     while (lo < hi) {
@@ -115,9 +184,14 @@ export async function indexPack(
     if (header.distance !== undefined) {
       base = await load(offset - header.distance);
     } else if (header.baseOid !== undefined) {
-      const at = byId.get(header.baseOid);
-      if (at === undefined) throw new Error(`delta base ${header.baseOid} is not in the pack`);
-      base = await load(at);
+      // A base named by id (servers send these only when ofs-delta is not offered; it is):
+      // looked up among the objects scanned so far, rather than keeping a map of every id.
+      const wanted = Buffer.from(header.baseOid, 'hex');
+      let at = -1;
+      for (let i = 0; i < scanned && at < 0; i++)
+        if (wanted.equals(ids.subarray(i * 20, i * 20 + 20))) at = i;
+      if (at < 0) throw new Error(`delta base ${header.baseOid} is not in the pack`);
+      base = await load(offsets[at] as number);
     } else {
       const type = TYPES[header.type];
       if (!type) throw new Error(`unknown object type ${header.type} at pack offset ${offset}`);
@@ -128,30 +202,50 @@ export async function indexPack(
 
   for (let i = 0; i < count; i++) {
     if (pos >= end) throw new Error(`the pack ends after ${i} of its ${count} objects`);
-    const header = parseObjectHeader(await window.bytes(pos, HEADER_PROBE_BYTES));
-    // Deflated data is at most a little larger than the data itself.
-    const raw = await window.bytes(pos, header.pos + header.size + (header.size >>> 10) + 64);
-    // One output buffer of the known size, rather than 16 KiB chunks joined at the end.
-    const chunkSize = Math.max(64, header.size + 1);
-    const inflated = inflateSync(raw.subarray(header.pos), { info: true, chunkSize }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
-    if (inflated.buffer.length !== header.size) throw new Error(`bad object size at pack offset ${pos}`);
-    const length = header.pos + inflated.engine.bytesWritten;
-    crcs[i] = crc32(raw.subarray(0, length));
-    const object = await materialize(header, inflated.buffer, pos);
-    const id = createHash('sha1')
-      .update(`${object.type} ${object.data.length}\0`)
-      .update(object.data)
-      .digest();
+    const probe = await window.bytes(pos, HEADER_PROBE_BYTES);
+    const header = parseObjectHeader(probe);
+    const type = TYPES[header.type];
+    let length: number;
+    let id: Buffer;
+    if (type && header.size > STREAM_ABOVE_BYTES) {
+      // A big blob: hashed as it inflates, never whole in memory, and not kept as a base.
+      const hash = createHash('sha1').update(`${type} ${header.size}\0`);
+      const streamed = await inflateStreaming(
+        file,
+        pos + header.pos,
+        end,
+        crc32(probe.subarray(0, header.pos)),
+        (piece) => hash.update(piece),
+      );
+      if (streamed.produced !== header.size) throw new Error(`bad object size at pack offset ${pos}`);
+      length = header.pos + streamed.consumed;
+      crcs[i] = streamed.crc;
+      id = hash.digest();
+      inflatedBytes += header.size;
+    } else {
+      // Deflated data is at most a little larger than the data itself.
+      const raw = await window.bytes(pos, header.pos + header.size + (header.size >>> 10) + 64);
+      // One output buffer of the known size, rather than 16 KiB chunks joined at the end.
+      const chunkSize = Math.max(64, header.size + 1);
+      const inflated = inflateSync(raw.subarray(header.pos), { info: true, chunkSize }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      if (inflated.buffer.length !== header.size) throw new Error(`bad object size at pack offset ${pos}`);
+      length = header.pos + inflated.engine.bytesWritten;
+      crcs[i] = crc32(raw.subarray(0, length));
+      const object = await materialize(header, inflated.buffer, pos);
+      id = createHash('sha1').update(`${object.type} ${object.data.length}\0`).update(object.data).digest();
+      inflatedBytes += object.data.length;
+      // Not cached here: most objects are no delta's base. Those that are get cached when a
+      // delta first loads them, so each object is inflated at most twice however long its chain.
+    }
     id.copy(ids, i * 20);
     offsets[i] = pos;
     scanned = i + 1;
-    byId.set(id.toString('hex'), pos);
-    remember(pos, object);
     pos += length;
-    collect(pos);
+    // Bytes of objects, not of the pack: a well-compressed pack inflates to many times its size.
+    collect(inflatedBytes);
   }
   if (pos !== end) throw new Error('the pack holds more data than its objects');
   return encodeIndex(ids, offsets, crcs, file, end);
@@ -166,8 +260,13 @@ async function encodeIndex(
   end: number,
 ): Promise<Buffer> {
   const count = offsets.length;
-  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) =>
-    ids.compare(ids, b * 20, b * 20 + 20, a * 20, a * 20 + 20),
+  // Sorted by the first 4 bytes as a number (a cheap comparison), the rest only on a tie.
+  const prefixes = new Uint32Array(count);
+  for (let i = 0; i < count; i++) prefixes[i] = ids.readUInt32BE(i * 20);
+  const order = Array.from({ length: count }, (_, i) => i).sort(
+    (a, b) =>
+      (prefixes[a] as number) - (prefixes[b] as number) ||
+      ids.compare(ids, b * 20, b * 20 + 20, a * 20, a * 20 + 20),
   );
   const large = order.filter((i) => (offsets[i] as number) >= 0x80000000);
   const idx = Buffer.alloc(8 + 256 * 4 + count * 28 + large.length * 8 + 40);

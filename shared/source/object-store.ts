@@ -12,7 +12,12 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inflate as inflateCallback, inflateSync, constants as zlibConstants } from 'node:zlib';
+import {
+  createInflate,
+  inflate as inflateCallback,
+  inflateSync,
+  constants as zlibConstants,
+} from 'node:zlib';
 
 const inflate = promisify(inflateCallback);
 
@@ -25,9 +30,13 @@ export interface GitObject {
 
 /** A tree entry as git stores it. */
 export interface RawTreeEntry {
-  /** `40000` (tree), `100644`, `100755`, `120000` (symlink), `160000` (submodule). */
+  /**
+   * The mode as written: `40000` (tree; older tools wrote `040000`), `100644`, `100755`,
+   * `120000` (symlink), `160000` (submodule), or a legacy file mode such as `100664`.
+   */
   readonly mode: string;
-  readonly name: string;
+  /** The name's bytes: git allows any byte but NUL and `/`, in no particular encoding. */
+  readonly name: Buffer;
   readonly oid: string;
 }
 
@@ -91,6 +100,27 @@ class Pack {
       else lo = mid + 1;
     }
     return undefined;
+  }
+
+  /** Where the object starting at `offset` ends (the next object's offset, or the pack's trailer). */
+  end(offset: number): number {
+    const offsets = this.sortedOffsets;
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((offsets[mid] as number) <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return offsets[lo] as number;
+  }
+
+  /** Reads `length` bytes at `position` into a new buffer. */
+  async readAt(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await this.file.read(buffer, 0, length, position);
+    if (bytesRead !== length) throw new Error(`short read in pack at offset ${position}`);
+    return buffer;
   }
 
   /** The raw bytes of the object starting at `offset` (header and deflated data), at most `limit` of them. */
@@ -233,6 +263,34 @@ export class ObjectStore {
     this.baseCacheBytes = 0;
   }
 
+  /**
+   * The object `oid` when its content is at most `limit` bytes, else only its size (read it
+   * with `stream` or `read`). A packed object is read with one file read: its stored length
+   * is known from the index, and its header gives its size before anything is inflated.
+   */
+  async readUpTo(oid: string, limit: number): Promise<GitObject | { size: number }> {
+    const located = this.locate(oid);
+    if (!located) {
+      const object = await this.readLoose(oid);
+      return object.data.length <= limit ? object : { size: object.data.length };
+    }
+    const { pack, offset } = located;
+    if (pack.end(offset) - offset > limit + SIZE_PROBE_BYTES) return { size: await this.size(oid) };
+    const raw = await pack.slice(offset);
+    const header = parseObjectHeader(raw);
+    if (header.type === OFS_DELTA || header.type === REF_DELTA) {
+      const size = await this.size(oid);
+      return size <= limit ? this.readPacked(pack, offset) : { size };
+    }
+    if (header.size > limit) return { size: header.size };
+    const type = TYPES[header.type];
+    if (!type) throw new Error(`unknown object type ${header.type} at offset ${offset}`);
+    const data = await inflate(raw.subarray(header.pos));
+    if (data.length !== header.size)
+      throw new Error(`object at offset ${offset} inflated to ${data.length} bytes, not ${header.size}`);
+    return { type, data };
+  }
+
   /** The object `oid` (40 hex digits). */
   async read(oid: string): Promise<GitObject> {
     const located = this.locate(oid);
@@ -326,6 +384,37 @@ export class ObjectStore {
     return header ? header.resultSize : (await this.read(oid)).data.length;
   }
 
+  /**
+   * The content of a blob stored whole (not as a delta) in a pack, inflated as it is read in
+   * chunks of `chunkBytes`: a large file never sits in memory whole. Undefined for a delta or
+   * a loose object (read those with `read`).
+   */
+  async stream(oid: string, chunkBytes = 1024 * 1024): Promise<AsyncIterable<Buffer> | undefined> {
+    const located = this.locate(oid);
+    if (!located) return undefined;
+    const { pack, offset } = located;
+    const header = parseObjectHeader(await pack.slice(offset, SIZE_PROBE_BYTES));
+    if (header.type === OFS_DELTA || header.type === REF_DELTA) return undefined;
+    const start = offset + header.pos;
+    const end = pack.end(offset);
+    return (async function* () {
+      const inflater = createInflate();
+      const feeding = (async () => {
+        try {
+          for (let at = start; at < end; at += chunkBytes) {
+            const piece = await pack.readAt(at, Math.min(chunkBytes, end - at));
+            if (!inflater.write(piece)) await new Promise((resolve) => inflater.once('drain', resolve));
+          }
+          inflater.end();
+        } catch (error) {
+          inflater.destroy(error as Error);
+        }
+      })();
+      yield* inflater as AsyncIterable<Buffer>;
+      await feeding;
+    })();
+  }
+
   /** A commit's tree id and committer time. */
   async readCommit(oid: string): Promise<{ tree: string; committedAt: Date }> {
     const { type, data } = await this.read(oid);
@@ -355,7 +444,7 @@ export function parseTree(data: Buffer): RawTreeEntry[] {
     if (space < 0 || nul < 0 || nul + 21 > data.length) throw new Error('malformed tree object');
     entries.push({
       mode: data.toString('latin1', pos, space),
-      name: data.toString('utf8', space + 1, nul),
+      name: Buffer.from(data.subarray(space + 1, nul)),
       oid: data.toString('hex', nul + 1, nul + 21),
     });
     pos = nul + 21;

@@ -1,14 +1,22 @@
 /**
- * The one exchange of git's smart HTTP protocol (version 0/1, which GitHub, GitLab and
- * `git http-backend` all speak) that packaging a commit needs: `GET info/refs` for the refs
- * and capabilities, then `POST git-upload-pack` wanting one commit at depth 1. The pack in
- * the answer is demultiplexed from its side-band and written straight to a file, so memory
- * stays at one packet whatever the size of the pack (isomorphic-git buffers it whole).
- * Only side-band servers are supported (every git server of the last fifteen years).
+ * The exchanges of git's smart HTTP protocol that packaging a commit needs, in whichever
+ * version the server speaks: `GET info/refs` asks for protocol version 2 (`Git-Protocol:
+ * version=2`); a v2 server answers with its capabilities and the refs come from `ls-refs`, an
+ * older one (or one that ignores the header) answers with the v0/v1 advertisement. Then one
+ * `POST git-upload-pack` wants the commit at depth 1 (v2 `command=fetch`, or the v0/v1
+ * negotiation). The pack is demultiplexed from its side-band and written straight to a file,
+ * so memory stays at one packet whatever the size of the pack.
+ *
+ * Credentials go to the repository's own origin (scheme, host, port) only, as native git's
+ * do: a redirect to another host is followed without them, and that host's 401 is not
+ * answered with the token.
  *
  * Errors carry the codes `classifyGitError` maps: `HttpError` (with `data.statusCode`),
- * `SmartHttpError` (not a git server), Node's network codes, and `UploadPackError` (the
- * server refused the request, e.g. a commit it will not send).
+ * `SmartHttpError` (not a git server), `UnsupportedRepository` (an object format other than
+ * SHA-1, no side-band), `CorruptPack` (a complete answer whose pack does not verify),
+ * `UploadPackError` (the server refused the request, e.g. a commit it will not send),
+ * `UploadPackFailed` (the server failed while sending) and Node's network codes (a
+ * connection that failed or closed early).
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -16,46 +24,69 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { collectEvery } from './memory.ts';
 
-/** HTTP Basic credentials, sent only after the server answered 401. */
+/** HTTP Basic credentials, sent only after the repository's own host answered 401. */
 export interface BasicCredentials {
   readonly username: string;
   readonly password: string;
 }
 
-/** What `info/refs` advertised: ref name -> commit id, and the server's capabilities. */
+export type ProtocolVersion = 0 | 1 | 2;
+
+/** What the server told about the repository before any pack was asked for. */
 export interface Advertisement {
-  /** The repository URL requests go to (after redirects). */
+  /** The repository URL requests go to (after the redirects of the first request). */
   readonly url: string;
+  readonly version: ProtocolVersion;
+  /** Branches (`refs/heads/*`) and, for v0/v1, every other advertised ref: name -> object id. */
   readonly refs: ReadonlyMap<string, string>;
+  /** v0/v1: the capabilities of the first ref line; v2: the capability lines (`fetch=shallow`, ...). */
   readonly capabilities: ReadonlySet<string>;
+  /** `sha1` unless the server announced another `object-format`. */
+  readonly objectFormat: string;
 }
 
 export interface SmartHttpSession {
+  /** Origin (`scheme://host:port`) of the repository URL: the only one credentials are sent to. */
+  readonly origin: string;
   readonly credentials?: BasicCredentials;
-  /** Set once the server asked for credentials: later requests send them straight away. */
+  /** Set once the repository's host asked for credentials: later requests to it send them straight away. */
   authorize?: boolean;
+}
+
+/** A session for the repository at `repoUrl`. */
+export function smartHttpSession(repoUrl: string, credentials?: BasicCredentials): SmartHttpSession {
+  return { origin: new URL(repoUrl).origin, credentials };
 }
 
 const USER_AGENT = 'git/stackpilot';
 /** A connection silent for this long is dropped (and the fetch retried by the state machine). */
 const IDLE_TIMEOUT_MS = 60_000;
-const MAX_REDIRECTS = 5;
+/** Redirects of the first request followed at most. */
+export const MAX_REDIRECTS = 5;
 /** Pack bytes received between two garbage collections: each socket chunk is garbage once written (see `memory.ts`). */
 const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+/** Object formats whose pack this client can verify and index. */
+const SUPPORTED_OBJECT_FORMATS = new Set(['sha1']);
 
-function failure(message: string, code: string, data?: object): Error {
+export function failure(message: string, code: string, data?: object): Error {
   return Object.assign(new Error(message), { code, ...(data ? { data } : {}) });
 }
 
-/** One HTTP request; 401 with credentials at hand is answered once with them. Redirects are followed. */
+/**
+ * One HTTP request. A 401 from the repository's own origin, with credentials at hand, is
+ * answered once with them. Redirects are followed for GET only (native git follows those of
+ * its first request only, `http.followRedirects=initial`), never carrying credentials to
+ * another origin.
+ */
 async function send(
   session: SmartHttpSession,
   url: URL,
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Buffer },
 ): Promise<{ response: IncomingMessage; url: URL }> {
   for (let redirects = 0; ; ) {
+    const ownHost = url.origin === session.origin;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...init.headers };
-    if (session.authorize && session.credentials) {
+    if (ownHost && session.authorize && session.credentials) {
       const { username, password } = session.credentials;
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     }
@@ -72,25 +103,31 @@ async function send(
       request.end(init.body);
     });
     const status = response.statusCode ?? 0;
-    if (status === 401 && session.credentials && !session.authorize) {
+    if (status === 401 && ownHost && session.credentials && !session.authorize) {
       response.resume();
       session.authorize = true;
       continue;
     }
     const location = response.headers.location;
-    if ([301, 302, 303, 307, 308].includes(status) && location && redirects++ < MAX_REDIRECTS) {
+    if (
+      init.method === 'GET' &&
+      [301, 302, 303, 307, 308].includes(status) &&
+      location &&
+      redirects++ < MAX_REDIRECTS
+    ) {
       response.resume();
-      const next = new URL(location, url);
-      // Credentials go to the repository's own host only.
-      if (next.host !== url.host) session.authorize = false;
-      url = next;
+      url = new URL(location, url);
       continue;
     }
     if (status < 200 || status >= 300) {
       response.resume();
-      throw failure(`HTTP Error: ${status} ${response.statusMessage ?? ''}`.trim(), 'HttpError', {
+      const elsewhere = ownHost
+        ? ''
+        : ` (from ${url.origin}, where the repository's credentials are never sent)`;
+      throw failure(`HTTP Error: ${status} ${response.statusMessage ?? ''}`.trim() + elsewhere, 'HttpError', {
         statusCode: status,
         statusMessage: response.statusMessage ?? '',
+        ...(ownHost ? {} : { foreignOrigin: url.origin }),
       });
     }
     return { response, url };
@@ -103,37 +140,90 @@ function pktLine(text: string): Buffer {
   return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0')), payload]);
 }
 
-/** Splits pkt-lines out of a byte stream; `undefined` stands for a flush packet (`0000`). */
-async function* pktLines(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer | undefined> {
-  let pending: Buffer = Buffer.alloc(0);
+const FLUSH = Buffer.from('0000');
+const DELIM = Buffer.from('0001');
+
+/** The special packets: flush (`0000`), delimiter (`0001`, v2) and response end (`0002`, v2). */
+export const Special = { flush: 0, delim: 1, responseEnd: 2 } as const;
+type Packet = Buffer | 0 | 1 | 2;
+
+/**
+ * Splits pkt-lines out of a byte stream without copying them: a packet comes as the pieces
+ * of the socket chunks it spans (one or two for a 64 KiB side-band packet), so a pack passes
+ * through without a second copy of every byte.
+ */
+export async function* pktPieces(body: AsyncIterable<Buffer>): AsyncGenerator<number | Buffer[]> {
+  let header: Buffer = Buffer.alloc(0);
+  let pieces: Buffer[] = [];
+  let remaining = 0;
   for await (const chunk of body) {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let pos = 0;
-    while (pending.length - pos >= 4) {
-      const length = Number.parseInt(pending.toString('latin1', pos, pos + 4), 16);
-      if (Number.isNaN(length) || (length > 0 && length < 4)) {
-        throw failure('the server sent a malformed pkt-line', 'SmartHttpError');
-      }
-      if (length === 0) {
-        yield undefined;
-        pos += 4;
+    while (pos < chunk.length) {
+      if (remaining > 0) {
+        const take = Math.min(remaining, chunk.length - pos);
+        pieces.push(chunk.subarray(pos, pos + take));
+        pos += take;
+        remaining -= take;
+        if (remaining === 0) {
+          yield pieces;
+          pieces = [];
+        }
         continue;
       }
-      if (pending.length - pos < length) break;
-      yield pending.subarray(pos + 4, pos + length);
-      pos += length;
+      const part = chunk.subarray(pos, pos + 4 - header.length);
+      pos += part.length;
+      header = header.length === 0 ? part : Buffer.concat([header, part]);
+      if (header.length < 4) break;
+      const digits = header.toString('latin1');
+      header = Buffer.alloc(0);
+      const length = /^[0-9a-f]{4}$/i.test(digits) ? Number.parseInt(digits, 16) : Number.NaN;
+      if (Number.isNaN(length) || length === 3) {
+        throw failure('the server sent a malformed pkt-line', 'SmartHttpError');
+      }
+      if (length < 3) yield length;
+      else if (length === 4) yield [];
+      else remaining = length - 4;
     }
-    pending = pending.subarray(pos);
   }
-  if (pending.length > 0) throw failure('the server closed the connection mid-packet', 'ECONNRESET');
+  if (remaining > 0 || header.length > 0) {
+    throw failure('the server closed the connection mid-packet', 'ECONNRESET');
+  }
 }
 
-/** `GET <url>/info/refs?service=git-upload-pack`: the refs and capabilities of the repository. */
-export async function advertisedRefs(session: SmartHttpSession, repoUrl: string): Promise<Advertisement> {
+/** Whole pkt-lines (for the short lines of advertisements and listings). */
+async function* pktLines(body: AsyncIterable<Buffer>): AsyncGenerator<Packet> {
+  for await (const packet of pktPieces(body)) {
+    yield typeof packet === 'number'
+      ? (packet as 0 | 1 | 2)
+      : packet.length === 1
+        ? (packet[0] as Buffer)
+        : Buffer.concat(packet);
+  }
+}
+
+function text(line: Buffer): string {
+  return line.toString('utf8').replace(/\n$/, '');
+}
+
+/** The value of a `key=value` capability (v2 lines or v0 words), or undefined. */
+function capabilityValue(capabilities: ReadonlySet<string>, key: string): string | undefined {
+  for (const capability of capabilities) {
+    if (capability === key) return '';
+    if (capability.startsWith(`${key}=`)) return capability.slice(key.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * Asks the server for the repository's refs (at least its branches) and capabilities, in
+ * protocol v2 when it speaks it. Refuses an object format this client cannot read before any
+ * pack is asked for.
+ */
+export async function discover(session: SmartHttpSession, repoUrl: string): Promise<Advertisement> {
   const base = repoUrl.replace(/\/+$/, '');
   const { response, url } = await send(session, new URL(`${base}/info/refs?service=git-upload-pack`), {
     method: 'GET',
-    headers: { accept: 'application/x-git-upload-pack-advertisement' },
+    headers: { accept: 'application/x-git-upload-pack-advertisement', 'git-protocol': 'version=2' },
   });
   const finalBase = url.toString().replace(/\/info\/refs\?service=git-upload-pack$/, '');
   if (!response.headers['content-type']?.startsWith('application/x-git-upload-pack-advertisement')) {
@@ -142,24 +232,115 @@ export async function advertisedRefs(session: SmartHttpSession, repoUrl: string)
   }
   const refs = new Map<string, string>();
   let capabilities = new Set<string>();
-  let first = true;
+  let version: ProtocolVersion | undefined;
+  let service = false;
+  let lines = 0;
   for await (const line of pktLines(response)) {
-    if (line === undefined) continue;
-    const text = line.toString('utf8').replace(/\n$/, '');
-    if (first) {
-      first = false;
-      if (text !== '# service=git-upload-pack') {
-        throw failure(`${base} did not announce the git-upload-pack service`, 'SmartHttpError');
-      }
+    if (typeof line === 'number') {
+      // Flushes end the `# service=...` line and the advertisement.
+      if (line === Special.flush) continue;
+      throw failure(`${base} sent a packet that does not belong in an advertisement`, 'SmartHttpError');
+    }
+    lines++;
+    const value = text(line);
+    if (lines === 1 && value === '# service=git-upload-pack') {
+      service = true;
       continue;
     }
-    const nul = text.indexOf('\0');
-    if (nul >= 0) capabilities = new Set(text.slice(nul + 1).split(' '));
-    const [oid, name] = (nul >= 0 ? text.slice(0, nul) : text).split(' ');
+    if (version === undefined) {
+      if (value === 'version 2') {
+        version = 2;
+        continue;
+      }
+      if (value === 'version 1') {
+        version = 1;
+        continue;
+      }
+      version = 0;
+    }
+    if (version === 2) {
+      capabilities.add(value);
+      continue;
+    }
+    const nul = value.indexOf('\0');
+    if (nul >= 0) capabilities = new Set(value.slice(nul + 1).split(' '));
+    const [oid, name] = (nul >= 0 ? value.slice(0, nul) : value).split(' ');
     if (oid && name && name !== 'capabilities^{}') refs.set(name, oid);
   }
-  if (first) throw failure(`${base} sent an empty advertisement`, 'SmartHttpError');
-  return { url: finalBase, refs, capabilities };
+  if (lines === 0) throw failure(`${base} sent an empty advertisement`, 'SmartHttpError');
+  // A v0 server announces its service first; a v2 one may skip it (git http-backend does).
+  if (version !== 2 && !service) {
+    throw failure(`${base} did not announce the git-upload-pack service`, 'SmartHttpError');
+  }
+  const objectFormat = capabilityValue(capabilities, 'object-format') || 'sha1';
+  const advertisement = { url: finalBase, version: version ?? 0, refs, capabilities, objectFormat };
+  if (!SUPPORTED_OBJECT_FORMATS.has(objectFormat)) {
+    throw failure(
+      `${base} is a ${objectFormat.toUpperCase()} repository (object-format=${objectFormat}); only SHA-1 repositories can be packaged`,
+      'UnsupportedRepository',
+    );
+  }
+  if (version === 2) {
+    if (
+      capabilityValue(capabilities, 'ls-refs') === undefined ||
+      capabilityValue(capabilities, 'fetch') === undefined
+    ) {
+      throw failure(`${base} speaks git protocol v2 without ls-refs and fetch`, 'SmartHttpError');
+    }
+    await listBranches(session, advertisement, refs);
+  }
+  return advertisement;
+}
+
+/** The request body of a v2 command: command, capabilities, delimiter, arguments, flush. */
+function commandBody(advertisement: Advertisement, command: string, args: string[]): Buffer {
+  const announced = capabilityValue(advertisement.capabilities, 'object-format') !== undefined;
+  return Buffer.concat([
+    pktLine(`command=${command}\n`),
+    pktLine(`agent=${USER_AGENT}\n`),
+    ...(announced ? [pktLine(`object-format=${advertisement.objectFormat}\n`)] : []),
+    DELIM,
+    ...args.map((arg) => pktLine(`${arg}\n`)),
+    FLUSH,
+  ]);
+}
+
+async function postUploadPack(session: SmartHttpSession, advertisement: Advertisement, body: Buffer) {
+  const { response } = await send(session, new URL(`${advertisement.url}/git-upload-pack`), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-git-upload-pack-request',
+      accept: 'application/x-git-upload-pack-result',
+      ...(advertisement.version === 2 ? { 'git-protocol': 'version=2' } : {}),
+    },
+    body,
+  });
+  return response;
+}
+
+/** v2 `ls-refs` of the branches (the other refs are of no use to the fetch), into `refs`. */
+async function listBranches(
+  session: SmartHttpSession,
+  advertisement: Advertisement,
+  refs: Map<string, string>,
+): Promise<void> {
+  const response = await postUploadPack(
+    session,
+    advertisement,
+    commandBody(advertisement, 'ls-refs', ['ref-prefix refs/heads/']),
+  );
+  let ended = false;
+  for await (const line of pktLines(response)) {
+    if (typeof line === 'number') {
+      ended = true;
+      continue;
+    }
+    const value = text(line);
+    if (value.startsWith('ERR ')) throw failure(value.slice(4), 'UploadPackError');
+    const [oid, name] = value.split(' ');
+    if (oid && name) refs.set(name, oid);
+  }
+  if (!ended) throw failure(`${advertisement.url} closed the connection during ls-refs`, 'ECONNRESET');
 }
 
 export interface ReceivedPack {
@@ -170,10 +351,44 @@ export interface ReceivedPack {
   readonly bytes: number;
 }
 
+/** The request body wanting `commit` alone at depth 1, in the advertisement's protocol version. */
+function fetchBody(advertisement: Advertisement, commit: string): Buffer {
+  const offered = advertisement.capabilities;
+  if (advertisement.version === 2) {
+    const fetchFeatures = (capabilityValue(offered, 'fetch') ?? '').split(' ');
+    return commandBody(advertisement, 'fetch', [
+      'no-progress',
+      'ofs-delta',
+      ...(fetchFeatures.includes('shallow') ? ['deepen 1'] : []),
+      `want ${commit}`,
+      'done',
+    ]);
+  }
+  const band = offered.has('side-band-64k')
+    ? 'side-band-64k'
+    : offered.has('side-band')
+      ? 'side-band'
+      : undefined;
+  // Every git server of the last fifteen years offers a side-band; without one, pack and status share a stream.
+  if (!band) throw failure(`${advertisement.url} offers no side-band`, 'UnsupportedRepository');
+  const wanted = [band, ...['ofs-delta', 'shallow', 'no-progress'].filter((c) => offered.has(c))];
+  const format =
+    capabilityValue(offered, 'object-format') !== undefined
+      ? [`object-format=${advertisement.objectFormat}`]
+      : [];
+  return Buffer.concat([
+    pktLine(`want ${commit} ${[...wanted, ...format, `agent=${USER_AGENT}`].join(' ')}\n`),
+    ...(offered.has('shallow') ? [pktLine('deepen 1\n')] : []),
+    FLUSH,
+    pktLine('done\n'),
+  ]);
+}
+
 /**
- * `POST <url>/git-upload-pack` wanting `commit` alone, at depth 1, and writes the pack to
- * `file` as it arrives (awaiting each write, so a slow disk slows the download instead of
- * filling memory). Verifies the pack's trailing SHA-1.
+ * Wants `commit` alone, at depth 1, and writes the pack to `file` as it arrives (awaiting each
+ * write, so a slow disk slows the download instead of filling memory). Verifies the pack's
+ * trailing checksum. A response that ends before its final flush is a broken connection
+ * (`ECONNRESET`, retried); a complete one whose pack does not verify is `CorruptPack`.
  */
 export async function fetchPackTo(
   session: SmartHttpSession,
@@ -181,59 +396,70 @@ export async function fetchPackTo(
   commit: string,
   file: FileHandle,
 ): Promise<ReceivedPack> {
-  const offered = advertisement.capabilities;
-  const band = offered.has('side-band-64k')
-    ? 'side-band-64k'
-    : offered.has('side-band')
-      ? 'side-band'
-      : undefined;
-  // Every git server of the last fifteen years offers a side-band; without one, pack and status share a stream.
-  if (!band) throw failure(`${advertisement.url} offers no side-band`, 'SmartHttpError');
-  const wanted = [band, ...['ofs-delta', 'shallow', 'no-progress'].filter((c) => offered.has(c))];
-  const body = Buffer.concat([
-    pktLine(`want ${commit} ${[...wanted, `agent=${USER_AGENT}`].join(' ')}\n`),
-    ...(offered.has('shallow') ? [pktLine('deepen 1\n')] : []),
-    Buffer.from('0000'),
-    pktLine('done\n'),
-  ]);
-  const { response } = await send(session, new URL(`${advertisement.url}/git-upload-pack`), {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-git-upload-pack-request',
-      accept: 'application/x-git-upload-pack-result',
-    },
-    body,
-  });
+  const body = fetchBody(advertisement, commit);
+  const response = await postUploadPack(session, advertisement, body);
+  const v2 = advertisement.version === 2;
 
   const shallow: string[] = [];
-  const hash = createHash('sha1');
-  // The last 20 bytes are the checksum, not part of what it hashes: held back until more comes.
+  const hash = createHash(advertisement.objectFormat);
+  const checksumBytes = hash.copy().digest().length;
+  // The last bytes are the checksum, not part of what it hashes: held back until more comes.
   let tail = Buffer.alloc(0);
+  const receive = (piece: Buffer) => {
+    if (piece.length >= checksumBytes) {
+      hash.update(tail);
+      hash.update(piece.subarray(0, piece.length - checksumBytes));
+      tail = Buffer.from(piece.subarray(piece.length - checksumBytes));
+    } else {
+      const joined = Buffer.concat([tail, piece]);
+      hash.update(joined.subarray(0, Math.max(0, joined.length - checksumBytes)));
+      tail = joined.subarray(Math.max(0, joined.length - checksumBytes));
+    }
+  };
   let bytes = 0;
+  let inPack = false;
+  let complete = false;
   const collect = collectEvery(COLLECT_EVERY_BYTES);
-  for await (const line of pktLines(response)) {
-    if (line === undefined || line.length === 0) continue;
-    const channel = line[0] as number;
+  for await (const packet of pktPieces(response)) {
+    if (typeof packet === 'number') {
+      // v0/v1: the flush after the side-band data ends the answer; v2: the flush ends the last section.
+      if (packet === Special.flush && (inPack || v2)) complete = true;
+      continue;
+    }
+    const first = packet[0];
+    if (!first) continue;
+    if (!inPack) {
+      // Before the pack: `shallow <id>`, `NAK`, `ACK ...`, section headers (v2), or `ERR <message>`.
+      const value = text(packet.length === 1 ? first : Buffer.concat(packet));
+      if (value.startsWith('ERR ')) throw failure(value.slice(4), 'UploadPackError');
+      if (value.startsWith('shallow ')) shallow.push(value.slice('shallow '.length));
+      if (v2 ? value === 'packfile' : first[0] === 1 || first[0] === 2 || first[0] === 3) inPack = true;
+      if (v2 || !inPack) continue;
+    }
+    const channel = first[0] as number;
     if (channel === 1) {
-      const data = line.subarray(1);
-      const joined = tail.length === 0 ? data : Buffer.concat([tail, data]);
-      if (joined.length > 20) hash.update(joined.subarray(0, joined.length - 20));
-      tail = Buffer.from(joined.subarray(Math.max(0, joined.length - 20)));
-      await file.write(data, 0, data.length, bytes);
-      bytes += data.length;
+      for (const [index, whole] of packet.entries()) {
+        const piece = index === 0 ? whole.subarray(1) : whole;
+        if (piece.length === 0) continue;
+        receive(piece);
+        await file.write(piece, 0, piece.length, bytes);
+        bytes += piece.length;
+      }
       collect(bytes);
     } else if (channel === 3) {
-      throw failure(line.subarray(1).toString('utf8').trim(), 'UploadPackError');
+      // The server failed while sending (the in-band equivalent of a 5xx).
+      throw failure(Buffer.concat(packet).subarray(1).toString('utf8').trim(), 'UploadPackFailed');
     } else if (channel !== 2) {
-      // Before the pack: `shallow <id>`, `NAK`, `ACK ...`, or `ERR <message>`.
-      const text = line.toString('utf8').replace(/\n$/, '');
-      if (text.startsWith('ERR ')) throw failure(text.slice(4), 'UploadPackError');
-      if (text.startsWith('shallow ')) shallow.push(text.slice('shallow '.length));
+      throw failure(`${advertisement.url} sent side-band channel ${channel}`, 'SmartHttpError');
     }
   }
-  if (bytes < 32) throw failure('the server sent no pack', 'UploadPackError');
+  if (!complete)
+    throw failure(`${advertisement.url} closed the connection before the pack was complete`, 'ECONNRESET');
+  if (bytes < 12 + checksumBytes)
+    throw failure(`${advertisement.url} answered without a pack`, 'CorruptPack');
   const checksum = tail.toString('hex');
-  if (hash.digest('hex') !== checksum)
-    throw failure('the received pack is corrupt (checksum mismatch)', 'ECONNRESET');
+  if (hash.digest('hex') !== checksum) {
+    throw failure(`the pack ${advertisement.url} sent does not match its own checksum`, 'CorruptPack');
+  }
   return { shallow, checksum, bytes };
 }

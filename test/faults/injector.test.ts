@@ -17,8 +17,8 @@ let world: World;
 const describeService = () =>
   clients.ecs.send(new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }));
 
-beforeAll(() => {
-  world = createWorld({ injector });
+beforeAll(async () => {
+  world = await createWorld({ injector });
 });
 afterAll(() => {
   injector.detach();

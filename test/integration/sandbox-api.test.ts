@@ -56,7 +56,12 @@ describe('sandbox HTTP API', () => {
     const alarm = sample('cloudwatch-alarm-state-change.json');
     const { status, body } = await call('/events', { method: 'POST', body: alarm });
     expect(status).toBe(200);
-    expect(body.events).toEqual([{ id: alarm.id, rules: ['stackpilot-scale-on-alarm'], failures: {} }]);
+    // The rule is the control plane template's AWS::Events::Rule on alarm state changes.
+    const rule = sandbox.account.deployed.rules.find((r) =>
+      (r.pattern['detail-type'] as string[]).includes('CloudWatch Alarm State Change'),
+    );
+    expect(rule?.name).toMatch(/^StackpilotControlPlane-ScaleAlarmRule/);
+    expect(body.events).toEqual([{ id: alarm.id, rules: [rule?.name], failures: {} }]);
     const started = sandbox.runner.list({ stateMachine: 'scale' }).find((e) => e.input.id === alarm.id);
     expect(started?.input.detail.alarmName).toBe('stackpilot-starter-dev-service-cpu-high');
   });

@@ -1,7 +1,7 @@
 /**
  * The AWS world the fault suite runs in: the sandbox's emulated account
- * (`sandbox/account/`), seeded from the example `stackpilot.yml` exactly as `cdk deploy`
- * would leave it, answering the project's own SDK clients through their middleware, so
+ * (`sandbox/account/`), created from the templates of the example `stackpilot.yml` as `cdk deploy`
+ * leaves it, answering the project's own SDK clients through their middleware, so
  * the production adapters and handlers run unchanged. Time is a manual clock that the
  * runner moves forward before each Task, which is how rollouts, builds and drains progress
  * while every Wait state takes 0 ms; `Date` is faked to follow it, so the handlers' own
@@ -15,19 +15,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
-import { HISTORY_BUCKET_ENV } from '#shared/aws/release-history.ts';
-import { CONFIG_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, CONFIG_FILE_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
-import { GUARD_BUCKET_ENV } from '#shared/scaling/lease-store.ts';
 import {
   createEmulatedAccount,
   type EmulatedAccount,
   type ManualClock,
   manualClock,
 } from '../../../sandbox/account/index.ts';
+import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 import type { FaultInjector } from './faults.ts';
-
-export const GUARD_BUCKET = 'stackpilot-scaling-guard';
 
 /** When every world's emulated time starts: a whole hour, so every alarm period starts on it. */
 export const EPOCH = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -60,8 +57,8 @@ export interface WorldOptions {
 
 let injectorAttached: FaultInjector | undefined;
 
-/** A freshly seeded emulated account, attached to `shared/aws/clients.ts` behind the fault injector. */
-export function createWorld(options: WorldOptions): World {
+/** A fresh emulated account with the app's stacks, attached to `shared/aws/clients.ts` behind the fault injector. */
+export async function createWorld(options: WorldOptions): Promise<World> {
   const config = options.config ?? exampleConfig();
   const dataDir = mkdtempSync(join(tmpdir(), 'stackpilot-faults-'));
   // The handlers read time from Date (deadlines of rollouts, drains, pipelines): Date follows the emulated clock,
@@ -88,13 +85,12 @@ export function createWorld(options: WorldOptions): World {
     injectorAttached = options.injector;
   }
   account.attach(clients);
-  account.seedFromConfig();
-  account.s3.ensureBucket(GUARD_BUCKET);
+  const deployed = await account.deployApp(SHARED_TEMPLATE_CACHE);
 
+  // The buckets and ARNs the templates give the functions; the configuration inline (no bundle).
+  const { [CONFIG_FILE_ENV]: _bundledFile, ...environment } = deployed.environment;
+  Object.assign(process.env, environment);
   process.env[CONFIG_ENV] = JSON.stringify(config);
-  process.env.SOURCE_BUCKET = account.sourceBucket;
-  process.env[HISTORY_BUCKET_ENV] = account.sourceBucket;
-  process.env[GUARD_BUCKET_ENV] = GUARD_BUCKET;
   resetRuntimeConfig();
 
   return {

@@ -13,6 +13,23 @@ import type { AddressInfo } from 'node:net';
 export interface GitServerOptions {
   /** Require HTTP Basic credentials (as GitHub and GitLab do for private repositories). */
   readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * The git protocol versions the server speaks: `any` (v2 when asked, else v0, as GitHub),
+   * `v2-only` (a request that does not ask for v2 is refused with HTTP 400), `v0-only` (the
+   * `Git-Protocol` header is ignored), `v1` (answers v1 whatever is asked).
+   */
+  readonly protocol?: 'any' | 'v2-only' | 'v0-only' | 'v1';
+}
+
+/** One request the server answered. */
+export interface LoggedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  /** The request carried an `Authorization` header. */
+  readonly authorization: boolean;
+  /** Its `Git-Protocol` header. */
+  readonly gitProtocol?: string;
 }
 
 export interface GitServer {
@@ -24,6 +41,8 @@ export interface GitServer {
   setFault(status: number | undefined): void;
   /** Requests answered so far, as `METHOD path?query status`. */
   readonly requests: string[];
+  /** The same requests with the headers that matter to the protocol and credentials. */
+  readonly log: LoggedRequest[];
   close(): Promise<void>;
 }
 
@@ -31,8 +50,20 @@ export interface GitServer {
 export async function startGitServer(rootDir: string, options: GitServerOptions = {}): Promise<GitServer> {
   let fault: number | undefined;
   const requests: string[] = [];
+  const log: LoggedRequest[] = [];
+  const protocol = options.protocol ?? 'any';
   const server = createServer((req, res) => {
-    res.on('finish', () => requests.push(`${req.method} ${req.url} ${res.statusCode}`));
+    res.on('finish', () => {
+      requests.push(`${req.method} ${req.url} ${res.statusCode}`);
+      const gitProtocol = req.headers['git-protocol'];
+      log.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        status: res.statusCode,
+        authorization: req.headers.authorization !== undefined,
+        ...(typeof gitProtocol === 'string' ? { gitProtocol } : {}),
+      });
+    });
     if (fault !== undefined) {
       res.writeHead(fault, { 'content-type': 'text/plain' }).end(`injected fault ${fault}\n`);
       return;
@@ -43,7 +74,20 @@ export async function startGitServer(rootDir: string, options: GitServerOptions 
         .end('authentication required\n');
       return;
     }
-    runBackend(rootDir, req, res, options.auth?.username);
+    const asked = req.headers['git-protocol'];
+    if (protocol === 'v2-only' && !(typeof asked === 'string' && asked.includes('version=2'))) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('only git protocol version 2 is served\n');
+      return;
+    }
+    const served =
+      protocol === 'v0-only'
+        ? undefined
+        : protocol === 'v1'
+          ? 'version=1'
+          : typeof asked === 'string'
+            ? asked
+            : undefined;
+    runBackend(rootDir, req, res, options.auth?.username, served);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -58,6 +102,7 @@ export async function startGitServer(rootDir: string, options: GitServerOptions 
       fault = status;
     },
     requests,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -75,7 +120,13 @@ function authorized(req: IncomingMessage, auth: { username: string; password: st
 }
 
 /** Runs one request through `git http-backend` (CGI/1.1: request in env + stdin, response headers then body on stdout). */
-function runBackend(rootDir: string, req: IncomingMessage, res: ServerResponse, user?: string): void {
+function runBackend(
+  rootDir: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  user?: string,
+  gitProtocol?: string,
+): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -92,8 +143,7 @@ function runBackend(rootDir: string, req: IncomingMessage, res: ServerResponse, 
   };
   if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
-  const protocol = req.headers['git-protocol'];
-  if (typeof protocol === 'string') env.GIT_PROTOCOL = protocol;
+  if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
   if (user) env.REMOTE_USER = user;
 
   const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });

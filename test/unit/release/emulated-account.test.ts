@@ -25,11 +25,11 @@ const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop';
 
 describe('release on the emulated account', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir, config: testConfig() });
+    setup = await testAccount({ dataDir, config: testConfig() });
     // The shared clients of the handlers, answered by the emulated account (as in the sandbox).
     setup.account.attach(clients);
     // In AWS the history lives in the control plane's source bucket, which exists.

@@ -18,17 +18,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
 import { stageNames } from '#shared/naming.ts';
 import { awsError, createEmulatedAccount, manualClock } from '../../../sandbox/account/index.ts';
+import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 
 const names = stageNames('shop', 'dev');
 
 describe('the emulated account', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir, secrets: { 'stackpilot/github-webhook': "It's a Secret to Everybody" } });
+    setup = await testAccount({
+      dataDir,
+      secrets: { 'stackpilot/github-webhook': "It's a Secret to Everybody" },
+    });
   });
 
   afterEach(() => removeDataDir(dataDir));
@@ -133,7 +137,7 @@ describe('the emulated account', () => {
 
     const clock = manualClock(setup.clock.now());
     const restarted = createEmulatedAccount({ dataDir, config: testConfig(), clock });
-    restarted.seedFromConfig();
+    await restarted.deployApp(SHARED_TEMPLATE_CACHE);
     const ecs2 = new ECSClient(clientConfig);
     const s32 = new S3Client(clientConfig);
     restarted.attach([ecs2, s32]);
@@ -162,7 +166,7 @@ describe('the emulated account', () => {
       stage: 'dev',
       taskDefinition: {
         revision: 1,
-        image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop:initial',
+        image: 'public.ecr.aws/docker/library/busybox:stable',
       },
       desiredCount: 1,
       runningCount: 1,

@@ -35,13 +35,13 @@ const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop';
 
 describe('production adapters on the emulated account', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
   let ecs: ECSClient;
   let autoScaling: AutoScalingClient;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir, config: testConfig({ instances: { min: 2, max: 3 } }) });
+    setup = await testAccount({ dataDir, config: testConfig({ instances: { min: 2, max: 3 } }) });
     ecs = new ECSClient(clientConfig);
     autoScaling = new AutoScalingClient(clientConfig);
     setup.account.attach([ecs, autoScaling]);

@@ -21,9 +21,9 @@ import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from
 const names = stageNames('shop', 'dev');
 const cluster = names.cluster;
 
-function setUp(stage: Record<string, unknown>) {
+async function setUp(stage: Record<string, unknown>) {
   const dataDir = newDataDir();
-  const setup = testAccount({ dataDir, config: testConfig(stage) });
+  const setup = await testAccount({ dataDir, config: testConfig(stage) });
   const ecs = new ECSClient(clientConfig);
   const autoScaling = new AutoScalingClient(clientConfig);
   setup.account.attach({ ecs, autoScaling });
@@ -49,7 +49,7 @@ describe('emulated cluster capacity', () => {
   afterEach(() => dataDir && removeDataDir(dataDir));
 
   it('moves the tasks of a DRAINING instance elsewhere until it runs none', async () => {
-    const s = setUp({ instances: { min: 2, max: 3 } });
+    const s = await setUp({ instances: { min: 2, max: 3 } });
     dataDir = s.dataDir;
     const busy = (await s.instances()).find((i) => i.runningTasksCount === 1);
     expect(busy).toBeDefined();
@@ -81,7 +81,7 @@ describe('emulated cluster capacity', () => {
 
   it('emits SERVICE_TASK_PLACEMENT_FAILURE when no instance has room, and places the task once one joins', async () => {
     // A t3.micro registers 943 MiB: one 512 MiB task per instance.
-    const s = setUp({ instanceType: 't3.micro', instances: { min: 1, max: 3 } });
+    const s = await setUp({ instanceType: 't3.micro', instances: { min: 1, max: 3 } });
     dataDir = s.dataDir;
     await s.ecs.send(new UpdateServiceCommand({ cluster, service: names.service, desiredCount: 2 }));
     s.advance(2_000);
@@ -115,7 +115,7 @@ describe('emulated cluster capacity', () => {
   });
 
   it('launches and terminates instances, keeping the group within its bounds', async () => {
-    const s = setUp({ instances: { min: 1, max: 2 } });
+    const s = await setUp({ instances: { min: 1, max: 2 } });
     dataDir = s.dataDir;
     const only = (await s.group())?.Instances?.[0]?.InstanceId ?? '';
     const atMin = await s.autoScaling
@@ -173,7 +173,7 @@ describe('emulated cluster capacity', () => {
   });
 
   it('terminates a chosen instance with its desired capacity decremented; its container instance leaves the cluster', async () => {
-    const s = setUp({ instances: { min: 1, max: 3 } });
+    const s = await setUp({ instances: { min: 1, max: 3 } });
     dataDir = s.dataDir;
     await s.autoScaling.send(
       new SetDesiredCapacityCommand({ AutoScalingGroupName: names.autoScalingGroup, DesiredCapacity: 2 }),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmulatedAccount, manualClock, scaledClock } from '../../../sandbox/account/index.ts';
+import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 import { newDataDir, removeDataDir, testConfig } from './support.ts';
 
 describe('emulated time', () => {
@@ -31,11 +32,11 @@ describe('emulated time', () => {
     expect(woke).toBe(true);
   });
 
-  it('resumes a fast clock from the time the saved state reached, so a restart never goes back in time', () => {
+  it('resumes a fast clock from the time the saved state reached, so a restart never goes back in time', async () => {
     dataDir = newDataDir();
     const ahead = Date.now() + 10 * 3_600_000;
     const first = createEmulatedAccount({ dataDir, config: testConfig(), clock: manualClock(ahead) });
-    first.seedFromConfig();
+    await first.deployApp(SHARED_TEMPLATE_CACHE);
     first.flush();
     const clock = scaledClock({ timeScale: 60 });
     expect(clock.now()).toBeLessThan(ahead);

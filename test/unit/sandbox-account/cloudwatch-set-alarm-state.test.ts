@@ -26,12 +26,12 @@ const REARM = 'stackpilot re-armed this alarm after scaling the service out to 3
 
 describe('emulated CloudWatch SetAlarmState', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
   let cloudWatch: CloudWatchClient;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir });
+    setup = await testAccount({ dataDir });
     cloudWatch = new CloudWatchClient(clientConfig);
     setup.account.attach({ cloudWatch });
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cloudWatchAlarmStateChangeSchema } from '#events/cloudwatch-alarm.ts';
 import { stageNames } from '#shared/naming.ts';
@@ -26,12 +26,12 @@ function shape(value: unknown): unknown {
 
 describe('emulated CloudWatch alarms', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
   let cloudWatch: CloudWatchClient;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir });
+    setup = await testAccount({ dataDir });
     cloudWatch = new CloudWatchClient(clientConfig);
     setup.account.attach({ cloudWatch });
   });
@@ -41,7 +41,31 @@ describe('emulated CloudWatch alarms', () => {
   const state = async (name: string) =>
     (await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: [name] }))).MetricAlarms?.[0]?.StateValue;
 
-  it('creates the four alarms of each stage from the configuration', async () => {
+  it('refuses an alarm it cannot evaluate, naming what it evaluates', async () => {
+    const alarm = {
+      AlarmName: 'stackpilot-shop-dev-memory',
+      Namespace: 'AWS/ECS',
+      MetricName: 'MemoryUtilization',
+      Dimensions: [{ Name: 'ClusterName', Value: names.cluster }],
+      Statistic: 'Average' as const,
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanThreshold' as const,
+      Tags: [
+        { Key: 'stackpilot:app', Value: 'shop' },
+        { Key: 'stackpilot:stage', Value: 'dev' },
+      ],
+    };
+    await expect(cloudWatch.send(new PutMetricAlarmCommand(alarm))).rejects.toThrow(
+      'the sandbox evaluates only Average AWS/ECS CPUUtilization alarms',
+    );
+    await expect(
+      cloudWatch.send(new PutMetricAlarmCommand({ ...alarm, MetricName: 'CPUUtilization', Tags: [] })),
+    ).rejects.toThrow('needs tags stackpilot:app and stackpilot:stage of a configured stage');
+  });
+
+  it("creates the four alarms of each stage as the template's PutMetricAlarm inputs say", async () => {
     const out = await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'stackpilot-shop-dev-' }));
     expect(
       out.MetricAlarms?.map((a) => [

@@ -34,15 +34,15 @@ async function zip(files: Record<string, string>): Promise<Buffer> {
 
 describe('emulated CodePipeline', () => {
   let dataDir: string;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
   let pipeline: CodePipelineClient;
   let s3: S3Client;
   let releases: ReleaseRequest[];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
     releases = [];
-    setup = testAccount({
+    setup = await testAccount({
       dataDir,
       hooks: {
         onRelease: async (request) => {

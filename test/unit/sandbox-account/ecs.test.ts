@@ -20,11 +20,11 @@ const cluster = names.cluster;
 describe('emulated ECS deployments', () => {
   let dataDir: string;
   let ecs: ECSClient;
-  let setup: ReturnType<typeof testAccount>;
+  let setup: Awaited<ReturnType<typeof testAccount>>;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    setup = testAccount({ dataDir });
+    setup = await testAccount({ dataDir });
     ecs = new ECSClient(clientConfig);
     setup.account.attach({ ecs });
   });
@@ -65,7 +65,7 @@ describe('emulated ECS deployments', () => {
     return registered.taskDefinition?.taskDefinitionArn ?? '';
   }
 
-  it('seeds the service at its minimum, on revision 1 with the placeholder image, steady', async () => {
+  it("starts the service at its minimum, steady, on revision 1: the template's placeholder", async () => {
     const s = await service();
     expect(s).toMatchObject({
       desiredCount: 1,
@@ -78,9 +78,13 @@ describe('emulated ECS deployments', () => {
     const td = await ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: names.taskFamily, include: ['TAGS'] }),
     );
-    expect(td.taskDefinition?.containerDefinitions?.[0]?.image).toBe(
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop:initial',
-    );
+    // As the template registers it: BusyBox from ECR Public, its command and the placeholder label.
+    expect(td.taskDefinition?.containerDefinitions?.[0]).toMatchObject({
+      name: 'app',
+      image: 'public.ecr.aws/docker/library/busybox:stable',
+      command: ['sh', '-c', expect.stringContaining('httpd')],
+      dockerLabels: { 'stackpilot.placeholder': 'true' },
+    });
     expect(td.tags).toContainEqual({ key: 'stackpilot:app', value: 'shop' });
   });
 

@@ -34,9 +34,9 @@ describe('emulated S3', () => {
   let s3: S3Client;
   let bucket: string;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = newDataDir();
-    const { account } = testAccount({ dataDir });
+    const { account } = await testAccount({ dataDir });
     s3 = new S3Client(clientConfig);
     account.attach([s3]);
     bucket = account.sourceBucket;

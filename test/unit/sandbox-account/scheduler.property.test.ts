@@ -51,7 +51,7 @@ describe('emulated ECS scheduler', () => {
       fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
         const dataDir = newDataDir();
         try {
-          const { account, advance } = testAccount({ dataDir });
+          const { account, advance } = await testAccount({ dataDir });
           const ecs = new ECSClient(clientConfig);
           const autoScaling = new AutoScalingClient(clientConfig);
           account.attach([ecs, autoScaling]);

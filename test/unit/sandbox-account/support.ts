@@ -12,6 +12,7 @@ import {
   type EmulatedAccountOptions,
   manualClock,
 } from '../../../sandbox/account/index.ts';
+import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
 
 export const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 export const clientConfig = { region: 'us-east-1', credentials } as const;
@@ -46,8 +47,11 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** A seeded account on a manual clock; `advance(ms)` moves the clock and the emulators. */
-export function testAccount(options: Partial<EmulatedAccountOptions> & { dataDir: string }) {
+/**
+ * An account created from the CDK app's templates for the configuration, on a manual clock;
+ * `advance(ms)` moves the clock and the emulators.
+ */
+export async function testAccount(options: Partial<EmulatedAccountOptions> & { dataDir: string }) {
   const clock = manualClock();
   const events: AccountEvent[] = [];
   const account = createEmulatedAccount({
@@ -56,7 +60,7 @@ export function testAccount(options: Partial<EmulatedAccountOptions> & { dataDir
     ...options,
     hooks: { onEvent: (event) => void events.push(event), ...options.hooks },
   });
-  account.seedFromConfig();
+  await account.deployApp(SHARED_TEMPLATE_CACHE);
   const advance = (ms: number) => {
     clock.advance(ms);
     account.tick();

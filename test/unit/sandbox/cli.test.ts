@@ -28,7 +28,31 @@ function io(stdin = '') {
 describe('stackpilot CLI usage', () => {
   it.each([
     [[], /usage: stackpilot <command>/],
-    [['deploy'], /unknown command deploy; the commands are start, status, run, load, logs, cost/],
+    [
+      ['promote'],
+      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, run, load, logs, cost/,
+    ],
+    [['deploy'], /deploy needs <app> <stage>, e.g. stackpilot deploy starter dev/],
+    [
+      ['deploy', 'starter', 'dev', '--commit', 'xyz'],
+      /--commit must be a commit id \(lowercase hex digits\), got xyz/,
+    ],
+    [['deploy', 'Starter', 'dev'], /app "Starter" is not a name from stackpilot.yml/],
+    [['deploy', 'starter', 'dev', '--config', 'x.yml'], /--config goes with --aws/],
+    [
+      ['deploy', 'starter', 'dev', '--aws', '--commit', 'abc1234'],
+      /--commit with --aws must be a full commit id/,
+    ],
+    [['rollback', 'starter'], /rollback needs <app> <stage>/],
+    [
+      ['rollback', 'starter', 'dev', '--to', '0'],
+      /--to must be a task-definition revision \(a positive integer\), got 0/,
+    ],
+    [['redeploy', 'starter', 'dev', 'extra'], /unexpected argument extra/],
+    [
+      ['redeploy', 'starter', 'dev', '--timeout', 'soon'],
+      /--timeout must be a positive number of seconds, got soon/,
+    ],
     [['status', '--bogus'], /stackpilot status: Unknown option '--bogus'/],
     [['run'], /run needs a state machine: deploy, release or scale/],
     [['run', 'rollout', '--input', 'x.json'], /no state machine rollout/],
@@ -58,18 +82,36 @@ describe('stackpilot CLI usage', () => {
   });
 
   it('prints the usage of a command with --help and exits 0', async () => {
-    for (const command of ['start', 'status', 'run', 'load', 'logs', 'cost']) {
+    for (const command of [
+      'start',
+      'status',
+      'deploy',
+      'rollback',
+      'redeploy',
+      'run',
+      'load',
+      'logs',
+      'cost',
+    ]) {
       const t = io();
       expect(await main([command, '--help'], t.io)).toBe(0);
       expect(t.out()).toMatch(new RegExp(`usage: stackpilot ${command}`));
     }
   });
 
-  it('says in one line, exit 1, that no sandbox answers', async () => {
+  it.each([
+    [['status']],
+    [['logs', 'deploy-1']],
+    [['load', 'starter', 'dev', '--cpu', '50']],
+    [['deploy', 'starter', 'dev']],
+    [['rollback', 'starter', 'dev']],
+    [['redeploy', 'starter', 'dev']],
+    [['redeploy', 'starter', 'dev', '--image', 'x/stackpilot/starter:1']],
+  ])('says in one line, exit 1, that no sandbox answers: %j', async (argv) => {
     const t = io();
-    expect(await main(['status', '--url', 'http://127.0.0.1:9'], t.io)).toBe(1);
+    expect(await main([...argv, '--url', 'http://127.0.0.1:9'], t.io)).toBe(1);
     expect(t.err()).toBe(
-      'stackpilot status: no sandbox answers at http://127.0.0.1:9: start one with `npm start` (or pass --url)\n',
+      `stackpilot ${argv[0]}: no sandbox answers at http://127.0.0.1:9: start one with \`npm start\` (or pass --url)\n`,
     );
   });
 });
@@ -174,5 +216,16 @@ describe('stackpilot run --aws', () => {
     await expect(
       runCommand(['scale', '--input', '-', '--aws'], t.io, { sfn: sfn as unknown as SFNClient }),
     ).rejects.toThrow(/no state machine stackpilot-scale in this account and region/);
+  });
+});
+
+describe('the Node version note of stackpilot start', () => {
+  it('says once, in one line, what to upgrade and why on Node 20, and nothing on 22', async () => {
+    const { nodeVersionNote } = await import('../../../sandbox/commands/start.ts');
+    expect(nodeVersionNote('20.20.2')).toMatch(
+      /^note: Node 20\.20\.2 runs stackpilot today, but AWS SDK releases after the first week of January 2027 need Node 22 or later .*: upgrade Node to 22 LTS$/,
+    );
+    expect(nodeVersionNote('22.12.0')).toBeUndefined();
+    expect(nodeVersionNote('24.1.0')).toBeUndefined();
   });
 });

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#shared/config.ts';
-import { controlPlaneRules, EventBus } from '../../../sandbox/event-bus.ts';
+import { EventBus, templateRules } from '../../../sandbox/event-bus.ts';
 import { apiGatewayEvent, hostRepositories, shortCause } from '../../../sandbox/server.ts';
+import { AppEvaluator } from '../../../sandbox/templates/evaluate.ts';
+import { appTemplates, SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
+import { loadConfigFile } from '../../../shared/config-file.ts';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
@@ -88,17 +91,32 @@ describe('apiGatewayEvent', () => {
   });
 });
 
-describe('controlPlaneRules', () => {
+describe('the EventBridge rules of the templates', () => {
   it('start the scale state machine on the alarm and placement-failure samples only', async () => {
+    const templates = await appTemplates(loadConfigFile('stackpilot.yml'), SHARED_TEMPLATE_CACHE);
+    const app = new AppEvaluator(templates.stacks, { accountId: '123456789012', region: 'us-east-1' });
+    const rules = templates.stacks.flatMap(({ stackName }) => {
+      const stack = app.stack(stackName);
+      return stack.logicalIds('AWS::Events::Rule').map((id) => ({
+        name: stack.physicalName(id),
+        pattern: stack.property(id, 'EventPattern') as Record<string, unknown>,
+        targets: ((stack.property(id, 'Targets') ?? []) as { Arn: string }[]).map((t) => t.Arn),
+      }));
+    });
     const started: string[] = [];
     const bus = new EventBus('123456789012', 'us-east-1');
-    for (const rule of controlPlaneRules((event) => started.push(event['detail-type']))) bus.addRule(rule);
+    const start = (arn: string, event: { 'detail-type': string }) =>
+      started.push(`${arn.slice(arn.lastIndexOf(':') + 1)} ${event['detail-type']}`);
+    for (const rule of templateRules(rules, start)) bus.addRule(rule);
     const alarm = sample('cloudwatch-alarm-state-change.json');
     await bus.put(alarm);
     await bus.put(sample('ecs-task-placement-failure.json'));
     await bus.put({ ...alarm, detail: { ...alarm.detail, state: { ...alarm.detail.state, value: 'OK' } } });
     await bus.put({ ...alarm, detail: { ...alarm.detail, alarmName: 'someone-elses-alarm' } });
-    expect(started).toEqual(['CloudWatch Alarm State Change', 'ECS Service Action']);
+    expect(started).toEqual([
+      'stackpilot-scale CloudWatch Alarm State Change',
+      'stackpilot-scale ECS Service Action',
+    ]);
   });
 });
 

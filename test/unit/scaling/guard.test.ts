@@ -1,8 +1,9 @@
 /**
- * The guard against its in-memory S3 (conditional writes honoured): the same event twice
- * changes nothing the second time, and two loops never hold one target at once.
+ * The guard against the emulated account's S3 (conditional writes honoured as S3 does):
+ * the same event twice changes nothing the second time, and two loops never hold one
+ * target at once.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../shared/errors.ts';
@@ -15,15 +16,18 @@ import {
   newLease,
 } from '../../../shared/scaling/guard.ts';
 import { acquireScalingLease, releaseScalingLease } from '../../../shared/scaling/lease-store.ts';
-import { awsError, FakeAccount } from './fake-account.ts';
+import { createTestAccount, direct, type TestAccount } from '../support/emulated-account.ts';
 
 const BUCKET = 'guard';
-let account: FakeAccount;
+let account: TestAccount;
 const s3 = new S3Client({});
-beforeEach(() => {
-  account = new FakeAccount({ cluster: 'stackpilot-starter-dev' });
+beforeEach(async () => {
+  account = await createTestAccount({ clients: [s3] });
+  account.account.s3.ensureBucket(BUCKET);
 });
-afterEach(() => account.restore());
+afterEach(() => account.dispose());
+
+const keys = () => direct.keys(account, BUCKET, '');
 
 const base = { bucket: BUCKET, app: 'starter', stage: 'dev', target: 'service' as const, leaseSeconds: 600 };
 const now = () => new Date('2026-01-01T00:00:00Z');
@@ -82,14 +86,10 @@ describe('acquireScalingLease', () => {
   it('writes the marker and the lease with If-None-Match so that racing writers cannot both win', async () => {
     const result = await acquireScalingLease({ ...base, eventKey: 'alarm/x/t1', owner: 'exec-1' }, now, s3);
     expect(result).toMatchObject({ acquired: true, leaseKey: leaseKey('starter', 'dev', 'service') });
-    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
-      Key: 'scaling/events/starter/dev/service/alarm%2Fx%2Ft1',
-      IfNoneMatch: '*',
-    });
-    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
-      Key: 'scaling/leases/starter/dev/service.json',
-      IfNoneMatch: '*',
-    });
+    expect(account.inputs('PutObject')).toEqual([
+      expect.objectContaining({ Key: 'scaling/events/starter/dev/service/alarm%2Fx%2Ft1', IfNoneMatch: '*' }),
+      expect.objectContaining({ Key: 'scaling/leases/starter/dev/service.json', IfNoneMatch: '*' }),
+    ]);
   });
 
   it('is safe to retry within the same execution', async () => {
@@ -103,17 +103,21 @@ describe('acquireScalingLease', () => {
 
   it('takes over an expired lease with If-Match on its ETag', async () => {
     await acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1', leaseSeconds: 1 }, now, s3);
+    const { ETag } = account.account.s3.commands.HeadObject({
+      Bucket: BUCKET,
+      Key: 'scaling/leases/starter/dev/service.json',
+    });
     const later = () => new Date(now().getTime() + 5_000);
     const result = await acquireScalingLease({ ...base, eventKey: 'e2', owner: 'exec-2' }, later, s3);
     expect(result).toMatchObject({ acquired: true });
-    expect(account.s3).toHaveReceivedCommandWith(PutObjectCommand, {
+    expect(account.inputs('PutObject').at(-1)).toMatchObject({
       Key: 'scaling/leases/starter/dev/service.json',
-      IfMatch: '"2"',
+      IfMatch: ETag,
     });
   });
 
   it('turns a 409 conditional-write conflict into a TransientError the state machine retries', async () => {
-    account.failNext.set('PutObject', [awsError('ConditionalRequestConflict', 409)]);
+    account.fail('PutObject', { name: 'ConditionalRequestConflict', status: 409 });
     await expect(
       acquireScalingLease({ ...base, eventKey: 'e1', owner: 'exec-1' }, now, s3),
     ).rejects.toBeInstanceOf(TransientError);
@@ -127,7 +131,7 @@ describe('acquireScalingLease', () => {
           maxLength: 12,
         }),
         async (arrivals) => {
-          account.objects.clear();
+          for (const Key of keys()) account.account.s3.commands.DeleteObject({ Bucket: BUCKET, Key });
           let scaled = 0;
           const handled = new Set<number>();
           const running: string[] = [];
@@ -171,8 +175,8 @@ describe('releaseScalingLease', () => {
       released: false,
       reason: 'the lease is held by exec-1, not this execution',
     });
-    expect(account.objects.has(leaseKey('starter', 'dev', 'service'))).toBe(true);
+    expect(keys()).toContain(leaseKey('starter', 'dev', 'service'));
     expect((await releaseScalingLease({ ...base, owner: 'exec-1' }, s3)).released).toBe(true);
-    expect(account.objects.has(leaseKey('starter', 'dev', 'service'))).toBe(false);
+    expect(keys()).not.toContain(leaseKey('starter', 'dev', 'service'));
   });
 });

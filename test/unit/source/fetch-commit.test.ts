@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput, TransientError } from '../../../shared/errors.ts';
+import { TransientError } from '../../../shared/errors.ts';
 import {
   CommitNotFound,
   RepositoryAccessDenied,
   RepositoryUnreachable,
+  RepositoryUnsupported,
 } from '../../../shared/source/errors.ts';
 import {
   classifyGitError,
@@ -27,9 +28,14 @@ describe('classifyGitError', () => {
     expect(error.message).toContain(context.url);
   });
 
-  it('maps a refused token (isomorphic-git UserCanceledError) to RepositoryAccessDenied', () => {
-    const canceled = Object.assign(new Error('canceled'), { code: 'UserCanceledError' });
-    expect(classifyGitError(canceled, context)).toBeInstanceOf(RepositoryAccessDenied);
+  it('names the other host when a redirect target asks for credentials (the token never goes there)', () => {
+    const foreign = Object.assign(httpError(401, 'Unauthorized'), {
+      data: { statusCode: 401, statusMessage: 'Unauthorized', foreignOrigin: 'http://localhost:9' },
+    });
+    const error = classifyGitError(foreign, context);
+    expect(error).toBeInstanceOf(RepositoryAccessDenied);
+    expect(error.message).toContain('redirected to http://localhost:9');
+    expect(error.message).toContain("only ever sent to the repository's own host");
   });
 
   it('maps HTTP 404 and an unknown host to RepositoryUnreachable', () => {
@@ -54,28 +60,49 @@ describe('classifyGitError', () => {
     expect(classifyGitError(systemError(code), context)).toBeInstanceOf(TransientError);
   });
 
-  it('maps a missing branch (NotFoundError) to CommitNotFound naming branch, commit and URL', () => {
-    const notFound = Object.assign(new Error('Could not find main.'), { code: 'NotFoundError' });
-    const error = classifyGitError(notFound, context);
-    expect(error).toBeInstanceOf(CommitNotFound);
-    expect(error.message).toContain('main');
-    expect(error.message).toContain(context.commit);
-    expect(error.message).toContain(context.url);
+  it('maps a redirect it does not follow to RepositoryUnreachable saying so, not "does not exist"', () => {
+    const error = classifyGitError(httpError(302, 'Found'), context);
+    expect(error).toBeInstanceOf(RepositoryUnreachable);
+    expect(error.message).toContain('a redirect not followed');
   });
 
-  it('maps an invalid branch name (isomorphic-git InvalidRefNameError) to InvalidInput', () => {
-    const invalid = Object.assign(new Error('bad ref'), { code: 'InvalidRefNameError' });
-    const error = classifyGitError(invalid, { ...context, branch: 'a..b' });
-    expect(error).toBeInstanceOf(InvalidInput);
-    expect(error.message).toBe('refs/heads/a..b is not a valid git branch name');
+  it.each(['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])(
+    'maps the TLS failure %s to RepositoryUnreachable (never retried)',
+    (code) => {
+      const error = classifyGitError(systemError(code), context);
+      expect(error).toBeInstanceOf(RepositoryUnreachable);
+      expect(error.message).toContain(`not trusted (${code})`);
+    },
+  );
+
+  it('maps a full temporary folder (ENOSPC) to RepositoryUnsupported naming the commit', () => {
+    const error = classifyGitError(systemError('ENOSPC'), context);
+    expect(error).toBeInstanceOf(RepositoryUnsupported);
+    expect(error.message).toContain(context.commit);
+  });
+
+  it('maps a server failing mid-pack (side-band channel 3) to TransientError, as a 5xx', () => {
+    const failed = Object.assign(new Error('fatal: out of memory'), { code: 'UploadPackFailed' });
+    const error = classifyGitError(failed, context);
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toContain('fatal: out of memory');
+  });
+
+  it.each([
+    ['UnsupportedRepository', 'x is a SHA256 repository'],
+    ['UploadPackError', 'upload-pack: deepen not allowed'],
+    ['CorruptPack', 'the pack x sent does not match its own checksum'],
+  ])('maps %s to RepositoryUnsupported, never retried', (code, message) => {
+    const error = classifyGitError(Object.assign(new Error(message), { code }), context);
+    expect(error).toBeInstanceOf(RepositoryUnsupported);
+    expect(error).not.toBeInstanceOf(TransientError);
+    expect(error.message).toContain(message);
   });
 
   it('shortens huge URLs and branch names in messages (a Step Functions Cause keeps 32,768 characters)', () => {
     const huge = 'b'.repeat(70_000);
     const error = classifyGitError(httpError(404), { ...context, url: `https://example.com/${huge}` });
     expect(error.message.length).toBeLessThan(500);
-    const notFound = Object.assign(new Error('x'), { code: 'NotFoundError' });
-    expect(classifyGitError(notFound, { ...context, branch: huge }).message.length).toBeLessThan(500);
   });
 
   it('keeps errors that are already classified and passes unknown ones through', () => {

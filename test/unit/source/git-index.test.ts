@@ -9,7 +9,9 @@ describe('encodeIndex', () => {
     { path: 'src-link', mode: '120000', oid: 'cc'.repeat(20), size: 3 },
     { path: 'src/a.ts', mode: '100644', oid: 'dd'.repeat(20), size: 30 },
   ];
-  const index = encodeIndex(entries);
+  const index = encodeIndex(
+    entries.map((e) => ({ ...e, path: Buffer.from(e.path), mode: Number.parseInt(e.mode, 8) })),
+  );
 
   /** Paths, modes, ids and sizes back out of an encoded index. */
   function decode(buffer: Buffer) {
@@ -40,6 +42,13 @@ describe('encodeIndex', () => {
     expect(out.map((e) => e.path)).toEqual(['build.sh', 'src-link', 'src/a.ts', 'src/z.ts']);
     expect(out.find((e) => e.path === 'src-link')).toEqual(entries[2]);
     expect(out.find((e) => e.path === 'build.sh')).toEqual(entries[1]);
+  });
+
+  it('keeps name bytes that are not UTF-8 as they are', () => {
+    const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    const encoded = encodeIndex([{ path: name, mode: 0o100644, oid: 'aa'.repeat(20), size: 1 }]);
+    expect(encoded.subarray(12 + 62, 12 + 62 + 4)).toEqual(name);
+    expect(encoded.readUInt16BE(12 + 60)).toBe(4);
   });
 
   it('ends with the SHA-1 of everything before it', () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,27 @@ describe('indexPack', () => {
     expect((await ourIndex(packPath)).equals(expected)).toBe(true);
     // Without a cache every base is read again from the file, down its whole chain.
     expect((await ourIndex(packPath, 0)).equals(expected)).toBe(true);
+  });
+
+  it('indexes a blob larger than its read window as a stream, also when a later delta uses it as its base', async () => {
+    const repo = join(root, 'big');
+    // 6 MB that do not compress (so the deflated object is larger than the 4 MiB window too).
+    const big = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 32) createHash('sha256').update(String(i)).digest().copy(big, i);
+    await createRepo(repo, { 'big.bin': big, 'small.txt': 'small\n' });
+    const edited = Buffer.from(big);
+    edited.write('edited', 1000);
+    await commitFiles(repo, { 'big.bin': edited }, 'edit the big file');
+    const packPath = await repack(repo, ['-f', '--window=10']);
+    const verify = execFileSync('git', ['verify-pack', '-v', packPath.replace(/\.pack$/, '.idx')], {
+      encoding: 'utf8',
+    });
+    // One version of the big file is stored whole and the other as a delta against it.
+    expect(verify).toMatch(/ blob +\d+ \d+ \d+ 1 [0-9a-f]{40}\n/);
+    expect(verify).toMatch(/ blob +6291456 /);
+
+    const expected = await readFile(packPath.replace(/\.pack$/, '.idx'));
+    expect((await ourIndex(packPath)).equals(expected)).toBe(true);
   });
 
   it('refuses data that is not a pack, and a pack cut short', async () => {

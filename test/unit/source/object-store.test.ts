@@ -54,12 +54,23 @@ describe('parseTree', () => {
       entry('120000', 'link', 'cc'.repeat(20)),
       entry('40000', 'café ünïcode', 'dd'.repeat(20)),
     ]);
-    expect(parseTree(data)).toEqual([
+    expect(parseTree(data).map((e) => ({ ...e, name: e.name.toString('utf8') }))).toEqual([
       { mode: '100644', name: 'README.md', oid: 'aa'.repeat(20) },
       { mode: '100755', name: 'build.sh', oid: 'bb'.repeat(20) },
       { mode: '120000', name: 'link', oid: 'cc'.repeat(20) },
       { mode: '40000', name: 'café ünïcode', oid: 'dd'.repeat(20) },
     ]);
+  });
+
+  it('keeps name bytes as they are (not UTF-8, backslashes, colons) and modes as spelled', () => {
+    const name = Buffer.from([0x61, 0x5c, 0x62, 0x3a, 0xe9]);
+    const data = Buffer.concat([
+      Buffer.from('040000 '),
+      name,
+      Buffer.of(0),
+      Buffer.from('ee'.repeat(20), 'hex'),
+    ]);
+    expect(parseTree(data)).toEqual([{ mode: '040000', name, oid: 'ee'.repeat(20) }]);
   });
 
   it('rejects a truncated tree', () => {

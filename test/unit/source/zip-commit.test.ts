@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import git from 'isomorphic-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_CONVERSION } from '../../../shared/source/checkout-conversion.ts';
 import { ObjectStore } from '../../../shared/source/object-store.ts';
-import { readAheadBlobs, walkCommitTree, zipCommit } from '../../../shared/source/zip-commit.ts';
+import type { TreeEntry } from '../../../shared/source/zip-commit.ts';
+import { prepareAhead, walkCommitTree, zipCommit } from '../../../shared/source/zip-commit.ts';
 
 interface ZipEntry {
   name: string;
@@ -94,7 +96,8 @@ describe('walkCommitTree', () => {
   it('lists the files of every folder, depth first in git order', async () => {
     const store = await ObjectStore.open(join(dir, '.git'));
     const paths: string[] = [];
-    for await (const entry of walkCommitTree(store, commit)) paths.push(`${entry.mode} ${entry.path}`);
+    for await (const entry of walkCommitTree(store, commit))
+      paths.push(`${entry.mode.toString(8)} ${entry.path.toString('utf8')}`);
     await store.close();
     expect(paths).toEqual([
       '100755 build.sh',
@@ -160,52 +163,43 @@ describe('zipCommit', () => {
   });
 });
 
-describe('readAheadBlobs', () => {
+describe('prepareAhead', () => {
   const entries = (sizes: number[]) =>
     (async function* () {
-      for (const [i, size] of sizes.entries()) yield { path: `f${i}-${size}`, mode: '100644', oid: `${i}` };
+      for (const [i] of sizes.entries())
+        yield { path: Buffer.from(`f${i}`), mode: 0o100644, oid: `${i}`, conversion: NO_CONVERSION };
     })();
 
-  /** A store whose reads finish in reverse order of start, recording what was in flight. */
-  function slowStore(sizes: number[]) {
+  /** Prepares entries in reverse order of start, recording what was in flight. */
+  function slowPrepare(sizes: number[]) {
     let inFlight = 0;
-    let inFlightBytes = 0;
-    const peak = { count: 0, bytes: 0 };
-    return {
-      peak,
-      size: async (oid: string) => sizes[Number(oid)] as number,
-      read: async (oid: string) => {
-        const size = sizes[Number(oid)] as number;
-        inFlight++;
-        inFlightBytes += size;
-        peak.count = Math.max(peak.count, inFlight);
-        peak.bytes = Math.max(peak.bytes, inFlightBytes);
-        await new Promise((resolve) => setTimeout(resolve, 10 - (Number(oid) % 10)));
-        inFlight--;
-        inFlightBytes -= size;
-        return { data: new Uint8Array(size) };
-      },
+    const peak = { count: 0 };
+    const prepare = async (entry: TreeEntry) => {
+      inFlight++;
+      peak.count = Math.max(peak.count, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 10 - (Number(entry.oid) % 10)));
+      inFlight--;
+      const raw = Buffer.alloc(sizes[Number(entry.oid)] as number);
+      return { kind: 'entry' as const, entry, raw, data: raw, method: 0 };
     };
+    return { peak, prepare };
   }
 
-  it('keeps the order of the tree and reads at most `window` blobs ahead', async () => {
+  it('keeps the order of the tree and prepares at most `window` entries ahead', async () => {
     const sizes = Array.from({ length: 30 }, (_, i) => i + 1);
-    const store = slowStore(sizes);
+    const { peak, prepare } = slowPrepare(sizes);
     const seen: string[] = [];
-    for await (const { entry, content } of readAheadBlobs(entries(sizes), store, 4, 1e9)) {
-      expect(content?.length).toBe(sizes[Number(entry.oid)]);
-      seen.push(entry.oid);
-    }
+    for await (const item of prepareAhead(entries(sizes), prepare, 4, 1e9)) seen.push(item.entry.oid);
     expect(seen).toEqual(sizes.map((_, i) => `${i}`));
-    expect(store.peak.count).toBeLessThanOrEqual(4);
+    expect(peak.count).toBeLessThanOrEqual(4);
   });
 
-  it('reads large blobs alone so memory stays at the byte budget or one blob', async () => {
+  it('stops reading ahead while the prepared bytes exceed the budget', async () => {
     const sizes = [10, 600, 700, 10, 10, 900, 10];
-    const store = slowStore(sizes);
-    for await (const _ of readAheadBlobs(entries(sizes), store, 8, 1000)) {
+    const { peak, prepare } = slowPrepare(sizes);
+    for await (const _ of prepareAhead(entries(sizes), prepare, 8, 500)) {
       // consume
     }
-    expect(store.peak.bytes).toBeLessThanOrEqual(1000);
+    expect(peak.count).toBeLessThan(8);
   });
 });

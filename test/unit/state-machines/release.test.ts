@@ -1,27 +1,21 @@
 /**
  * Path tests of `state-machines/release.asl.json`: the real ASL, run locally, with the
- * real step functions on mocked ECS and S3 clients answered by a small simulated account
- * (`test/unit/release/fake-account.ts`) whose deployments roll over virtual time. Each
- * Check step moves the clock by the wait the Wait state before it would have taken.
+ * real step functions and their real SDK clients on the sandbox's emulated account
+ * (`test/unit/support/emulated-account.ts`), whose ECS rolls deployments over emulated
+ * time, honours the circuit breaker and places tasks where they fit. Each Check step moves
+ * the clock by the wait the Wait state before it would have taken.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import type { Tag } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  allStates,
-  type ExecutionResult,
-  loadDefinition,
-  placeholdersOf,
-  runStateMachine,
-} from '../../../sandbox/state-machines.ts';
-import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
+import { allStates, loadDefinition, placeholdersOf } from '../../../sandbox/state-machines.ts';
 import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
-import { FakeAccount, HISTORY_BUCKET, type Plan } from '../release/fake-account.ts';
-import { appImage, starterRevision, taskDefinitionArn } from '../release/fixtures.ts';
-import { tasks } from '../release/release-tasks.ts';
+import { deriveTaskDefinition, READ_ONLY_FIELDS } from '../../../shared/release/task-definition.ts';
+import { commitOf, createReleaseAccount, type ReleaseAccount } from '../release/release-tasks.ts';
+import { awsError, direct, throttling } from '../support/emulated-account.ts';
 
 /** asl-validator ships no type declarations: its call signature, as used here. */
 type AslValidator = (
@@ -34,32 +28,64 @@ const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
 const releaseInput = sample('release-input.json');
 const NEW_IMAGE = releaseInput.image as string;
-const FAMILY = 'stackpilot-starter-dev';
-const arn = (revision: number) => taskDefinitionArn(FAMILY, revision);
+/** Revisions 2 to 4 were released before each test; 4 runs. */
+const RUNNING = 4;
+const NEW = 5;
 
-let account: FakeAccount;
+let account: ReleaseAccount;
+const accounts: ReleaseAccount[] = [];
 
-beforeEach(() => {
+/** A new account (disposed after the test). */
+async function useAccount(options: Parameters<typeof createReleaseAccount>[0] = {}): Promise<ReleaseAccount> {
+  account = await createReleaseAccount({ running: RUNNING, ...options });
+  accounts.push(account);
+  return account;
+}
+
+beforeEach(async () => {
   process.env[CONFIG_ENV] = JSON.stringify(loadConfigFile('stackpilot.yml'));
-  process.env[HISTORY_BUCKET_ENV] = HISTORY_BUCKET;
   resetRuntimeConfig();
-  account = new FakeAccount();
+  await useAccount();
 });
 
 afterEach(() => {
-  account.restore();
+  for (const a of accounts.splice(0)) a.dispose();
   resetRuntimeConfig();
 });
 
-function run(input: unknown, a = account, executionName = 'release-1'): Promise<ExecutionResult> {
-  return runStateMachine(loadDefinition('release'), input, { tasks: tasks(a), executionName });
+const run = (input: unknown, executionName = 'release-1') => account.release(input, executionName);
+const arn = (revision: number) => account.arn(revision);
+const ecs = () => account.account.ecs.commands;
+const tagsOf = (revision: number) => ecs().ListTagsForResource({ resourceArn: arn(revision) }).tags ?? [];
+const describe_ = (revision: number) =>
+  ecs().DescribeTaskDefinition({ taskDefinition: arn(revision) }).taskDefinition ?? {};
+/** Registers the running revision with another image in its app container, as a release would. */
+function registerRunningWith(image: string, tags: Tag[]): void {
+  const input = deriveTaskDefinition(describe_(RUNNING), tags, image).input;
+  if (!input) throw new Error(`revision ${RUNNING} already runs ${image}`);
+  ecs().RegisterTaskDefinition(input);
 }
-
-function historyKeys(a = account): string[] {
-  return [...a.objects.keys()].filter((k) => k.startsWith('releases/starter/dev/')).sort();
-}
-
-const runningRevision = (a = account) => a.deployments.find((d) => d.status === 'PRIMARY')?.taskDefinition;
+const taskDefinitionsOf = (calls: { taskDefinition?: string }[]) => calls.map((c) => c.taskDefinition);
+/** Keys the test's own executions added to the history. */
+let before: string[] = [];
+beforeEach(() => {
+  before = account.historyKeys();
+});
+const newHistoryKeys = () => account.historyKeys().filter((k) => !before.includes(k));
+const readRecord = async (key: string | undefined) =>
+  JSON.parse(await direct.read(account, account.historyBucket, key as string));
+/** Deployments ECS started (one "in progress" event each). */
+const deploymentsStarted = () =>
+  new Set(
+    account.events
+      .filter(
+        (e) =>
+          e['detail-type'] === 'ECS Deployment State Change' &&
+          e.detail.eventName === 'SERVICE_DEPLOYMENT_IN_PROGRESS' &&
+          !String(e.detail.reason).includes('circuit breaker'),
+      )
+      .map((e) => e.detail.deploymentId),
+  ).size;
 
 describe('release state machine', () => {
   it('is valid ASL whose every Task retries the transient errors with backoff and jitter', () => {
@@ -86,104 +112,106 @@ describe('release state machine', () => {
 
   it('completes a release: registers the new revision, updates the service, waits on that deployment, records it', async () => {
     const result = await run(releaseInput);
-    expect(result.status).toBe('SUCCEEDED');
-    expect(account.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 1);
-    const registered = account.taskDefinitions.get(arn(13));
-    expect(registered?.containerDefinitions?.map((c) => c.image)).toEqual([
-      'public.ecr.aws/aws-observability/aws-for-fluent-bit:stable',
-      NEW_IMAGE,
-      '840364872350.dkr.ecr.us-east-1.amazonaws.com/aws-appmesh-envoy:v1.29.6.0-prod',
-    ]);
-    expect(account.ecs).toHaveReceivedCommandWith(UpdateServiceCommand, {
-      cluster: 'stackpilot-starter-dev',
-      service: 'stackpilot-starter-dev',
-      taskDefinition: arn(13),
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(account.count('RegisterTaskDefinition')).toBe(1);
+    // The running revision with the new image in the app's container, everything else as it was.
+    const previous = describe_(RUNNING);
+    const registered = describe_(NEW);
+    expect(registered.containerDefinitions).toEqual(
+      previous.containerDefinitions?.map((c) =>
+        c.image?.startsWith(`${account.repository}:`) ? { ...c, image: NEW_IMAGE } : c,
+      ),
+    );
+    expect(registered).toMatchObject({
+      family: previous.family,
+      networkMode: previous.networkMode,
+      taskRoleArn: previous.taskRoleArn,
+      executionRoleArn: previous.executionRoleArn,
     });
-    expect(runningRevision()).toBe(arn(13));
-    expect(result.output.Deployment).toMatchObject({ state: 'COMPLETED', revision: 13 });
+    expect(account.inputs('UpdateService')).toEqual([
+      { cluster: 'stackpilot-starter-dev', service: 'stackpilot-starter-dev', taskDefinition: arn(NEW) },
+    ]);
+    expect(account.running()).toBe(arn(NEW));
+    expect(result.output.Deployment).toMatchObject({ state: 'COMPLETED', revision: NEW });
     expect(result.statesEntered.filter((s) => s === 'Check Deployment').length).toBe(
       result.output.Deployment.polls,
     );
-    expect(account.tags.get(arn(13))).toEqual(
+    expect(tagsOf(NEW)).toEqual(
       expect.arrayContaining([
         { key: 'stackpilot:commit', value: releaseInput.commit },
         { key: 'stackpilot:result', value: 'COMPLETED' },
         { key: 'team', value: 'web' },
       ]),
     );
-    const keys = historyKeys();
+    const keys = newHistoryKeys();
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(/^releases\/starter\/dev\/\d{8}T\d{9}Z-r13-COMPLETED\.json$/);
-    expect(JSON.parse(account.objects.get(keys[0] as string) as string)).toMatchObject({
+    expect(keys[0]).toMatch(new RegExp(`^releases/starter/dev/\\d{8}T\\d{9}Z-r${NEW}-COMPLETED\\.json$`));
+    expect(await readRecord(keys[0])).toMatchObject({
       app: 'starter',
       stage: 'dev',
       action: 'release',
       commit: releaseInput.commit,
       image: NEW_IMAGE,
-      revision: 13,
+      revision: NEW,
       result: 'COMPLETED',
-      runningRevision: 13,
+      runningRevision: NEW,
       execution: 'release-1',
     });
   });
 
   it('fails with the reason and does not roll back twice when the circuit breaker already rolled back', async () => {
-    account.plans = [
-      {
-        kind: 'circuit-breaker',
-        afterSeconds: 100,
-        rollbackSeconds: 60,
-        stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s): not found',
-        stopCode: 'TaskFailedToStart',
-      },
-    ];
+    account.account.ecs.planDeployments(account.cluster, account.service, {
+      failReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s): not found',
+      stopCode: 'TaskFailedToStart',
+    });
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('TaskFailedToStart');
     expect(result.cause).toMatch(
-      /^Release of starter\/dev image .*stackpilot\/starter:4f5d1c2b.* as revision 13 failed: tasks failed to start \(.*CannotPullContainerError/,
+      new RegExp(
+        `^Release of starter/dev image .*stackpilot/starter:4f5d1c2b.* as revision ${NEW} failed: tasks failed to start \\(.*CannotPullContainerError`,
+      ),
     );
     expect(result.cause).toContain(
-      'The ECS circuit breaker rolled the service back to revision 12; revision 12 is running.',
+      `The ECS circuit breaker rolled the service back to revision ${RUNNING}; revision ${RUNNING} is running.`,
     );
     // One UpdateService: the release's. The circuit breaker's rollback is only watched.
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(account.count('UpdateService')).toBe(1);
     expect(result.statesEntered).toContain('Check Rollback');
-    expect(runningRevision()).toBe(arn(12));
-    expect(historyKeys()[0]).toMatch(/-r13-ROLLED_BACK\.json$/);
-    expect(account.tags.get(arn(13))).toContainEqual({ key: 'stackpilot:result', value: 'ROLLED_BACK' });
+    expect(account.running()).toBe(arn(RUNNING));
+    expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLED_BACK\\.json$`));
+    expect(tagsOf(NEW)).toContainEqual({ key: 'stackpilot:result', value: 'ROLLED_BACK' });
   });
 
   it('names failed health checks from the stopped tasks and rolls back itself when the circuit breaker does not', async () => {
-    account.plans = [
-      {
-        kind: 'fail',
-        afterSeconds: 200,
-        stoppedReason:
-          'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/starter/abc)',
-      },
-    ];
-    const result = await run(releaseInput);
+    // The prod stage sits behind a load balancer; its operator turned the circuit breaker's rollback off.
+    await useAccount({ stage: 'prod' });
+    ecs().UpdateService({
+      cluster: account.cluster,
+      service: account.service,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    });
+    account.account.ecs.planDeployments(account.cluster, account.service, {
+      failReason:
+        'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/starter/abc)',
+      stopCode: 'ServiceSchedulerInitiated',
+    });
+    const result = await run({ ...releaseInput, stage: 'prod' });
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('HealthCheckFailed');
     expect(result.cause).toContain('tasks failed their health checks (Task failed ELB health checks');
     expect(result.cause).toContain(
-      'stackpilot rolled the service back to revision 12; revision 12 is running.',
+      `stackpilot rolled the service back to revision ${RUNNING}; revision ${RUNNING} is running.`,
     );
-    expect(
-      account.calls(UpdateServiceCommand).map((i) => (i as { taskDefinition: string }).taskDefinition),
-    ).toEqual([arn(13), arn(12)]);
+    expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(NEW), arn(RUNNING)]);
+    expect(account.running()).toBe(arn(RUNNING));
   });
 
   it('fails a release whose new tasks never pass the container health check, naming the check, after the circuit breaker rolled back', async () => {
-    account.plans = [
-      {
-        kind: 'circuit-breaker',
-        afterSeconds: 150,
-        rollbackSeconds: 60,
-        stoppedReason: 'Task failed container health checks',
-      },
-    ];
+    account.account.ecs.planDeployments(account.cluster, account.service, {
+      failReason: 'Task failed container health checks',
+      stopCode: 'ServiceSchedulerInitiated',
+    });
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('HealthCheckFailed');
@@ -192,73 +220,53 @@ describe('release state machine', () => {
     expect(result.cause).toContain(
       'the container health check GET /health on port 8080 every 10 s, 3 retries after a 30 s start period',
     );
-    expect(result.cause).toContain(
-      'The ECS circuit breaker rolled the service back to revision 12; revision 12 is running.',
-    );
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
-    expect(runningRevision()).toBe(arn(12));
-  });
-
-  it('fails a release that serves errors in its bake window: the 5xx-rate alarm rolled it back', async () => {
-    account.plans = [
-      {
-        kind: 'alarm',
-        afterSeconds: 240,
-        rollbackSeconds: 60,
-        rolloutStateReason: 'ECS deployment detected triggered alarm(s): stackpilot.starter.dev.5xx-rate.',
-      },
-    ];
-    const result = await run(releaseInput);
-    expect(result.status).toBe('FAILED');
-    expect(result.error).toBe('ErrorRateAlarm');
-    expect(result.cause).toContain(
-      'alarm stackpilot.starter.dev.5xx-rate fired during the rollout or its bake window and ECS rolled the service back',
-    );
-    expect(result.cause).toContain('revision 12 is running');
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(result.cause).toContain(`revision ${RUNNING} is running`);
+    expect(account.running()).toBe(arn(RUNNING));
   });
 
   it('times out a deployment that never completes, then rolls back to the previous revision', async () => {
-    account.plans = [{ kind: 'never' }];
-    const started = account.now;
+    // Its tasks take an hour to start (an image pull that crawls): far past the 15-minute limit.
+    account.account.ecs.planDeployments(account.cluster, account.service, { startSeconds: 3600 });
+    const started = account.clock.now();
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DeploymentTimedOut');
     // The release waits the rollout's timeout plus the bake window (deployment.bakeMinutes, 3 by default).
     expect(result.cause).toMatch(/failed: the deployment did not complete within 18 minutes/);
-    expect(result.cause).toContain('revision 12 is running');
-    expect(account.calls(UpdateServiceCommand)).toEqual([
-      expect.objectContaining({ taskDefinition: arn(13) }),
-      expect.objectContaining({ taskDefinition: arn(12) }),
-    ]);
-    expect(runningRevision()).toBe(arn(12));
-    // The last look happens exactly at the deadline, not a poll interval later.
-    const deployment = result.events.length > 0 ? (result.output ?? null) : null;
-    expect(deployment).toBeNull();
-    const deadlineSeconds = 18 * 60;
-    expect((account.now - started) / 1000).toBeGreaterThanOrEqual(deadlineSeconds);
-    expect(historyKeys()[0]).toMatch(/-r13-ROLLED_BACK\.json$/);
+    expect(result.cause).toContain(`revision ${RUNNING} is running`);
+    expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(NEW), arn(RUNNING)]);
+    expect(account.running()).toBe(arn(RUNNING));
+    expect(result.output).toBeUndefined();
+    // The last look happens at the deadline, not a poll interval later.
+    expect((account.clock.now() - started) / 1000).toBeGreaterThanOrEqual(18 * 60);
+    expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLED_BACK\\.json$`));
   });
 
   it('fails with RollbackFailed when the rollback does not complete either', async () => {
-    account.plans = [{ kind: 'never' }, { kind: 'never' }];
+    account.account.ecs.planDeployments(
+      account.cluster,
+      account.service,
+      { startSeconds: 3600 },
+      { startSeconds: 3600 },
+    );
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('RollbackFailed');
     expect(result.cause).toMatch(
-      /failed: the deployment did not complete within 18 minutes .*\. stackpilot rolled the service back to revision 12, and that did not complete either: the deployment did not complete within 18 minutes/,
+      new RegExp(
+        `failed: the deployment did not complete within 18 minutes .*\\. stackpilot rolled the service back to revision ${RUNNING}, and that did not complete either: the deployment did not complete within 18 minutes`,
+      ),
     );
-    expect(historyKeys()[0]).toMatch(/-r13-ROLLBACK_FAILED\.json$/);
+    expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLBACK_FAILED\\.json$`));
   });
 
   it('rolls back when the deployment cannot be watched', async () => {
-    account.before = (command) => {
-      if (command === 'DescribeServices' && account.calls(UpdateServiceCommand).length === 1) {
-        throw Object.assign(new Error('User is not authorized to perform: ecs:DescribeServices'), {
+    account.onCommand = (call) => {
+      if (call.command === 'DescribeServices' && account.count('UpdateService') === 1)
+        throw awsError(call.service, {
           name: 'AccessDeniedException',
-          $metadata: { httpStatusCode: 400 },
+          message: 'User is not authorized to perform: ecs:DescribeServices',
         });
-      }
     };
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
@@ -266,31 +274,29 @@ describe('release state machine', () => {
     expect(result.cause).toContain(
       'could not be watched (AccessDeniedException: User is not authorized to perform: ecs:DescribeServices)',
     );
-    expect(result.cause).toContain('revision 12 is running');
-    expect(account.calls(UpdateServiceCommand)).toEqual([
-      expect.objectContaining({ taskDefinition: arn(13) }),
-      expect.objectContaining({ taskDefinition: arn(12) }),
-    ]);
+    expect(result.cause).toContain(`revision ${RUNNING} is running`);
+    expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(NEW), arn(RUNNING)]);
   });
 
   it('fails with ReleaseNotRecorded when the history cannot be written, the new revision live', async () => {
-    account.before = (command) => {
-      if (command === 'PutObject') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    account.onCommand = (call) => {
+      if (call.command === 'PutObject')
+        throw awsError(call.service, { name: 'AccessDenied', status: 403, message: 'Access Denied' });
     };
     const result = await run(releaseInput);
     expect(result).toMatchObject({ status: 'FAILED', error: 'ReleaseNotRecorded' });
     expect(result.cause).toMatch(
       /^Record Release failed: Access Denied\. The new revision is live; run the release again to record it\.$/,
     );
-    expect(runningRevision()).toBe(arn(13));
+    expect(account.running()).toBe(arn(NEW));
   });
 
   it('retries throttled ECS calls and completes', async () => {
-    account.throttle.set('DescribeServices', 2);
-    account.throttle.set('RegisterTaskDefinition', 1);
-    account.throttle.set('UpdateService', 1);
+    account.fail('DescribeServices', throttling, throttling);
+    account.fail('RegisterTaskDefinition', throttling);
+    account.fail('UpdateService', throttling);
     const result = await run(releaseInput);
-    expect(result.status).toBe('SUCCEEDED');
+    expect(result.status, result.cause).toBe('SUCCEEDED');
     expect(result.statesEntered.slice(0, 4)).toEqual([
       'Read Input',
       'Prepare Release',
@@ -298,11 +304,13 @@ describe('release state machine', () => {
       'Register Task Definition',
     ]);
     // Retried calls do not register or deploy twice.
-    expect(account.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 2);
-    expect([...account.taskDefinitions.keys()].filter((k) => k.endsWith(':14'))).toEqual([]);
-    expect(account.calls(UpdateServiceCommand)).toHaveLength(2);
-    expect(account.deployments.filter((d) => d.taskDefinition === arn(13))).toHaveLength(1);
-    expect(runningRevision()).toBe(arn(13));
+    expect(account.count('RegisterTaskDefinition')).toBe(2);
+    expect(ecs().ListTaskDefinitions({ familyPrefix: 'stackpilot-starter-dev' }).taskDefinitionArns).toEqual(
+      [1, 2, 3, 4, NEW].map(arn),
+    );
+    expect(account.count('UpdateService')).toBe(2);
+    expect(deploymentsStarted()).toBe(1);
+    expect(account.running()).toBe(arn(NEW));
   });
 
   it.each([
@@ -342,92 +350,95 @@ describe('release state machine', () => {
       'Release Failed',
     ]);
     expect(result.cause).toMatch(/\. The service was not changed\.$/);
-    expect(account.ecs.calls()).toHaveLength(0);
+    expect(account.calls.filter((c) => c.service === 'ECS')).toEqual([]);
   });
 
-  it('refuses a release when no container runs the app image, naming the revision', async () => {
-    const other = starterRevision();
-    for (const c of other.containerDefinitions ?? []) if (c.name === 'web') c.image = 'nginx:1.27';
-    account.restore();
-    const a = new FakeAccount(other);
-    account = a;
-    const result = await run(releaseInput, a);
+  it('refuses a release when no container is the app container, naming the revision and its containers', async () => {
+    // An operator registered and deployed a revision by hand whose only container is `web`, not `app`.
+    const { containerDefinitions = [], ...definition } = describe_(RUNNING);
+    const readOnly = new Set<string>(READ_ONLY_FIELDS);
+    ecs().RegisterTaskDefinition({
+      ...(Object.fromEntries(
+        Object.entries(definition).filter(([key]) => !readOnly.has(key)),
+      ) as typeof definition),
+      family: account.family,
+      containerDefinitions: containerDefinitions.map((c) => ({ ...c, name: 'web', image: 'nginx:1.27' })),
+    });
+    direct.deploy(account, account.cluster, account.service, arn(NEW));
+    const result = await run(releaseInput);
     expect(result.error).toBe('ContainerNotFound');
     expect(result.cause).toMatch(
-      /^Register Task Definition failed: no container of task definition stackpilot-starter-dev:12 runs an image of the ECR repository stackpilot\/starter/,
+      new RegExp(
+        `^Register Task Definition failed: task definition stackpilot-starter-dev:${NEW} has no container named "app" with an image \\(web=nginx:1\\.27\\)`,
+      ),
     );
-    expect(a.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+    expect(account.count('UpdateService')).toBe(0);
   });
 
   it('re-runs idempotently: when the service already runs the image, nothing is registered, updated or recorded twice', async () => {
-    const first = await run(releaseInput, account, 'release-1');
-    expect(first.status).toBe('SUCCEEDED');
-    const second = await run(releaseInput, account, 'release-1-retry');
-    expect(second.status).toBe('SUCCEEDED');
-    expect(account.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 1);
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    const first = await run(releaseInput, 'release-1');
+    expect(first.status, first.cause).toBe('SUCCEEDED');
+    const second = await run(releaseInput, 'release-1-retry');
+    expect(second.status, second.cause).toBe('SUCCEEDED');
+    expect(account.count('RegisterTaskDefinition')).toBe(1);
+    expect(account.count('UpdateService')).toBe(1);
     expect(second.statesEntered).not.toContain('Update Service');
-    expect(second.output.Target).toMatchObject({ revision: 13, changed: false });
-    expect(historyKeys()).toHaveLength(1);
+    expect(second.output.Target).toMatchObject({ revision: NEW, changed: false });
+    expect(newHistoryKeys()).toHaveLength(1);
   });
 
   it('on a re-run while the first run is still deploying, watches that deployment instead of starting another', async () => {
-    const running = starterRevision(13, '4f5d1c2b9a8e7d6c5b4a39281706f5e4d3c2b1a0');
-    account.addRevision(running, []);
-    for (const d of account.deployments) d.status = 'ACTIVE';
-    account.deployments.unshift({
-      id: 'ecs-svc/9',
-      status: 'PRIMARY',
-      taskDefinition: arn(13),
-      rolloutState: 'IN_PROGRESS',
-      createdAt: new Date(account.now - 30_000),
-      plan: { kind: 'complete', afterSeconds: 60 },
-    });
+    // The first run registered the revision and updated the service 30 s ago; its tasks start after a minute.
+    registerRunningWith(NEW_IMAGE, tagsOf(RUNNING));
+    account.account.ecs.planDeployments(account.cluster, account.service, { startSeconds: 60 });
+    const deploymentId = ecs()
+      .UpdateService({ cluster: account.cluster, service: account.service, taskDefinition: arn(NEW) })
+      .service?.deployments?.find((d) => d.status === 'PRIMARY')?.id;
+    account.advance(30_000);
     const result = await run(releaseInput);
-    expect(result.status).toBe('SUCCEEDED');
-    expect(account.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
-    expect(result.output.Deployment).toMatchObject({ deploymentId: 'ecs-svc/9', state: 'COMPLETED' });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(account.count('RegisterTaskDefinition')).toBe(0);
+    expect(account.count('UpdateService')).toBe(0);
+    expect(result.output.Deployment).toMatchObject({ deploymentId, state: 'COMPLETED' });
   });
 
   it('redeploys an image without a commit, recording the commit of its tag', async () => {
     const result = await run(sample('release-redeploy.json'));
-    expect(result.status).toBe('SUCCEEDED');
-    expect(JSON.parse(account.objects.get(historyKeys()[0] as string) as string)).toMatchObject({
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(await readRecord(newHistoryKeys()[0])).toMatchObject({
       action: 'redeploy',
       commit: '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567',
-      revision: 13,
+      revision: NEW,
     });
   });
 
   it('rolls back to the previous successful release', async () => {
-    account.putHistory('releases/starter/dev/20261119T100000000Z-r10-COMPLETED.json');
-    account.putHistory('releases/starter/dev/20261120T100000000Z-r11-COMPLETED.json');
-    account.putHistory('releases/starter/dev/20261120T110000000Z-r13-ROLLED_BACK.json');
-    account.putHistory('releases/starter/dev/20261120T120000000Z-r12-COMPLETED.json');
+    // Revisions 2, 3 and 4 were released (recorded COMPLETED); a later release of 5 was rolled back.
+    await direct.put(
+      account,
+      account.historyBucket,
+      `releases/starter/dev/20261121T130000000Z-r${NEW}-ROLLED_BACK.json`,
+      '{}',
+    );
+    before = account.historyKeys();
     const result = await run(sample('release-rollback.json'));
-    expect(result.status).toBe('SUCCEEDED');
-    expect(account.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
-    expect(account.calls(UpdateServiceCommand)).toEqual([
-      expect.objectContaining({ taskDefinition: arn(11) }),
-    ]);
-    expect(runningRevision()).toBe(arn(11));
-    expect(historyKeys().at(-1)).toMatch(/-r11-COMPLETED\.json$/);
-    expect(JSON.parse(account.objects.get(historyKeys().at(-1) as string) as string)).toMatchObject({
-      action: 'rollback',
-    });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(account.count('RegisterTaskDefinition')).toBe(0);
+    expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(3)]);
+    expect(account.running()).toBe(arn(3));
+    const keys = newHistoryKeys();
+    expect(keys).toEqual([expect.stringMatching(/-r3-COMPLETED\.json$/)]);
+    expect(await readRecord(keys[0])).toMatchObject({ action: 'rollback' });
   });
 
   it('rolls back to a named revision', async () => {
-    const result = await run({ app: 'starter', stage: 'dev', action: 'rollback', toRevision: 9 });
-    expect(result.status).toBe('SUCCEEDED');
-    expect(account.calls(UpdateServiceCommand)).toEqual([
-      expect.objectContaining({ taskDefinition: arn(9) }),
-    ]);
+    const result = await run({ app: 'starter', stage: 'dev', action: 'rollback', toRevision: 2 });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(2)]);
     expect(result.output.Target).toMatchObject({
-      revision: 9,
+      revision: 2,
       changed: true,
-      image: appImage('starter', '9'.repeat(40)),
+      image: `${account.repository}:${commitOf(2)}`,
     });
   });
 
@@ -437,37 +448,42 @@ describe('release state machine', () => {
     expect(missing.cause).toBe(
       'Prepare Release failed: task definition stackpilot-starter-dev:99 does not exist. The service was not changed.',
     );
+    // The history of the earlier releases is gone (the bucket was emptied).
+    for (const key of account.historyKeys())
+      account.account.s3.commands.DeleteObject({ Bucket: account.historyBucket, Key: key });
     const none = await run(sample('release-rollback.json'));
     expect(none).toMatchObject({ status: 'FAILED', error: 'NoPreviousRelease' });
     expect(none.cause).toMatch(
-      /^Prepare Release failed: no earlier successful release of starter\/dev other than the running revision 12 is recorded; name one with "toRevision"\./,
+      new RegExp(
+        `^Prepare Release failed: no earlier successful release of starter/dev other than the running revision ${RUNNING} is recorded; name one with "toRevision"\\.`,
+      ),
     );
-    expect(account.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+    expect(account.count('UpdateService')).toBe(0);
   });
 
   it('a failed operator rollback returns the service to the revision it ran', async () => {
-    account.plans = [{ kind: 'fail', afterSeconds: 60, stoppedReason: 'Essential container in task exited' }];
-    const result = await run({ app: 'starter', stage: 'dev', action: 'rollback', toRevision: 10 });
+    account.account.ecs.planDeployments(account.cluster, account.service, {
+      failReason: 'Essential container in task exited',
+    });
+    const result = await run({ app: 'starter', stage: 'dev', action: 'rollback', toRevision: 2 });
     expect(result.error).toBe('TaskFailedToStart');
     expect(result.cause).toMatch(
-      /^Rollback of starter\/dev to revision 10 failed: tasks failed to start \(Essential container in task exited/,
+      /^Rollback of starter\/dev to revision 2 failed: tasks failed to start \(Essential container in task exited/,
     );
-    expect(result.cause).toContain('revision 12 is running');
-    expect(runningRevision()).toBe(arn(12));
+    expect(result.cause).toContain(`revision ${RUNNING} is running`);
+    expect(account.running()).toBe(arn(RUNNING));
   });
 });
 
 describe('release waiting', () => {
-  /** State transitions of a release whose deployment completes after `seconds`. */
+  /** State transitions of a release whose tasks take `seconds` to start. */
   async function transitionsFor(seconds: number) {
-    account.restore();
-    const a = new FakeAccount();
-    account = a;
-    a.plans = [{ kind: 'complete', afterSeconds: seconds } satisfies Plan];
-    const result = await run(releaseInput, a);
-    expect(result.status).toBe('SUCCEEDED');
+    const a = await useAccount();
+    a.account.ecs.planDeployments(a.cluster, a.service, { startSeconds: seconds });
+    const result = await a.release(releaseInput);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
     const polls = result.statesEntered.filter((s) => s === 'Check Deployment').length;
-    return { transitions: result.transitions, polls, seenAfter: result.output.Deployment };
+    return { transitions: result.transitions, polls };
   }
 
   it('grows the number of state transitions with the logarithm of the rollout time, not linearly', async () => {

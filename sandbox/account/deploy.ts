@@ -1,0 +1,341 @@
+/**
+ * `cdk deploy` into the emulated account: every stack of the synthesized app, in deployment
+ * order, each resource after those it refers to, created from its evaluated template
+ * properties through the SDK inputs the converter builds. What the sandbox models is created
+ * (buckets, secrets, the ECR repository, cluster, task definition, service, Auto Scaling
+ * group, alarms, pipelines) and `Custom::AWS` resources run their Create call (the released
+ * image's SSM parameter, a service's initial desired count); the rest (VPCs, roles, Lambda
+ * functions, state machines the sandbox runs from the ASL files) only has physical ids.
+ *
+ * A redeploy does what CloudFormation does with a stack update, for what the sandbox tracks:
+ * unchanged resources stay as they are (desired counts included), a custom resource that ran
+ * does not run again, and a task definition whose evaluated properties changed (a new `cpu`,
+ * or the released-image parameter it resolves) is replaced: a new revision is registered, the
+ * service that refers to it is updated to it, and the replaced revision is deregistered.
+ */
+import { join } from 'node:path';
+import {
+  AppEvaluator,
+  customResourceCall,
+  type StackEvaluator,
+  TemplateError,
+  type TemplateSet,
+  toCreateAutoScalingGroup,
+  toCreateBucket,
+  toCreateCluster,
+  toCreatePipeline,
+  toCreateRepository,
+  toCreateSecret,
+  toCreateService,
+  toPutMetricAlarm,
+  toPutRule,
+  toRegisterTaskDefinition,
+} from '../templates/index.ts';
+import type { AutoScalingEmulator } from './auto-scaling.ts';
+import type { CloudWatchEmulator } from './cloudwatch.ts';
+import type { CodePipelineEmulator } from './codepipeline.ts';
+import type { EcrEmulator } from './ecr.ts';
+import type { EcsEmulator } from './ecs.ts';
+import type { S3Emulator } from './s3.ts';
+import type { SecretsManagerEmulator } from './secrets-manager.ts';
+import type { SsmEmulator } from './ssm.ts';
+import { JsonFile } from './store.ts';
+
+export interface DeployTargets {
+  readonly accountId: string;
+  readonly region: string;
+  readonly dataDir: string;
+  readonly s3: S3Emulator;
+  readonly ecs: EcsEmulator;
+  readonly ecr: EcrEmulator;
+  readonly autoScaling: AutoScalingEmulator;
+  readonly codePipeline: CodePipelineEmulator;
+  readonly cloudWatch: CloudWatchEmulator;
+  readonly secretsManager: SecretsManagerEmulator;
+  readonly ssm: SsmEmulator;
+  /** Answers one SDK command (what a custom resource's Lambda would send). */
+  dispatch(clientName: string, commandName: string, input: unknown): Promise<Record<string, unknown>>;
+}
+
+/** An EventBridge rule of the templates: what the sandbox's bus routes by. */
+export interface DeployedRule {
+  readonly stackName: string;
+  readonly name: string;
+  readonly pattern: Record<string, unknown>;
+  /** The ARNs of its targets (state machines). */
+  readonly targets: readonly string[];
+}
+
+/** A Lambda function of the templates and its environment. */
+export interface DeployedFunction {
+  readonly stackName: string;
+  readonly name: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** What the deployment left: rules, functions and the evaluator (outputs, physical names). */
+export interface DeployedApp {
+  readonly hash: string;
+  readonly app: AppEvaluator;
+  readonly rules: readonly DeployedRule[];
+  readonly functions: readonly DeployedFunction[];
+  /** The environment variables the functions share (each with one value across functions). */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+interface DeployState {
+  /** `<stack>/<logicalId>` of each custom resource that ran, and its physical id. */
+  customResources: Record<string, string>;
+  /** `<stack>/<logicalId>` of each task definition: the revision the stack registered, and from what. */
+  taskDefinitions?: Record<string, { arn: string; properties: string }>;
+  /** `<stack>/<logicalId>` of each service: the task definition the stack last set on it. */
+  services?: Record<string, string>;
+}
+
+/** Deploys every stack of `templates` into the account. */
+export async function deployTemplates(account: DeployTargets, templates: TemplateSet): Promise<DeployedApp> {
+  const state = new JsonFile<DeployState>(join(account.dataDir, 'account', 'stacks.json'), () => ({
+    customResources: {},
+  }));
+  const app = new AppEvaluator(templates.stacks, {
+    accountId: account.accountId,
+    region: account.region,
+    ssmParameter: (name) => account.ssm.value(name),
+  });
+  const rules: DeployedRule[] = [];
+  const functions: DeployedFunction[] = [];
+  const replaced: string[] = [];
+  for (const { stackName } of templates.stacks) {
+    const stack = app.stack(stackName);
+    const created: { cluster: string; service: string }[] = [];
+    for (const id of stack.creationOrder()) {
+      const type = stack.resource(id).Type;
+      switch (type) {
+        case 'AWS::S3::Bucket': {
+          const name = stack.physicalName(id);
+          const { versioning } = toCreateBucket(name, stack.properties(id));
+          account.s3.ensureBucket(
+            name,
+            versioning?.VersioningConfiguration?.Status === 'Enabled' ? 'Enabled' : undefined,
+          );
+          break;
+        }
+        case 'AWS::SecretsManager::Secret': {
+          const name = stack.physicalName(id);
+          if (account.secretsManager.nameOf(name) === undefined) {
+            account.secretsManager.commands.CreateSecret(toCreateSecret(name, stack.properties(id)));
+          }
+          break;
+        }
+        case 'AWS::ECR::Repository': {
+          const { input, imagesToKeep } = toCreateRepository(stack.properties(id));
+          account.ecr.ensureRepository(input.repositoryName ?? stack.physicalName(id), imagesToKeep);
+          break;
+        }
+        case 'AWS::ECS::Cluster':
+          account.ecs.commands.CreateCluster(toCreateCluster(stack.properties(id)));
+          break;
+        case 'AWS::ECS::TaskDefinition':
+          replaced.push(...registerTaskDefinition(account, state, stack, id));
+          break;
+        case 'AWS::ECS::Service': {
+          const input = toCreateService(stack.properties(id));
+          const cluster = String(input.cluster ?? 'default');
+          const service = input.serviceName ?? '';
+          const exists =
+            (account.ecs.commands.DescribeServices({ cluster, services: [service] }).services ?? []).length >
+            0;
+          const key = `${stackName}/${id}`;
+          state.value.services ??= {};
+          const services = state.value.services;
+          if (!exists) {
+            account.ecs.commands.CreateService(input);
+            created.push({ cluster, service });
+          } else if (input.taskDefinition && services[key] !== input.taskDefinition) {
+            // Only a change of the template's value moves the service: a release in between
+            // (which CloudFormation does not see) keeps its revision until the template changes.
+            if (services[key] !== undefined)
+              account.ecs.commands.UpdateService({ cluster, service, taskDefinition: input.taskDefinition });
+          }
+          if (input.taskDefinition) services[key] = input.taskDefinition;
+          break;
+        }
+        case 'AWS::AutoScaling::AutoScalingGroup':
+          createGroup(account, stack, id);
+          break;
+        case 'AWS::CloudWatch::Alarm':
+          // A metric-math alarm (the front door's 5xx rate, a release's bake alarm) watches metrics the
+          // sandbox does not produce (API Gateway, load balancer): it exists only in AWS.
+          if (stack.resource(id).Properties?.Metrics !== undefined) break;
+          account.cloudWatch.commands.PutMetricAlarm(toPutMetricAlarm(stack.properties(id)));
+          break;
+        case 'AWS::CodePipeline::Pipeline':
+          createPipeline(account, stack, id);
+          break;
+        case 'AWS::Events::Rule': {
+          const { pattern, targets } = toPutRule(stack.physicalName(id), stack.properties(id));
+          if (pattern) {
+            rules.push({
+              stackName,
+              name: stack.physicalName(id),
+              pattern,
+              targets: (targets.Targets ?? []).map((t) => t.Arn ?? ''),
+            });
+          }
+          break;
+        }
+        case 'AWS::Lambda::Function': {
+          const variables = stack.property(id, 'Environment.Variables') as
+            | Record<string, unknown>
+            | undefined;
+          functions.push({
+            stackName,
+            name: stack.physicalName(id),
+            environment: Object.fromEntries(Object.entries(variables ?? {}).map(([k, v]) => [k, String(v)])),
+          });
+          break;
+        }
+        case 'Custom::AWS':
+          await runCustomResource(account, state, stack, id);
+          break;
+      }
+    }
+    // What a finished `cdk deploy` leaves: the new services' tasks placed and RUNNING.
+    for (const { cluster, service } of created) account.ecs.settle(cluster, service);
+  }
+  // CloudFormation's cleanup phase deletes what it replaced.
+  for (const arn of replaced) account.ecs.commands.DeregisterTaskDefinition({ taskDefinition: arn });
+  state.save();
+  return { hash: templates.hash, app, rules, functions, environment: sharedEnvironment(functions) };
+}
+
+/**
+ * The template's revision: registered on the first deploy, registered again when its
+ * evaluated properties changed since the stack last registered it (CloudFormation replaces
+ * a task definition on any change). Returns the revision it replaced, if any.
+ */
+function registerTaskDefinition(
+  account: DeployTargets,
+  state: JsonFile<DeployState>,
+  stack: StackEvaluator,
+  id: string,
+): string[] {
+  const key = `${stack.stackName}/${id}`;
+  const input = toRegisterTaskDefinition(stack.properties(id));
+  const properties = JSON.stringify(input);
+  state.value.taskDefinitions ??= {};
+  const definitions = state.value.taskDefinitions;
+  const previous = definitions[key];
+  if (previous?.properties === properties) {
+    stack.provide(id, { ref: previous.arn });
+    return [];
+  }
+  const arn = account.ecs.commands.RegisterTaskDefinition(input).taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new TemplateError(`stack ${stack.stackName}: ${id}: the registration returned no ARN`);
+  definitions[key] = { arn, properties };
+  stack.provide(id, { ref: arn });
+  return previous ? [previous.arn] : [];
+}
+
+/**
+ * Creates the group with its minimum of instances InService and registered in the cluster
+ * that the launch template's user data names (`ECS_CLUSTER=…`: how an instance joins a cluster).
+ */
+function createGroup(account: DeployTargets, stack: StackEvaluator, id: string): void {
+  const input = toCreateAutoScalingGroup(stack.properties(id));
+  const raw = stack.resource(id).Properties?.LaunchTemplate as
+    | { LaunchTemplateId?: { Ref?: string } }
+    | undefined;
+  const template = raw?.LaunchTemplateId?.Ref;
+  if (!template) {
+    throw new TemplateError(
+      `stack ${stack.stackName}, resource ${id}: the sandbox needs a launch template of the same stack`,
+    );
+  }
+  const userData = stack.property(template, 'LaunchTemplateData.UserData');
+  const cluster = /ECS_CLUSTER=([A-Za-z0-9_-]+)/.exec(
+    Buffer.from(String(userData ?? ''), 'base64').toString(),
+  )?.[1];
+  if (!cluster) {
+    throw new TemplateError(
+      `stack ${stack.stackName}, resource ${id}: the user data of launch template ${template} joins no ECS cluster (no ECS_CLUSTER=)`,
+    );
+  }
+  account.autoScaling.ensureGroup({
+    name: input.AutoScalingGroupName ?? stack.physicalName(id),
+    clusterName: cluster,
+    instanceType: String(stack.property(template, 'LaunchTemplateData.InstanceType') ?? 't3.micro'),
+    min: input.MinSize ?? 0,
+    max: input.MaxSize ?? 0,
+    newInstancesProtected: input.NewInstancesProtectedFromScaleIn ?? false,
+  });
+}
+
+/** The pipeline of a stage: its source object (bucket and key of the S3 source action) and whose stage it builds. */
+function createPipeline(account: DeployTargets, stack: StackEvaluator, id: string): void {
+  const { pipeline, tags } = toCreatePipeline(stack.properties(id));
+  const source = pipeline?.stages
+    ?.flatMap((s) => s.actions ?? [])
+    .find((a) => a.actionTypeId?.category === 'Source' && a.actionTypeId.provider === 'S3');
+  const tag = (key: string) => tags?.find((t) => t.key === key)?.value;
+  const app = tag('stackpilot:app');
+  const stage = tag('stackpilot:stage');
+  const bucket = source?.configuration?.S3Bucket;
+  const key = source?.configuration?.S3ObjectKey;
+  if (!pipeline?.name || !app || !stage || !bucket || !key) {
+    throw new TemplateError(
+      `stack ${stack.stackName}, resource ${id}: the sandbox runs pipelines with an S3 source action and tags stackpilot:app and stackpilot:stage`,
+    );
+  }
+  account.codePipeline.ensurePipeline(pipeline.name, { app, stage, bucket, key });
+}
+
+/** Runs a custom resource's Create call once, as its Lambda would; records its physical id. */
+async function runCustomResource(
+  account: DeployTargets,
+  state: JsonFile<DeployState>,
+  stack: StackEvaluator,
+  id: string,
+): Promise<void> {
+  const key = `${stack.stackName}/${id}`;
+  const ran = state.value.customResources[key];
+  if (ran !== undefined) {
+    stack.provide(id, { ref: ran });
+    return;
+  }
+  const call = customResourceCall(id, stack.properties(id));
+  let physicalId = call?.physicalResourceId.id ?? id;
+  if (call) {
+    try {
+      const output = await account.dispatch(call.clientName, call.commandName, call.input);
+      const path = call.physicalResourceId.responsePath;
+      if (path)
+        physicalId = String(
+          path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], output),
+        );
+    } catch (error) {
+      const name = (error as Error).name;
+      if (!call.ignoreErrorCodesMatching || !new RegExp(call.ignoreErrorCodesMatching).test(name)) {
+        throw new TemplateError(
+          `stack ${stack.stackName}, custom resource ${id}: ${call.clientName} ${call.commandName} failed: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+  state.value.customResources[key] = physicalId;
+  state.save();
+  stack.provide(id, { ref: physicalId });
+}
+
+/** The variables whose value is the same in every function that has them (bucket names, ARNs). */
+function sharedEnvironment(functions: readonly DeployedFunction[]): Record<string, string> {
+  const values = new Map<string, Set<string>>();
+  for (const fn of functions) {
+    for (const [name, value] of Object.entries(fn.environment)) {
+      values.set(name, (values.get(name) ?? new Set()).add(value));
+    }
+  }
+  return Object.fromEntries(
+    [...values].filter(([, set]) => set.size === 1).map(([name, set]) => [name, [...set][0] ?? '']),
+  );
+}

@@ -10,6 +10,16 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as z from 'zod';
+import {
+  duplicateNames,
+  environmentBytes,
+  environmentSchema,
+  MAX_ENVIRONMENT_BYTES,
+  mergeEnvironment,
+  type ResolvedEnvironment,
+  secretsSchema,
+} from './environment.ts';
+import { healthCheckSchema } from './health.ts';
 import { stageResourceName } from './naming.ts';
 
 /** Names end up in resource names (clusters, pipelines, alarms): keep them short and DNS-safe. */
@@ -94,6 +104,11 @@ const clusterScaling = z
     path: ['reservationLow'],
   });
 
+/** `arn:aws:acm:<region>:<account>:certificate/<id>`: the region is what decides where it can serve. */
+const certificateArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN');
+
 const stage = z
   .object({
     /** The branch whose pushes deploy to this stage. */
@@ -111,6 +126,10 @@ const stage = z
         maxPercent: z.number().int().min(100).max(400).default(200),
         /** How long a release waits for its ECS deployment before rolling back. */
         timeoutMinutes: z.number().int().min(1).max(120).default(15),
+        /** After the rollout, how long the 5xx-rate alarm may still roll the release back; 0: no bake. */
+        bakeMinutes: z.number().int().min(0).max(60).default(3),
+        /** 5xx responses at the front door (% of requests in a minute) that count as a bad minute. */
+        errorRatePercent: percent.default(5),
       })
       .strict()
       // ECS needs room to move: with equal bounds it may neither stop a task first nor start a
@@ -120,13 +139,40 @@ const stage = z
         path: ['minHealthyPercent'],
       })
       .prefault({}),
+    /** Plain variables of this stage's container, merged over the app's (`environment.ts`). */
+    environment: environmentSchema.default({}),
+    /** Secrets of this stage's container, merged over the app's. */
+    secrets: secretsSchema.default({}),
     /** ACM certificate for HTTPS on the hyperscale load balancer. */
-    certificateArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:acm:/, 'an ACM certificate ARN')
+    certificateArn: certificateArn.optional(),
+    /** A custom domain: the API Gateway custom domain (standard) or the listener certificate (hyperscale). */
+    domain: z
+      .object({
+        /** The stage's host name, such as `api.example.com`. */
+        name: z
+          .string()
+          .max(253)
+          .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+            'a lowercase DNS name such as api.example.com',
+          ),
+        /** An ACM certificate for the name, in the region the stage is deployed to. */
+        certificateArn,
+        /** A Route 53 hosted zone to write the alias record into; without it, point the name at the `DomainTarget` output yourself. */
+        hostedZoneId: z
+          .string()
+          .regex(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
+          .optional(),
+      })
+      .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.domain && s.certificateArn && s.domain.certificateArn !== s.certificateArn), {
+    message:
+      'certificateArn and domain.certificateArn differ: with a domain, set the certificate once, in domain.certificateArn',
+    path: ['certificateArn'],
+  });
 
 const app = z
   .object({
@@ -137,13 +183,66 @@ const app = z
     cpu: z.number().int().min(128).default(256),
     memory: z.number().int().min(128).default(512),
     healthCheckPath: z.string().startsWith('/').default('/'),
+    /** The app container's health check (`health.ts`); by default an HTTP GET of healthCheckPath. */
+    healthCheck: healthCheckSchema.prefault({}),
     /** Dockerfile used by the default buildspec, relative to the repository root. */
     dockerfilePath: z.string().min(1).default('Dockerfile'),
     /** Images kept in ECR, so that older revisions stay rollback-able. */
     imagesToKeep: z.number().int().min(1).max(1000).default(20),
+    /**
+     * What a repository's `build.yml` may read with `env.parameter-store` and `env.secrets-manager`:
+     * the build role reads exactly these names, nothing else.
+     */
+    build: z
+      .object({
+        /** SSM parameter names (or ARNs). */
+        parameterStore: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\/?[A-Za-z0-9_.-]+)(\/[A-Za-z0-9_.-]+)*$|^arn:aws[a-z-]*:ssm:/,
+                'an SSM parameter name or ARN',
+              ),
+          )
+          .default([]),
+        /** Secrets Manager secret names or complete ARNs. */
+        secretsManager: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9/_+=.@-]{1,512}$|^arn:aws[a-z-]*:secretsmanager:/,
+                'a Secrets Manager secret name or ARN',
+              ),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** Plain variables of the app's container, in every stage. Never secrets: they show in the template. */
+    environment: environmentSchema.default({}),
+    /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */
+    secrets: secretsSchema.default({}),
     stages: z.record(name, stage).refine((s) => Object.keys(s).length > 0, 'at least one stage'),
   })
-  .strict();
+  .strict()
+  .superRefine((appConfig, ctx) => {
+    for (const issue of duplicateNames(appConfig)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const [stageName, stageConfig] of Object.entries(appConfig.stages)) {
+      for (const issue of duplicateNames(stageConfig)) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: ['stages', stageName, ...issue.path] });
+      }
+      const bytes = environmentBytes(mergeEnvironment(appConfig, stageConfig));
+      if (bytes > MAX_ENVIRONMENT_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', stageName, 'environment'],
+          message: `the stage's environment and secrets take ${bytes} bytes, over ${MAX_ENVIRONMENT_BYTES} (ECS caps the whole task definition at 64 KiB)`,
+        });
+      }
+    }
+  });
 
 export const configSchema = z
   .object({
@@ -188,9 +287,14 @@ export class ConfigError extends Error {
 }
 
 function describeIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
+  const lines = error.issues.flatMap((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `  - ${path}: ${issue.message}`;
+    // A bad record key (a variable name) carries its own reasons; "Invalid key in record" alone names none.
+    const messages =
+      issue.code === 'invalid_key' && issue.issues.length > 0
+        ? issue.issues.map((i) => i.message)
+        : [issue.message];
+    return messages.map((message) => `  - ${path}: ${message}`);
   });
   return `invalid stackpilot configuration in ${source}:\n${lines.join('\n')}`;
 }
@@ -277,6 +381,11 @@ export function findStage(config: StackpilotConfig, app: string, stage: string):
   const appConfig = config.apps[app];
   const stageConfig = appConfig?.stages[stage];
   return appConfig && stageConfig ? { app, stage, appConfig, stageConfig } : undefined;
+}
+
+/** The stage's environment and secrets: its own entries merged over its app's. */
+export function stageEnvironment(ref: StageRef): ResolvedEnvironment {
+  return mergeEnvironment(ref.appConfig, ref.stageConfig);
 }
 
 /** Normalizes a clone URL for comparison: lowercase host, no credentials, no trailing `.git` or `/`. */

@@ -34,6 +34,12 @@ export function stageNames(app: string, stage: string) {
      * release); the stage's task definition resolves it at every `cdk deploy`.
      */
     releasedImageParameter: `/${PREFIX}/${app}/${stage}/released-image`,
+    /**
+     * The front door's 5xx-rate alarm, which rolls a release back during its bake window
+     * (ECS deployment alarms). Dotted, not `stackpilot-…`: the scaling rule takes every alarm
+     * named with that prefix, and this one is not a scaling alarm.
+     */
+    errorRateAlarm: `${PREFIX}.${app}.${stage}.5xx-rate`,
     /** Key of the source zip in the control plane's source bucket. */
     sourceKey: `sources/${app}/${stage}/source.zip`,
     /** Alarm names carry app, stage, target and direction: `stackpilot-<app>-<stage>-<target>-cpu-<high|low>`. */

@@ -7,7 +7,10 @@
  */
 import * as z from 'zod';
 import { describeService, stoppedTasksOf } from '#shared/aws/ecs-release.ts';
+import { findStage, runtimeConfig } from '#shared/config.ts';
 import { parseInput } from '#shared/errors.ts';
+import { describeHealthCheck } from '#shared/health.ts';
+import { stageNames } from '#shared/naming.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 import { classifyFailure, judgeDeployment, nextWaitSeconds } from '#shared/release/deployment.ts';
 import { finalOutcome, preparedReleaseSchema, type Tracker, trackerSchema } from '#shared/release/model.ts';
@@ -47,7 +50,13 @@ export async function checkDeployment(event: unknown, options: CheckOptions = {}
       .filter((e) => (e.createdAt?.getTime() ?? 0) >= since && e.message)
       .map((e) => e.message as string);
     const timedOut = verdict.state === 'IN_PROGRESS';
+    const stage = findStage(runtimeConfig(), release.app, release.stage);
+    const { containerPort, healthCheck, healthCheckPath } = stage?.appConfig ?? {};
     const classification = classifyFailure({
+      ...(healthCheck && containerPort && healthCheckPath
+        ? { healthCheck: describeHealthCheck(healthCheck, containerPort, healthCheckPath) }
+        : {}),
+      alarmName: stageNames(release.app, release.stage).errorRateAlarm,
       timedOut,
       timeoutMinutes: Math.round((Date.parse(deployment.deadline) - since) / 60_000),
       reason: verdict.state === 'FAILED' ? verdict.reason : `${deployment.deploymentId}: ${verdict.progress}`,

@@ -9,6 +9,7 @@ import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release
 import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
 import { findStage, runtimeConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
+import { releaseTimeoutMinutes } from '#shared/health.ts';
 import { stageNames } from '#shared/naming.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 import { NoPreviousRelease, RevisionNotFound, ServiceNotFound } from '#shared/release/errors.ts';
@@ -74,7 +75,8 @@ export async function prepareRelease(event: unknown, options: PrepareOptions = {
       rolloutState: primary.rolloutState ?? 'COMPLETED',
     },
     previous: { taskDefinitionArn: previousArn, revision: parseTaskDefinitionArn(previousArn).revision },
-    timeoutMinutes: stage.stageConfig.deployment.timeoutMinutes,
+    // With deployment alarms, ECS keeps the rollout IN_PROGRESS through the bake window.
+    timeoutMinutes: releaseTimeoutMinutes(stage.stageConfig.deployment),
     execution: executionName,
     startedAt: new Date((options.now ?? Date.now)()).toISOString(),
   };

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
@@ -78,7 +79,23 @@ export class AppStage extends Construct {
       sourceBucket: props.sourceBucket,
       repository: props.repository,
     });
-    this.alarms = new StageAlarms(this, 'Alarms', { app, stage, stageConfig });
+    this.alarms = new StageAlarms(this, 'Alarms', {
+      app,
+      stage,
+      stageConfig,
+      httpApi: this.frontDoor.httpApi,
+      loadBalancer: this.frontDoor.loadBalancer,
+    });
+    if (stageConfig.deployment.bakeMinutes > 0) {
+      // ECS watches the alarm during each rollout and for a bake time it derives from the alarm's
+      // periods, and rolls the service back when it fires; the release then fails naming it.
+      // The literal name (not the alarm's Ref): the same in the template, the console and the release's Cause.
+      this.cluster.service.enableDeploymentAlarms([stageNames(app, stage).errorRateAlarm], {
+        behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+      });
+      // ECS checks that the alarm exists when the service is created or updated.
+      this.cluster.service.node.addDependency(this.alarms.errorRate);
+    }
 
     this.outputs(props);
   }
@@ -88,6 +105,14 @@ export class AppStage extends Construct {
     // The deterministic names (not tokens): they read the same in the template and the console.
     const { cluster, service, pipeline } = stageNames(props.stage.app, props.stage.stage);
     new CfnOutput(this, 'ServiceUrl', { value: this.frontDoor.url, description: 'URL of the app' });
+    if (this.frontDoor.domainTarget) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.frontDoor.domainTarget,
+        description: props.stage.stageConfig.domain?.hostedZoneId
+          ? 'Where the custom domain points (stackpilot wrote the alias record)'
+          : 'Point the custom domain here: an alias (Route 53) or a CNAME record',
+      });
+    }
     new CfnOutput(this, 'ClusterName', { value: cluster });
     new CfnOutput(this, 'ServiceName', { value: service });
     new CfnOutput(this, 'PipelineName', { value: pipeline });

@@ -8,10 +8,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { AppConfig, StageConfig } from '../../shared/config.ts';
+import { type AppConfig, type StageConfig, stageEnvironment } from '../../shared/config.ts';
+import { type ResolvedEnvironment, secretSource, stackpilotVariables } from '../../shared/environment.ts';
+import { defaultHealthCheckCommand, healthCheckCommand } from '../../shared/health.ts';
 import { APP_CONTAINER_NAME, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import {
   NO_RELEASE,
+  PLACEHOLDER_HEALTH_CHECK_LABEL,
   PLACEHOLDER_IMAGE,
   PLACEHOLDER_LABEL,
   placeholderCommand,
@@ -64,6 +67,7 @@ export class StageCluster extends Construct {
     super(scope, id);
     const { app, stage, appConfig, stageConfig, vpc } = props;
     const names = stageNames(app, stage);
+    const resolved = stageEnvironment({ app, stage, appConfig, stageConfig });
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { clusterName: names.cluster, vpc });
     Validations.of(this.cluster).acknowledge({
@@ -193,14 +197,35 @@ export class StageCluster extends Construct {
       memoryLimitMiB: appConfig.memory,
       essential: true,
       portMappings: [{ containerPort: appConfig.containerPort, hostPort: 0, protocol: ecs.Protocol.TCP }],
-      environment: { PORT: String(appConfig.containerPort), STACKPILOT_APP: app, STACKPILOT_STAGE: stage },
+      // stackpilot's own variables last: the schema refuses their names, this keeps them even so.
+      environment: { ...resolved.environment, ...stackpilotVariables(app, stage, appConfig.containerPort) },
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: stage }),
       // An init process reaps the zombies of `aws ecs execute-command` sessions.
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+      // ECS replaces a task that fails it, and the circuit breaker fails a rollout whose new tasks
+      // keep failing it: the one health signal of the standard tier, which has no load balancer.
+      healthCheck: appConfig.healthCheck.enabled
+        ? {
+            command: defaultHealthCheckCommand(appConfig.containerPort, appConfig.healthCheckPath),
+            interval: Duration.seconds(appConfig.healthCheck.intervalSeconds),
+            timeout: Duration.seconds(appConfig.healthCheck.timeoutSeconds),
+            retries: appConfig.healthCheck.retries,
+            startPeriod: Duration.seconds(appConfig.healthCheck.startPeriodSeconds),
+          }
+        : undefined,
     });
+    this.renderSecrets(resolved, executionRole);
+    const appHealthCheck =
+      appConfig.healthCheck.enabled && appConfig.healthCheck.command
+        ? healthCheckCommand(appConfig.healthCheck, appConfig.containerPort, appConfig.healthCheckPath)
+        : undefined;
     this.renderAppImage(
       names.releasedImageParameter,
       placeholderCommand(app, stage, appConfig.containerPort, appConfig.healthCheckPath),
+      appHealthCheck && {
+        app: appHealthCheck,
+        placeholder: defaultHealthCheckCommand(appConfig.containerPort, appConfig.healthCheckPath),
+      },
     );
 
     this.service = new ecs.Ec2Service(this, 'Service', {
@@ -236,10 +261,36 @@ export class StageCluster extends Construct {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'The environment holds only the port and the stage name; secrets belong in the task definition secrets, never in plain variables.',
+        'Plain variables hold the port, the stage name and the values the configuration declares as not secret; secrets reach the container through the task definition secrets (Secrets Manager, SSM), never as plain variables.',
     });
 
     if (stageConfig.tasks.min !== 1) this.setInitialDesiredCount(stageConfig.tasks.min);
+  }
+
+  /**
+   * The container's `secrets`: ECS reads each when it starts a task, with the execution role,
+   * which may read exactly those secrets and parameters (one action each) and nothing else.
+   * Only references are in the template; the values never pass through CloudFormation, the
+   * release or its executions (a release copies the revision, references included).
+   */
+  private renderSecrets(resolved: ResolvedEnvironment, executionRole: iam.IRole): void {
+    const stack = Stack.of(this);
+    const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+    const entries = Object.entries(resolved.secrets).map(([name, ref]) => ({
+      name,
+      ...secretSource(ref, scope),
+    }));
+    if (entries.length === 0) return;
+    const cfn = this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
+    cfn.addPropertyOverride(
+      'ContainerDefinitions.0.Secrets',
+      entries.map((e) => ({ Name: e.name, ValueFrom: e.valueFrom })),
+    );
+    for (const action of ['secretsmanager:GetSecretValue', 'ssm:GetParameters'] as const) {
+      const resources = [...new Set(entries.filter((e) => e.action === action).map((e) => e.resourceArn))];
+      if (resources.length > 0)
+        executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [action], resources }));
+    }
   }
 
   /**
@@ -250,7 +301,11 @@ export class StageCluster extends Construct {
    * definition (cpu, port, health check path…) registers a revision that runs the released
    * image with the new settings: `cdk deploy` never rolls a release back.
    */
-  private renderAppImage(parameterName: string, command: string[]): void {
+  private renderAppImage(
+    parameterName: string,
+    command: string[],
+    healthChecks?: { app: string[]; placeholder: string[] },
+  ): void {
     const released = new CfnParameter(Stack.of(this), 'ReleasedImage', {
       type: 'AWS::SSM::Parameter::Value<String>',
       default: parameterName,
@@ -268,10 +323,17 @@ export class StageCluster extends Construct {
       Fn.conditionIf(hasRelease.logicalId, released.valueAsString, PLACEHOLDER_IMAGE),
     );
     cfn.addPropertyOverride(`${path}.Command`, Fn.conditionIf(hasRelease.logicalId, noValue, command));
-    cfn.addPropertyOverride(
-      `${path}.DockerLabels`,
-      Fn.conditionIf(hasRelease.logicalId, noValue, { [PLACEHOLDER_LABEL]: 'true' }),
-    );
+    // BusyBox answers the default HTTP check, not the app's own command: the placeholder runs the
+    // default check and carries the app's command in a label for the first release to restore.
+    const labels: Record<string, string> = { [PLACEHOLDER_LABEL]: 'true' };
+    if (healthChecks) {
+      labels[PLACEHOLDER_HEALTH_CHECK_LABEL] = JSON.stringify(healthChecks.app);
+      cfn.addPropertyOverride(
+        `${path}.HealthCheck.Command`,
+        Fn.conditionIf(hasRelease.logicalId, healthChecks.app, healthChecks.placeholder),
+      );
+    }
+    cfn.addPropertyOverride(`${path}.DockerLabels`, Fn.conditionIf(hasRelease.logicalId, noValue, labels));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -7,8 +7,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
+import { certificateRegion, certificateRegionProblem } from '../../shared/domain.ts';
 import { APP_CONTAINER_NAME } from '../../shared/naming.ts';
 import { DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
 
@@ -45,24 +48,97 @@ export interface StageFrontDoorProps {
  *   certificate ARN is configured.
  */
 export class StageFrontDoor extends Construct {
-  /** The URL that serves the app. */
+  /** The URL that serves the app: `https://<domain.name>` with a custom domain. */
   readonly url: string;
   readonly httpApi?: apigwv2.HttpApi;
   readonly loadBalancer?: elbv2.ApplicationLoadBalancer;
+  /** The API Gateway custom domain (standard tier with `domain`). */
+  readonly domainName?: apigwv2.DomainName;
+  /** The DNS name `domain.name` must point at (alias or CNAME) when stackpilot does not write the record. */
+  readonly domainTarget?: string;
 
   constructor(scope: Construct, id: string, props: StageFrontDoorProps) {
     super(scope, id);
-    if (props.stageConfig.scale === 'standard') {
-      this.httpApi = this.standard(props);
-      this.url = this.httpApi.apiEndpoint;
+    const { stageConfig } = props;
+    const certificateArn = stageConfig.domain?.certificateArn ?? stageConfig.certificateArn;
+    if (certificateArn) {
+      this.requireCertificateRegion(
+        certificateArn,
+        stageConfig.domain ? 'domain.certificateArn' : 'certificateArn',
+        props,
+      );
+    }
+    if (stageConfig.scale === 'standard') {
+      const { api, stage } = this.standard(props);
+      this.httpApi = api;
+      this.url = api.apiEndpoint;
+      if (stageConfig.domain) {
+        this.domainName = new apigwv2.DomainName(this, 'Domain', {
+          domainName: stageConfig.domain.name,
+          certificate: acm.Certificate.fromCertificateArn(
+            this,
+            'DomainCertificate',
+            stageConfig.domain.certificateArn,
+          ),
+          securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+        });
+        new apigwv2.ApiMapping(this, 'DomainMapping', { api, domainName: this.domainName, stage });
+        this.domainTarget = this.domainName.regionalDomainName;
+      }
     } else {
-      this.loadBalancer = this.hyperscale(props);
-      const scheme = props.stageConfig.certificateArn ? 'https' : 'http';
+      this.loadBalancer = this.hyperscale(props, certificateArn);
+      const scheme = certificateArn ? 'https' : 'http';
       this.url = `${scheme}://${this.loadBalancer.loadBalancerDnsName}`;
+      if (stageConfig.domain) this.domainTarget = this.loadBalancer.loadBalancerDnsName;
+    }
+    if (stageConfig.domain) {
+      this.url = `https://${stageConfig.domain.name}`;
+      if (stageConfig.domain.hostedZoneId)
+        this.aliasRecord(stageConfig.domain.name, stageConfig.domain.hostedZoneId);
     }
   }
 
-  private standard(props: StageFrontDoorProps): apigwv2.HttpApi {
+  /**
+   * Refuses a certificate the front door cannot use: at synth when the stack's region is known,
+   * else with a template rule that stops the deploy before any resource changes.
+   */
+  private requireCertificateRegion(certificateArn: string, field: string, props: StageFrontDoorProps): void {
+    const where = `stage ${props.app}/${props.stage}`;
+    const region = Stack.of(this).region;
+    if (!Token.isUnresolved(region)) {
+      const problem = certificateRegionProblem(certificateArn, region, props.stageConfig.scale, field);
+      if (problem) throw new Error(`${where}: ${problem}`);
+      return;
+    }
+    const found = certificateRegion(certificateArn);
+    new CfnRule(Stack.of(this), 'CertificateRegion', {
+      assertions: [
+        {
+          assert: Fn.conditionEquals(Aws.REGION, found),
+          assertDescription: `${where}: ${field} is a certificate of ${found}; the front door only takes a certificate of the region it is deployed to. Deploy to ${found} or use a certificate of this region.`,
+        },
+      ],
+    });
+  }
+
+  /** An alias A record for the domain: to the API's regional domain, or to the load balancer. */
+  private aliasRecord(name: string, hostedZoneId: string): void {
+    // The zone's name is not in the configuration: a fully qualified record name (trailing dot) needs none.
+    const zone = route53.HostedZone.fromHostedZoneId(this, 'Zone', hostedZoneId);
+    const target = this.domainName
+      ? new targets.ApiGatewayv2DomainProperties(
+          this.domainName.regionalDomainName,
+          this.domainName.regionalHostedZoneId,
+        )
+      : new targets.LoadBalancerTarget(this.loadBalancer as elbv2.ApplicationLoadBalancer);
+    new route53.ARecord(this, 'DomainRecord', {
+      zone,
+      recordName: `${name}.`,
+      target: route53.RecordTarget.fromAlias(target),
+    });
+  }
+
+  private standard(props: StageFrontDoorProps): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
     const { app, stage, vpc, service } = props;
     const cloudMapService = service.cloudMapService;
     if (!cloudMapService) {
@@ -96,7 +172,7 @@ export class StageFrontDoor extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const throttle = props.throttle ?? DEFAULT_API_THROTTLE;
-    new apigwv2.HttpStage(this, 'DefaultStage', {
+    const defaultStage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: api,
       stageName: '$default',
       autoDeploy: true,
@@ -115,11 +191,11 @@ export class StageFrontDoor extends Construct {
         });
       }
     }
-    return api;
+    return { api, stage: defaultStage };
   }
 
-  private hyperscale(props: StageFrontDoorProps): elbv2.ApplicationLoadBalancer {
-    const { appConfig, stageConfig, vpc, service } = props;
+  private hyperscale(props: StageFrontDoorProps, certificateArn?: string): elbv2.ApplicationLoadBalancer {
+    const { appConfig, vpc, service } = props;
     const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
       internetFacing: true,
@@ -158,8 +234,8 @@ export class StageFrontDoor extends Construct {
       deregistrationDelay: Duration.seconds(30),
     };
 
-    if (stageConfig.certificateArn) {
-      const certificate = acm.Certificate.fromCertificateArn(this, 'Certificate', stageConfig.certificateArn);
+    if (certificateArn) {
+      const certificate = acm.Certificate.fromCertificateArn(this, 'Certificate', certificateArn);
       const https = loadBalancer.addListener('Https', {
         port: 443,
         certificates: [certificate],

@@ -12,6 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { parse as parseYaml } from 'yaml';
 import type { AppConfig } from '../../shared/config.ts';
+import { secretSource } from '../../shared/environment.ts';
 import { stageNames, stateMachineName } from '../../shared/naming.ts';
 import { acknowledge, arnPrefix, arnToken, refToken, wildcardAction, wildcardResource } from './nag.ts';
 import { PROJECT_ROOT } from './stackpilot-function.ts';
@@ -98,6 +99,7 @@ export class StagePipeline extends Construct {
       },
     });
     repository.grantPullPush(this.project);
+    this.grantBuildSecrets(appConfig);
     this.project.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [repository.repositoryArn] }),
     );
@@ -205,5 +207,30 @@ export class StagePipeline extends Construct {
       ...artifactObjects,
       wildcardResource(`${arnPrefix(this, 'states')}execution:${stateMachineName('release')}:*`),
     );
+  }
+
+  /**
+   * The build role may read the parameters and secrets the app's config lists for its `build.yml`
+   * (`aws ssm get-parameter`, `aws secretsmanager get-secret-value`), exactly those.
+   */
+  private grantBuildSecrets(appConfig: AppConfig): void {
+    const stack = Stack.of(this);
+    const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+    const parameters = appConfig.build.parameterStore.map(
+      (parameter) => secretSource({ parameter }, scope).resourceArn,
+    );
+    const secrets = appConfig.build.secretsManager.map(
+      (secretsManager) => secretSource({ secretsManager }, scope).resourceArn,
+    );
+    if (parameters.length > 0) {
+      this.project.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: parameters }),
+      );
+    }
+    if (secrets.length > 0) {
+      this.project.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }),
+      );
+    }
   }
 }

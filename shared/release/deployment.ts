@@ -125,6 +125,10 @@ export interface FailureEvidence {
   readonly stoppedTasks?: readonly StoppedTaskView[];
   /** Service event messages since the deployment started, newest first. */
   readonly events?: readonly string[];
+  /** The stage's container health check, described (`describeHealthCheck`): named when tasks fail it. */
+  readonly healthCheck?: string;
+  /** The stage's deployment alarm (the front door's 5xx rate): named when it fired. */
+  readonly alarmName?: string;
 }
 
 export interface Classification {
@@ -134,6 +138,8 @@ export interface Classification {
 }
 
 const HEALTH_CHECK = /health ?check/i;
+/** ECS's words when a deployment alarm failed the rollout. */
+const ALARM = /\balarms?\b/i;
 const FAILED_TO_START =
   /CannotPullContainer|ResourceInitializationError|CannotStartContainer|CannotCreateContainer|failed to start|unable to place|Essential container in task exited|OutOfMemory|exit code/i;
 
@@ -142,8 +148,8 @@ function distinct(values: readonly (string | undefined)[], max: number): string[
 }
 
 /**
- * Names what failed from the evidence: health checks (container or load balancer),
- * tasks that did not start (image pull, placement, a crash at start), a timeout, or a
+ * Names what failed from the evidence: health checks (container or load balancer), the
+ * deployment alarm (the front door's 5xx rate, during the rollout or its bake), tasks that did not start (image pull, placement, a crash at start), a timeout, or a
  * deployment failure without more detail. Health checks win over start failures: a task
  * that failed its health check did start.
  */
@@ -170,11 +176,20 @@ export function classifyFailure(evidence: FailureEvidence): Classification {
     all.filter((m) => m && FAILED_TO_START.test(m)),
     2,
   );
+  const alarm = distinct(
+    all.filter((m) => m && (ALARM.test(m) || (evidence.alarmName && m.includes(evidence.alarmName)))),
+    2,
+  );
   let detected: Classification | undefined;
   if (health.length > 0)
     detected = {
       error: 'HealthCheckFailed',
-      reason: `tasks failed their health checks (${health.join('; ')})`,
+      reason: `tasks failed their health checks (${health.join('; ')})${evidence.healthCheck ? `; the ${evidence.healthCheck}` : ''}`,
+    };
+  else if (alarm.length > 0)
+    detected = {
+      error: 'ErrorRateAlarm',
+      reason: `${evidence.alarmName ? `alarm ${evidence.alarmName}` : 'a deployment alarm'} fired during the rollout or its bake window and ECS rolled the service back (${alarm.join('; ')})`,
     };
   else if (start.length > 0 || stoppedFailedToStart)
     detected = {

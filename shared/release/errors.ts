@@ -28,6 +28,7 @@ export class NoPreviousRelease extends Error {
 export const DEPLOYMENT_ERRORS = [
   'TaskFailedToStart',
   'HealthCheckFailed',
+  'ErrorRateAlarm',
   'DeploymentTimedOut',
   'DeploymentFailed',
   'RollbackFailed',

@@ -18,6 +18,13 @@ export const PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/busybox:stable';
  */
 export const PLACEHOLDER_LABEL = 'stackpilot.placeholder';
 
+/**
+ * Docker label on the placeholder carrying the app's own health check command (JSON) when it
+ * is not the default HTTP check: the placeholder runs the default check (BusyBox cannot run the
+ * app's), and the release puts the app's command back with the app's image.
+ */
+export const PLACEHOLDER_HEALTH_CHECK_LABEL = 'stackpilot.health-check-command';
+
 /** Value of the released-image parameter before the first release (no image URI looks like it). */
 export const NO_RELEASE = 'none';
 

@@ -11,7 +11,7 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { APP_CONTAINER_NAME } from '#shared/naming.ts';
 import { ContainerNotFound } from './errors.ts';
-import { PLACEHOLDER_FIELDS, PLACEHOLDER_LABEL } from './placeholder.ts';
+import { PLACEHOLDER_FIELDS, PLACEHOLDER_HEALTH_CHECK_LABEL, PLACEHOLDER_LABEL } from './placeholder.ts';
 
 /**
  * Fields DescribeTaskDefinition returns that RegisterTaskDefinition refuses or ignores:
@@ -72,7 +72,8 @@ export function isPlaceholder(container: ContainerDefinition): boolean {
 
 /**
  * The app container with `image`: a copy of `container`, minus what belonged to the
- * placeholder (its command, entry point and label) when it was the placeholder. The app's
+ * placeholder (its command, entry point and labels) when it was the placeholder, with the app's
+ * own health check command restored when the placeholder carried one. The app's
  * image brings its own command; everything else (ports, cpu, memory, environment, secrets,
  * logging, health check, other labels) stays.
  */
@@ -80,9 +81,17 @@ export function withAppImage(container: ContainerDefinition, image: string): Con
   const copy = structuredClone(container);
   if (isPlaceholder(container)) {
     for (const field of PLACEHOLDER_FIELDS) delete copy[field];
-    const { [PLACEHOLDER_LABEL]: _placeholder, ...labels } = copy.dockerLabels ?? {};
+    const {
+      [PLACEHOLDER_LABEL]: _placeholder,
+      [PLACEHOLDER_HEALTH_CHECK_LABEL]: appHealthCheck,
+      ...labels
+    } = copy.dockerLabels ?? {};
     if (Object.keys(labels).length > 0) copy.dockerLabels = labels;
     else delete copy.dockerLabels;
+    // The placeholder ran the default HTTP check; the app's image gets the app's own command.
+    if (appHealthCheck !== undefined && copy.healthCheck) {
+      copy.healthCheck = { ...copy.healthCheck, command: JSON.parse(appHealthCheck) as string[] };
+    }
   }
   return { ...copy, image };
 }

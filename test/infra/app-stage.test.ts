@@ -384,7 +384,8 @@ describe('app stage stacks (example stackpilot.yml: starter/dev standard, starte
       },
       { name: dev.alarm('service', 'in'), threshold: 20, period: 60, op: 'LessThanThreshold', service: true },
     ];
-    devTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // The four scaling alarms and the 5xx-rate alarm of the bake window (test/infra/health.test.ts).
+    devTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const alarm of expected) {
       devTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: alarm.name,

@@ -46,6 +46,16 @@ describe('stackpilot cost', () => {
     expect(stdout).toMatch(/^recommended: hyperscale/m);
   });
 
+  it.each(['m3.medium', 'm3.large'])(
+    'answers for %s, which the TinyStacks document names for hyperscale',
+    (type) => {
+      const { code, stdout, stderr } = run(['--instance-type', type, '--instances', '2']);
+      expect(stderr).toBe('');
+      expect(code).toBe(EXIT.ok);
+      expect(stdout).toContain(`EC2 instances (2 × ${type})`);
+    },
+  );
+
   it('prints the estimate as JSON with --json', () => {
     const { code, stdout } = run(['--requests-per-month', '432,000,000', '--json']);
     expect(code).toBe(EXIT.ok);

@@ -136,6 +136,17 @@ describe('tier comparison', () => {
     );
   });
 
+  it('prices every instance type of the table, the m3 types of TinyStacks hyperscale included', () => {
+    expect(Object.keys(prices.ec2PerHour)).toEqual(expect.arrayContaining(['m3.medium', 'm3.large']));
+    for (const [type, hourly] of Object.entries(prices.ec2PerHour)) {
+      expect(instanceMonthly(prices, type)).toBeCloseTo(hourly * prices.hoursPerMonth, 6);
+    }
+  });
+
+  it('lists the known types when it has no price for one', () => {
+    expect(() => instanceMonthly(prices, 'm1.small')).toThrow(/known: .*m3\.large.*m3\.medium.*t3\.micro/);
+  });
+
   it('names the instance type the table has no price for', () => {
     expect(() => instanceMonthly(prices, 'z9.huge')).toThrow(UnknownInstanceType);
     expect(() => instanceMonthly(prices, 'z9.huge')).toThrow(/z9\.huge.*us-east-1/);

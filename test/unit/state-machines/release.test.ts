@@ -207,6 +207,23 @@ describe('release state machine', () => {
     expect(account.running()).toBe(arn(RUNNING));
   });
 
+  it('fails a release whose new tasks never pass the container health check, naming the check, after the circuit breaker rolled back', async () => {
+    account.account.ecs.planDeployments(account.cluster, account.service, {
+      failReason: 'Task failed container health checks',
+      stopCode: 'ServiceSchedulerInitiated',
+    });
+    const result = await run(releaseInput);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('HealthCheckFailed');
+    expect(result.cause).toContain('tasks failed their health checks (Task failed container health checks');
+    // stackpilot.yml: port 8080, healthCheckPath /health, the default check.
+    expect(result.cause).toContain(
+      'the container health check GET /health on port 8080 every 10 s, 3 retries after a 30 s start period',
+    );
+    expect(result.cause).toContain(`revision ${RUNNING} is running`);
+    expect(account.running()).toBe(arn(RUNNING));
+  });
+
   it('times out a deployment that never completes, then rolls back to the previous revision', async () => {
     // Its tasks take an hour to start (an image pull that crawls): far past the 15-minute limit.
     account.account.ecs.planDeployments(account.cluster, account.service, { startSeconds: 3600 });
@@ -214,13 +231,14 @@ describe('release state machine', () => {
     const result = await run(releaseInput);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DeploymentTimedOut');
-    expect(result.cause).toMatch(/failed: the deployment did not complete within 15 minutes/);
+    // The release waits the rollout's timeout plus the bake window (deployment.bakeMinutes, 3 by default).
+    expect(result.cause).toMatch(/failed: the deployment did not complete within 18 minutes/);
     expect(result.cause).toContain(`revision ${RUNNING} is running`);
     expect(taskDefinitionsOf(account.inputs('UpdateService'))).toEqual([arn(NEW), arn(RUNNING)]);
     expect(account.running()).toBe(arn(RUNNING));
     expect(result.output).toBeUndefined();
     // The last look happens at the deadline, not a poll interval later.
-    expect((account.clock.now() - started) / 1000).toBeGreaterThanOrEqual(15 * 60);
+    expect((account.clock.now() - started) / 1000).toBeGreaterThanOrEqual(18 * 60);
     expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLED_BACK\\.json$`));
   });
 
@@ -236,7 +254,7 @@ describe('release state machine', () => {
     expect(result.error).toBe('RollbackFailed');
     expect(result.cause).toMatch(
       new RegExp(
-        `failed: the deployment did not complete within 15 minutes .*\\. stackpilot rolled the service back to revision ${RUNNING}, and that did not complete either: the deployment did not complete within 15 minutes`,
+        `failed: the deployment did not complete within 18 minutes .*\\. stackpilot rolled the service back to revision ${RUNNING}, and that did not complete either: the deployment did not complete within 18 minutes`,
       ),
     );
     expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLBACK_FAILED\\.json$`));

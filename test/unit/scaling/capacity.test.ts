@@ -40,7 +40,13 @@ describe('capacity rule', () => {
   });
 
   it('needs one free slot for a rolling deploy only when no old task may stop first', () => {
-    const deployment = { minHealthyPercent: 100, maxPercent: 200, timeoutMinutes: 15 };
+    const deployment = {
+      minHealthyPercent: 100,
+      maxPercent: 200,
+      timeoutMinutes: 15,
+      bakeMinutes: 3,
+      errorRatePercent: 5,
+    };
     expect(deployHeadroom(1, deployment)).toBe(1);
     expect(deployHeadroom(4, deployment)).toBe(1);
     expect(deployHeadroom(0, deployment)).toBe(0);

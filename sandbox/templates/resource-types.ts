@@ -182,6 +182,16 @@ export const RESOURCE_TYPES: Readonly<Record<string, TypeModel>> = {
       Name: (r) => r.property('Name'),
     },
   },
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': {
+    nameProperty: 'Name',
+    generated: { maxLength: 32 },
+    ref: (r) => arn(r, 'elasticloadbalancing', `loadbalancer/${loadBalancerFullName(r)}`),
+    attributes: {
+      // What the AWS/ApplicationELB metrics take as their LoadBalancer dimension.
+      LoadBalancerFullName: loadBalancerFullName,
+      LoadBalancerName: named,
+    },
+  },
   'AWS::ElasticLoadBalancingV2::TargetGroup': {
     ref: (r) =>
       arn(
@@ -191,6 +201,11 @@ export const RESOURCE_TYPES: Readonly<Record<string, TypeModel>> = {
       ),
   },
 };
+
+/** `app/<name>/<id>`: an Application Load Balancer's full name (its ARN's resource part). */
+function loadBalancerFullName(r: ResourceIdentity): string {
+  return `app/${r.name}/${stableSuffix(r.logicalId, 16, 'hex')}`;
+}
 
 /**
  * The name CloudFormation gives a resource whose template sets none:

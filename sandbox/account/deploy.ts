@@ -164,9 +164,9 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
           createGroup(account, stack, id);
           break;
         case 'AWS::CloudWatch::Alarm':
-          // A metric-math alarm (the front door's 5xx rate, a release's bake alarm) watches metrics the
-          // sandbox does not produce (API Gateway, load balancer): it exists only in AWS.
-          if (stack.resource(id).Properties?.Metrics !== undefined) break;
+          // An alarm on metrics the sandbox does not produce (the front door's 5xx rate, from API
+          // Gateway or the load balancer) exists only in AWS; the sandbox's metrics are AWS/ECS's.
+          if (!watchesEcsMetrics(stack.properties(id))) break;
           account.cloudWatch.commands.PutMetricAlarm(toPutMetricAlarm(stack.properties(id)));
           break;
         case 'AWS::CodePipeline::Pipeline':
@@ -338,4 +338,13 @@ function sharedEnvironment(functions: readonly DeployedFunction[]): Record<strin
   return Object.fromEntries(
     [...values].filter(([, set]) => set.size === 1).map(([name, set]) => [name, [...set][0] ?? '']),
   );
+}
+
+/** True when every metric the alarm reads is in the AWS/ECS namespace (what the sandbox produces). */
+function watchesEcsMetrics(properties: Readonly<Record<string, unknown>>): boolean {
+  const namespaces: unknown[] = [];
+  if (properties.Namespace !== undefined) namespaces.push(properties.Namespace);
+  for (const query of (properties.Metrics as { MetricStat?: { Metric?: { Namespace?: unknown } } }[]) ?? [])
+    if (query.MetricStat) namespaces.push(query.MetricStat.Metric?.Namespace);
+  return namespaces.length > 0 && namespaces.every((n) => n === 'AWS/ECS');
 }

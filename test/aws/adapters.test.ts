@@ -143,7 +143,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       recordGap(account.record, {
         service: 'CodePipeline',
         command,
-        reason: 'moto answers HTTP 500 (not implemented)',
+        reason: 'moto answers HTTP 500: it lacks this API',
       });
     }
   });

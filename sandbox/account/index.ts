@@ -342,23 +342,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
 
   /** Deploys the stacks of `templates` (idempotent: what exists stays). */
   async function deploy(templates: TemplateSet): Promise<DeployedApp> {
-    deployed = await deployTemplates(
-      {
-        accountId,
-        region,
-        dataDir,
-        s3,
-        ecs,
-        ecr,
-        autoScaling,
-        codePipeline,
-        cloudWatch,
-        secretsManager,
-        ssm,
-        dispatch,
-      },
-      templates,
-    );
+    deployed = await deployTemplates({ accountId, region, dataDir, ...emulators, dispatch }, templates);
     flush();
     return deployed;
   }

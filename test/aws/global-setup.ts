@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { appTemplates, SHARED_TEMPLATE_CACHE } from '../../sandbox/templates/synth.ts';
 import { loadConfigFile } from '../../shared/config-file.ts';
 import { INSTALL_HINT, MotoNotInstalled, type MotoServer, startMoto } from './support/moto-server.ts';
 import { readRecords, summarize } from './support/summary.ts';
-import { synthesizeTemplates } from './support/templates.ts';
 
 export default async function setup(project: TestProject) {
   let server: MotoServer;
@@ -32,7 +32,9 @@ export default async function setup(project: TestProject) {
   const callsDir = join(workDir, 'calls');
   const templatesFile = join(workDir, 'templates.json');
   try {
-    writeFileSync(templatesFile, JSON.stringify(await synthesizeTemplates(loadConfigFile('stackpilot.yml'))));
+    // The same synthesis (and cache) as the sandbox's account: one way to get the templates.
+    const { stacks } = await appTemplates(loadConfigFile('stackpilot.yml'), SHARED_TEMPLATE_CACHE);
+    writeFileSync(templatesFile, JSON.stringify(stacks));
   } catch (error) {
     await server.stop();
     throw error;

@@ -215,6 +215,19 @@ describe('scale state machine: service', () => {
     expect({ transitions: result.transitions, invocations }).toEqual({ transitions: 29, invocations: 10 });
   });
 
+  it('never sets a desired count the cluster cannot hold at its maximum of instances, and raises the group first', async () => {
+    // 512 MiB tasks: one per t3.micro; 3 instances hold 3 tasks, one slot kept for a rolling deploy.
+    await useAccount({ slotsPerInstance: 1, serviceDesiredCount: 1 });
+    account.script(DEV.alarm('service', 'out'), ['ALARM']);
+    const result = await run(alarmSample);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(account.serviceDesiredCount()).toBe(2);
+    expect(result.output.ScaleResult).toMatchObject({ to: 2, atBound: true, next: 'stop' });
+    // The group was raised to what 2 tasks and the deploy's slot need before the tasks asked for it.
+    expect(account.groupDesired()).toBe(3);
+    expect(leaseHeld()).toBe(false);
+  });
+
   it('makes no UpdateService call at the bound and says why', async () => {
     await useAccount({ serviceDesiredCount: 5 });
     const result = await run(alarmSample);
@@ -613,6 +626,32 @@ describe('scale state machine: cluster', () => {
     account.advance(60_000);
     expect(account.instances().map((i) => i.tasks)).toEqual([1]);
     expect(result.statesEntered).not.toContain('Cool Down');
+  });
+
+  it('debounces a placement storm: 30 failures in 3 minutes scale the cluster in at most one execution per 60 s cooldown window', async () => {
+    // Tasks waiting for room: ECS reports a placement failure for each attempt, every 6 s here.
+    await useAccount({ serviceDesiredCount: 9 });
+    const start = Date.parse(placementSample.time);
+    const results: ExecutionResult[] = [];
+    const windows = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const event = structuredClone(placementSample);
+      event.id = `placement-${i}`;
+      event.time = new Date(start + i * 6_000).toISOString().replace('.000Z', 'Z');
+      windows.add(Math.floor((start + i * 6_000) / 60_000));
+      results.push(await run(event, `placement-${i}`));
+    }
+    // 19:55:38 to 19:58:32: four cooldown windows.
+    expect(windows.size).toBe(4);
+    expect(results.every((r) => r.status === 'SUCCEEDED')).toBe(true);
+    const scaled = results.filter((r) => r.statesEntered.includes('Scale Cluster Out'));
+    const handled = results.filter((r) => r.statesEntered.includes('Already Handled'));
+    expect(scaled.length).toBeGreaterThan(0);
+    expect(scaled.length).toBeLessThanOrEqual(windows.size);
+    expect(handled.length).toBe(30 - scaled.length);
+    // Never past the group's maximum of 3, whatever the number of events.
+    expect(account.groupDesired()).toBeLessThanOrEqual(3);
+    expect(leaseHeld()).toBe(false);
   });
 
   it('raises the group to an operator count in one call', async () => {

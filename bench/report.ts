@@ -1,5 +1,5 @@
 /** Rows of `npm run bench` and how they are printed and saved. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -60,12 +60,27 @@ export function machine() {
   };
 }
 
-export function writeResults(path: string, rows: readonly BenchRow[]): void {
+/** A row as saved: with its ratio and the section that measured it. */
+export interface SavedRow extends BenchRow {
+  readonly section: string;
+  readonly ratio?: number;
+}
+
+/**
+ * Writes the rows of the sections just run into `path`, keeping the rows that other sections
+ * measured in an earlier run (each with the date it was measured), so that running one section
+ * refreshes its rows without dropping the others.
+ */
+export function writeResults(path: string, sections: ReadonlyMap<string, readonly BenchRow[]>): void {
   mkdirSync(dirname(path), { recursive: true });
-  const results = {
-    date: new Date().toISOString(),
-    machine: machine(),
-    rows: rows.map((r) => ({ ...r, ratio: ratioOf(r) })),
-  };
+  const date = new Date().toISOString();
+  const earlier: (SavedRow & { date?: string })[] = existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')).rows ?? [])
+    : [];
+  const kept = earlier.filter((r) => r.section !== undefined && !sections.has(r.section));
+  const fresh = [...sections].flatMap(([section, rows]) =>
+    rows.map((r) => ({ ...r, ratio: ratioOf(r), section, date })),
+  );
+  const results = { date, machine: machine(), rows: [...kept, ...fresh] };
   writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
 }

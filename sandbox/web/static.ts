@@ -11,6 +11,7 @@ const FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'view.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'icon.svg': 'image/svg+xml',
 };
 
 export const PAGE_HEADERS = {

@@ -122,6 +122,7 @@ describe('the page files', () => {
     expect(pageFile('/ui/app.js')).toBe('app.js');
     expect(pageFile('/ui/view.js')).toBe('view.js');
     expect(pageFile('/ui/style.css')).toBe('style.css');
+    expect(pageFile('/ui/icon.svg')).toBe('icon.svg');
     expect(pageFile('/ui/static.ts')).toBe(undefined);
     expect(pageFile('/ui/view.d.ts')).toBe(undefined);
     expect(pageFile('/ui/../server.ts')).toBe(undefined);

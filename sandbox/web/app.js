@@ -16,7 +16,7 @@ import {
 
 const POLL_MS = 1500;
 const SVG = 'http://www.w3.org/2000/svg';
-const CHART = { width: 600, height: 120 };
+const CHART = { width: 400, height: 100 };
 
 /** An element with attributes and children (strings become text nodes). */
 function el(tag, attributes = {}, ...children) {
@@ -130,7 +130,7 @@ function chart(entry, history) {
   const graphic = svg(
     'svg',
     {
-      viewBox: `-30 -10 ${CHART.width + 40} ${CHART.height + 30}`,
+      viewBox: `-24 -8 ${CHART.width + 32} ${CHART.height + 30}`,
       role: 'img',
       'aria-label': `${name}: tasks and instances over the last hour`,
       class: 'chart',
@@ -140,6 +140,11 @@ function chart(entry, history) {
     svg('text', { class: 'tick', x: -6, y: 4, 'text-anchor': 'end' }, max),
     svg('text', { class: 'tick', x: -6, y: CHART.height + 4, 'text-anchor': 'end' }, 0),
     svg('text', { class: 'tick', x: 0, y: CHART.height + 16 }, '-60 min'),
+    svg(
+      'text',
+      { class: 'tick', x: CHART.width / 2, y: CHART.height + 16, 'text-anchor': 'middle' },
+      '-30 min',
+    ),
     svg('text', { class: 'tick', x: CHART.width, y: CHART.height + 16, 'text-anchor': 'end' }, 'now'),
     ...lines.map((line) => svg('polyline', { class: `series ${line.key}`, points: line.points })),
   );

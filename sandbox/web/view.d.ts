@@ -17,7 +17,12 @@ export interface ViewExecution {
   readonly status: string;
   readonly startDate: string;
   readonly statesEntered?: readonly string[];
-  readonly input?: { readonly app?: unknown; readonly stage?: unknown };
+  readonly input?: {
+    readonly app?: unknown;
+    readonly stage?: unknown;
+    readonly 'detail-type'?: unknown;
+    readonly detail?: { readonly alarmName?: unknown };
+  };
 }
 
 export interface ViewSample {

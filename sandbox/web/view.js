@@ -46,11 +46,16 @@ export function currentState(execution) {
   return states.length > 0 ? String(states[states.length - 1]) : '';
 }
 
-/** What an execution is for: `app/stage` of its input, when it has them. */
+/**
+ * What an execution is for: `app/stage` of its input, or the alarm (or ECS event) that
+ * started a `scale` execution.
+ */
 export function executionTarget(execution) {
   const input = execution?.input ?? {};
-  if (input.app === undefined) return '';
-  return `${input.app}/${input.stage ?? '?'}`;
+  if (input.app !== undefined) return `${input.app}/${input.stage ?? '?'}`;
+  if (typeof input.detail?.alarmName === 'string') return input.detail.alarmName;
+  if (typeof input['detail-type'] === 'string') return input['detail-type'];
+  return '';
 }
 
 /** The running executions (latest first), then the `ended` latest that ended. */

@@ -85,6 +85,21 @@ describe('the page view', () => {
     expect(currentState(executions[2])).toBe('');
     expect(executionTarget(executions[1])).toBe('starter/dev');
     expect(executionTarget(executions[0])).toBe('');
+    const alarm = {
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: { alarmName: 'stackpilot-starter-dev-service-cpu-high' },
+    };
+    expect(executionTarget({ name: 'a', status: 'RUNNING', startDate: '', input: alarm })).toBe(
+      'stackpilot-starter-dev-service-cpu-high',
+    );
+    expect(
+      executionTarget({
+        name: 'b',
+        status: 'RUNNING',
+        startDate: '',
+        input: { 'detail-type': 'ECS Service Action' },
+      }),
+    ).toBe('ECS Service Action');
   });
 
   it('draws each series as a step line over the window, the last value held until now', () => {

@@ -158,10 +158,36 @@ function chart(entry, history) {
   return el('figure', { 'data-chart': name }, graphic, el('figcaption', {}, name, legend));
 }
 
+/** What a row or chart shows: its stage, execution or chart name. */
+function keyOf(node) {
+  return node.dataset.stage ?? node.dataset.execution ?? node.dataset.chart;
+}
+
+/**
+ * Makes `container`'s children the `nodes`, in order, keeping in place each child whose key
+ * and content did not change: a value that did not change keeps its DOM (a text selection, a
+ * focused link), and a new execution on top moves nothing else.
+ */
+function reconcile(container, nodes) {
+  const existing = new Map();
+  for (const child of container.children) {
+    const key = keyOf(child);
+    if (key !== undefined) existing.set(key, child);
+  }
+  const wanted = nodes.map((node) => {
+    const kept = existing.get(keyOf(node));
+    return kept?.isEqualNode(node) ? kept : node;
+  });
+  wanted.forEach((node, i) => {
+    if (container.children[i] !== node) container.insertBefore(node, container.children[i] ?? null);
+  });
+  while (container.children.length > wanted.length) container.lastElementChild.remove();
+}
+
 function replaceRows(table, rows, empty) {
   const body = document.querySelector(`${table} tbody`);
   const columns = document.querySelectorAll(`${table} thead th`).length;
-  body.replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: columns }, empty))]));
+  reconcile(body, rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: columns }, empty))]);
 }
 
 async function refresh() {
@@ -178,9 +204,10 @@ async function refresh() {
       executionsToShow(executions.executions).map(executionRow),
       'no executions yet: push a commit',
     );
-    document
-      .getElementById('charts')
-      .replaceChildren(...(history.stages ?? []).map((entry) => chart(entry, history)));
+    reconcile(
+      document.getElementById('charts'),
+      (history.stages ?? []).map((entry) => chart(entry, history)),
+    );
     status.textContent = `updated ${new Date().toLocaleTimeString()}`;
     status.className = 'ok';
   } catch (error) {

@@ -274,4 +274,19 @@ describe.runIf(hasChromium)('the sandbox page in headless Chromium', () => {
     ).toEqual([null, null]);
     expect(problems).toEqual([]);
   });
+
+  it('keeps a row that did not change as the same node across polls', async () => {
+    const ended = `document.querySelector('#executions tr[data-execution="page-escapes-text"]:not(.running)')`;
+    await until(
+      'the release to end on the page',
+      () => browser.evaluate<boolean | null>(page, `${ended} ? true : null`),
+      30_000,
+    );
+    // A property of the node, not an attribute: the row's content stays what the page renders.
+    await browser.evaluate(page, `${ended}.marked = 'yes'`);
+    // Three polls at least (every 1.5 s).
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(await browser.evaluate<string | null>(page, `${ended}?.marked ?? null`)).toBe('yes');
+    expect(problems).toEqual([]);
+  });
 });

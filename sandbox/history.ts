@@ -48,6 +48,17 @@ export interface HistoryDocument {
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = 15_000;
 export const DEFAULT_HISTORY_WINDOW_MS = 60 * 60 * 1000;
+/** Wall-clock milliseconds between two samples at most: a fast clock must not cost CPU. */
+export const MIN_REAL_SAMPLE_PERIOD_MS = 500;
+
+/**
+ * The emulated interval between two samples at a time scale: 15 s, or longer when the clock
+ * runs so fast that 15 emulated seconds would pass in less than half a real second (30 s at
+ * the default scale of 60, so an hour holds 120 samples and takes a minute).
+ */
+export function sampleIntervalFor(timeScale: number): number {
+  return Math.max(DEFAULT_SAMPLE_INTERVAL_MS, timeScale * MIN_REAL_SAMPLE_PERIOD_MS);
+}
 
 /** The bounded history of every stage's tasks and instances. */
 export class StageHistory {

@@ -25,7 +25,7 @@ import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
-import { StageHistory } from './history.ts';
+import { StageHistory, sampleIntervalFor } from './history.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause } from './location.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
@@ -218,8 +218,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       Math.max(20, Math.min(1000, 1000 / timeScale)),
     );
     // The page's chart: each stage's tasks and instances over the last emulated hour.
-    const history = new StageHistory({ clock, stages: () => account.snapshot() });
-    history.start(Math.min(1000, history.intervalMs / timeScale / 4), (error) =>
+    const history = new StageHistory({
+      clock,
+      stages: () => account.snapshot(),
+      intervalMs: sampleIntervalFor(timeScale),
+    });
+    history.start(Math.min(1000, history.intervalMs / timeScale / 2), (error) =>
       log(`sandbox: sampling the stages for the page failed: ${(error as Error).message}`),
     );
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { manualClock } from '../../../sandbox/account/clock.ts';
-import { type SampledStage, StageHistory } from '../../../sandbox/history.ts';
+import { type SampledStage, StageHistory, sampleIntervalFor } from '../../../sandbox/history.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -150,5 +150,17 @@ describe('StageHistory', () => {
     vi.advanceTimersByTime(100);
     history.stop();
     expect(history.toJSON().stages[0]?.samples).toHaveLength(1);
+  });
+
+  it('samples every 15 emulated seconds, and at most twice a real second on a fast clock', () => {
+    expect(sampleIntervalFor(1)).toBe(15_000);
+    expect(sampleIntervalFor(30)).toBe(15_000);
+    expect(sampleIntervalFor(60)).toBe(30_000);
+    expect(sampleIntervalFor(300)).toBe(150_000);
+    // An hour of the chart holds 24 samples at 300 and 120 at the default 60.
+    expect(
+      new StageHistory({ clock: manualClock(), stages: () => [], intervalMs: sampleIntervalFor(300) })
+        .capacity,
+    ).toBe(25);
   });
 });

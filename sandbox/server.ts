@@ -25,10 +25,12 @@ import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
+import { StageHistory, sampleIntervalFor } from './history.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause } from './location.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
 import type { StateMachineName } from './state-machines.ts';
+import { pageFile, sendPageFile } from './web/static.ts';
 
 export { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause };
 /** With 60, an emulated minute takes a second: a 5-minute cooldown passes in 5 s. */
@@ -215,6 +217,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
       Math.max(20, Math.min(1000, 1000 / timeScale)),
     );
+    // The page's chart: each stage's tasks and instances over the last emulated hour.
+    const history = new StageHistory({
+      clock,
+      stages: () => account.snapshot(),
+      intervalMs: sampleIntervalFor(timeScale),
+    });
+    history.start(Math.min(1000, history.intervalMs / timeScale / 2), (error) =>
+      log(`sandbox: sampling the stages for the page failed: ${(error as Error).message}`),
+    );
 
     const { handler: webhookHandler } = (await import('../functions/webhook/handler.ts')) as {
       handler: (
@@ -263,6 +274,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       gitRoot: join(dataDir, 'git'),
       onPush,
       config,
+      history,
     };
     handle = (req, res) => {
       route(routes, req, res).catch((error: unknown) => {
@@ -291,6 +303,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       close() {
         closing ??= (async () => {
           clearInterval(ticker);
+          history.stop();
           await new Promise<void>((resolveClose) => {
             server.close(() => resolveClose());
             server.closeAllConnections();
@@ -372,6 +385,7 @@ interface Routes {
   onPush: (push: PushNotice) => void;
   /** The functions' view of `stackpilot.yml` (repositories on the sandbox's git server). */
   config: StackpilotConfig;
+  history: StageHistory;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -483,8 +497,11 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     }
   }
   if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+  const page = pageFile(path);
+  if (page && (method === 'GET' || method === 'HEAD')) return sendPageFile(res, page, method);
+  if (path === '/history' && method === 'GET') return sendJson(res, 200, routes.history.toJSON());
   sendJson(res, 404, {
-    message: `no route ${method} ${path}; see GET /stages, GET /executions, POST /events, POST /webhooks/github, /git/`,
+    message: `no route ${method} ${path}; see GET / (the page), GET /stages, GET /executions, GET /history, POST /events, POST /webhooks/github, /git/`,
   });
 }
 
@@ -592,6 +609,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export function startBanner(sandbox: Sandbox): string {
   const lines = [
     `stackpilot sandbox listening on ${sandbox.url} (data in ${sandbox.dataDir}, time x${sandbox.timeScale})`,
+    `live page: ${sandbox.url}/ (stages, executions, tasks and instances over the last hour)`,
     `webhook secret: ${sandbox.webhookSecret} (from ${sandbox.webhookSecretSource})`,
     '',
   ];

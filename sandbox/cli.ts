@@ -19,6 +19,7 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   load <app> <stage> --cpu <pct>  drive the emulated CPU of a stage (the alarms follow)
   logs <execution> [--json]       the state-by-state history of an execution
   cost [--app A --stage S]        monthly cost estimate of a stage, both scale tiers
+  schema [--write FILE]           the JSON Schema of stackpilot.yml (for editors)
 
   deploy, rollback, redeploy and run take --aws: the state machines deployed in your AWS account.
   exit codes: 0 done, 1 the operation failed, 2 bad usage`;
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   load: async () => (await import('./commands/load.ts')).loadCommand,
   logs: async () => (await import('./commands/logs.ts')).logsCommand,
   cost: async () => (await importCost()).costCommand,
+  schema: async () => (await import('./commands/schema.ts')).schemaCommand,
 };
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */

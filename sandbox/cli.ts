@@ -17,11 +17,12 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   redeploy <app> <stage> [--image IMAGE]   release the running image (or IMAGE) again
   run <machine> --input <file|->  one deploy, release or scale execution; prints its output
   load <app> <stage> --cpu <pct>  drive the emulated CPU of a stage (the alarms follow)
-  logs <execution> [--json]       the state-by-state history of an execution
+  logs <app> <stage> [--follow] [--since 10m]   the output of the stage's tasks
+  history <execution> [--json]    the state-by-state history of an execution (also: logs <execution>)
   cost [--app A --stage S]        monthly cost estimate of a stage, both scale tiers
   schema [--write FILE]           the JSON Schema of stackpilot.yml (for editors)
 
-  deploy, rollback, redeploy and run take --aws: the state machines deployed in your AWS account.
+  deploy, rollback, redeploy, run and logs take --aws: the state machines deployed in your AWS account.
   exit codes: 0 done, 1 the operation failed, 2 bad usage`;
 
 type Command = (argv: string[], io: CliIo) => number | Promise<number>;
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).runCommand,
   load: async () => (await import('./commands/load.ts')).loadCommand,
   logs: async () => (await import('./commands/logs.ts')).logsCommand,
+  history: async () => (await import('./commands/logs.ts')).historyCommand,
   cost: async () => (await importCost()).costCommand,
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
 };

@@ -344,9 +344,8 @@ async function sdkErrors<T>(run: () => T): Promise<T> {
       import('@aws-sdk/client-cloudwatch-logs'),
       import('./errors.ts'),
     ]);
-    throw awsError(
-      error.code === 'ResourceNotFoundException' ? ResourceNotFoundException : InvalidParameterException,
-      error.message,
-    );
+    throw error.code === 'ResourceNotFoundException'
+      ? awsError(ResourceNotFoundException, error.message)
+      : awsError(InvalidParameterException, error.message);
   }
 }

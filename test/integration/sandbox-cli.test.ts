@@ -94,4 +94,30 @@ describe('stackpilot CLI against a running sandbox', () => {
     expect(await main(at(['logs', 'starter', 'qa']), t.io)).toBe(2);
     expect(t.err()).toMatch(/no stage starter\/qa in the sandbox; its stages are starter\/dev/);
   });
+
+  it('watch: follows an execution to its end and exits with its outcome', async () => {
+    const started = await fetch(`${sandbox.url}/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        stateMachine: 'release',
+        input: { app: 'starter', stage: 'dev', action: 'rollback' },
+      }),
+    });
+    const { name } = (await started.json()) as { name: string };
+    const failed = io();
+    expect(await main(at(['watch', name]), failed.io), failed.err()).toBe(1);
+    expect(failed.out()).toMatch(/^ {2}-> \S/m);
+    expect(failed.err()).toMatch(/^FAILED: /);
+
+    const deployed = io();
+    expect(await main(at(['deploy', 'starter', 'dev']), deployed.io), deployed.err()).toBe(0);
+    expect(deployed.err()).toContain('-> Package Source');
+    const last = io();
+    expect(await main(at(['watch', 'starter', 'dev', '--json']), last.io)).toBe(0);
+    expect(JSON.parse(last.out())).toMatchObject({
+      status: 'SUCCEEDED',
+      input: { app: 'starter', stage: 'dev' },
+    });
+  });
 });

@@ -30,7 +30,7 @@ describe('stackpilot CLI usage', () => {
     [[], /usage: stackpilot <command>/],
     [
       ['promote'],
-      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, run, load, logs, history, cost, schema/,
+      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, watch, run, load, logs, history, cost, schema/,
     ],
     [['deploy'], /deploy needs <app> <stage>, e.g. stackpilot deploy starter dev/],
     [
@@ -88,6 +88,7 @@ describe('stackpilot CLI usage', () => {
       'deploy',
       'rollback',
       'redeploy',
+      'watch',
       'run',
       'load',
       'logs',

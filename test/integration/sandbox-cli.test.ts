@@ -3,7 +3,7 @@
  * what the stage's tasks printed into the emulated CloudWatch Logs, `watch` follows an
  * execution to its end, `status` says why the stage last scaled.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,5 +119,36 @@ describe('stackpilot CLI against a running sandbox', () => {
       status: 'SUCCEEDED',
       input: { app: 'starter', stage: 'dev' },
     });
+  });
+
+  it('status: says what the last scaling did, why and when, and when the next look is', async () => {
+    const operator = JSON.parse(
+      readFileSync(new URL('../../events/samples/scale-operator.json', import.meta.url), 'utf8'),
+    );
+    const started = await fetch(`${sandbox.url}/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ stateMachine: 'scale', input: operator }),
+    });
+    const { name } = (await started.json()) as { name: string };
+    const watched = io();
+    expect(await main(at(['watch', name]), watched.io), watched.err()).toBe(0);
+    const json = io();
+    expect(await main(at(['status', '--json']), json.io)).toBe(0);
+    const { scaling } = JSON.parse(json.out()) as {
+      scaling: { app: string; stage: string; lastAction?: object }[];
+    };
+    expect(scaling.find((s) => s.app === 'starter' && s.stage === 'dev')?.lastAction).toMatchObject({
+      target: 'service',
+      to: operator.desiredCount,
+      trigger: 'operator',
+      why: `operator: service to ${operator.desiredCount}`,
+      execution: name,
+    });
+    const text = io();
+    expect(await main(at(['status']), text.io)).toBe(0);
+    expect(text.out()).toMatch(
+      new RegExp(`SCALING\\n.*\\nstarter/dev .*-> ${operator.desiredCount} +operator: service to`),
+    );
   });
 });

@@ -5,6 +5,7 @@
  * it; a test fails when it no longer matches the zod schema).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { configSchema } from '#shared/config.ts';
 import { type CliIo, EXIT, parse, UsageError } from './common.ts';
@@ -62,13 +63,14 @@ export function schemaCommand(argv: string[], io: CliIo): number {
     io.stdout.write(text);
     return EXIT.ok;
   }
-  let current: string | undefined;
+  // Compared as JSON: the committed copy is formatted by the project's formatter, not by JSON.stringify.
+  let current: unknown;
   try {
-    current = readFileSync(values.write, 'utf8');
+    current = JSON.parse(readFileSync(values.write, 'utf8'));
   } catch {
     current = undefined;
   }
-  if (current === text) {
+  if (isDeepStrictEqual(current, JSON.parse(text))) {
     io.stderr.write(`${values.write} is up to date\n`);
     return EXIT.ok;
   }

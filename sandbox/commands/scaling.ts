@@ -116,14 +116,20 @@ export function nextLookOf(record: ExecutionRecord, timeScale: number): string |
   return new Date(Date.parse(entered.timestamp) + (seconds * 1000) / timeScale).toISOString();
 }
 
-/** The scaling view of each stage, from the sandbox's recent scale executions. */
+/** The sandbox's recent scale executions, newest first (`scalingOfStages` reads them). */
+export async function recentScaleExecutions(url: string): Promise<Summary[]> {
+  const { body } = await api<{ executions?: Summary[] }>(url, '/executions?stateMachine=scale&limit=200');
+  return body.executions ?? [];
+}
+
+/** The scaling view of each stage, from the sandbox's recent scale executions (fetched when not given). */
 export async function scalingOfStages(
   url: string,
   stages: readonly { app: string; stage: string }[],
   timeScale: number,
+  scaleExecutions?: Summary[],
 ): Promise<ScalingView[]> {
-  const { body } = await api<{ executions?: Summary[] }>(url, '/executions?stateMachine=scale&limit=200');
-  const executions = body.executions ?? [];
+  const executions = scaleExecutions ?? (await recentScaleExecutions(url));
   const record = async (name: string) =>
     (await api<ExecutionRecord>(url, `/executions/${encodeURIComponent(name)}`)).body;
   return Promise.all(

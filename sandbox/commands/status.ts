@@ -14,7 +14,7 @@ import {
   table,
   UsageError,
 } from './common.ts';
-import { formatScaling, scalingOfStages } from './scaling.ts';
+import { formatScaling, recentScaleExecutions, scalingOfStages } from './scaling.ts';
 
 export const STATUS_USAGE = `usage: stackpilot status [--json] [--limit N] [--url URL | --data DIR]
   stages (revision, image, tasks, instances, alarms, last release), the recent executions, and
@@ -49,11 +49,12 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   if (!(Number.isInteger(limit) && limit > 0))
     throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
   const url = sandboxUrl(values);
-  const [{ body: stageBody }, { body: executionBody }] = await Promise.all([
+  const [{ body: stageBody }, { body: executionBody }, scaleExecutions] = await Promise.all([
     api<{ stages: StageView[] }>(url, '/stages'),
     api<{ executions: Omit<ExecutionRecord, 'history'>[] }>(url, `/executions?limit=${limit}`),
+    recentScaleExecutions(url),
   ]);
-  const scaling = await scalingOfStages(url, stageBody.stages, timeScaleOf(values.data));
+  const scaling = await scalingOfStages(url, stageBody.stages, timeScaleOf(values.data), scaleExecutions);
   if (values.json) {
     io.stdout.write(
       `${JSON.stringify({ stages: stageBody.stages, executions: executionBody.executions, scaling }, null, 2)}\n`,

@@ -23,6 +23,7 @@ import {
   watchOnSandbox,
 } from './execution.ts';
 import { isTty, ProgressWriter } from './progress.ts';
+import { triggerOf } from './scaling.ts';
 
 export const WATCH_USAGE = `usage: stackpilot watch [<execution> | <app> <stage>] [--json] [--timeout S] [--aws]
                        [--url URL | --data DIR]
@@ -99,9 +100,13 @@ function finish(
   return status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
 }
 
+/** True when an execution's input concerns the stage: `{app, stage}`, or the alarm or ECS event of a scale. */
 const matches = (input: unknown, app: string | undefined, stage: string | undefined) => {
+  if (app === undefined || stage === undefined) return true;
   const i = input as { app?: string; stage?: string } | undefined;
-  return app === undefined || (i?.app === app && i?.stage === stage);
+  if (i?.app === app && i?.stage === stage) return true;
+  const trigger = triggerOf(input, [{ app, stage }]);
+  return trigger?.app === app && trigger.stage === stage;
 };
 
 /** The sandbox execution to watch: the stage's running one (else its last), or the only one running. */

@@ -1,5 +1,6 @@
 /**
- * How long `stackpilot status`, `logs` and `--help` take, wall time of the whole process as
+ * How long `stackpilot status`, `logs` (an execution's history, and a stage's output) and
+ * `--help` take, wall time of the whole process as
  * a user runs it (`node sandbox/bin.mjs …`, the compiled CLI that `npm install` builds),
  * against a running sandbox, next to `curl` on the same endpoints: the median of 10 runs
  * each. One more row runs `status` from the TypeScript sources through tsx (no build).
@@ -88,12 +89,21 @@ export async function benchCli(): Promise<BenchRow[]> {
       [
         'status',
         timed(process.execPath, [BIN, 'status', '--url', url]),
-        curl('/stages', '/executions?limit=10'),
+        curl('/stages', '/executions?limit=10', '/executions?stateMachine=scale&limit=200'),
       ],
       [
         'logs <execution>',
         timed(process.execPath, [BIN, 'logs', name, '--url', url]),
         curl(`/executions/${name}`),
+      ],
+      [
+        'logs <app> <stage>',
+        timed(
+          process.execPath,
+          [BIN, 'logs', 'starter', 'dev', '--url', url, '--data', join(dir, 'data')],
+          0,
+        ),
+        curl('/stages'),
       ],
       ['--help', timed(process.execPath, [BIN, '--help']), curl('/health')],
     ];

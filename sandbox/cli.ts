@@ -1,6 +1,6 @@
 /**
  * The `stackpilot` CLI: `start` (what `npm start` runs), `status`, `deploy`, `rollback`,
- * `redeploy`, `run`, `load`, `logs` and `cost`. Errors are one line on stderr; bad usage
+ * `redeploy`, `watch`, `run`, `load`, `logs`, `history`, `cost` and `schema`. Errors are one line on stderr; bad usage
  * exits with code 2, a failed execution or command with 1.
  */
 import { realpathSync } from 'node:fs';
@@ -15,12 +15,16 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   deploy <app> <stage> [--commit SHA]      deploy a commit of the stage's branch, as a push would
   rollback <app> <stage> [--to REVISION]   back to the previous release, or to a revision
   redeploy <app> <stage> [--image IMAGE]   release the running image (or IMAGE) again
+  watch [<execution> | <app> <stage>]      follow a running execution live; exits with its outcome
   run <machine> --input <file|->  one deploy, release or scale execution; prints its output
   load <app> <stage> --cpu <pct>  drive the emulated CPU of a stage (the alarms follow)
-  logs <execution> [--json]       the state-by-state history of an execution
+  logs <app> <stage> [--follow] [--since 10m]   the output of the stage's tasks
+  history <execution> [--json]    the state-by-state history of an execution (also: logs <execution>)
   cost [--app A --stage S]        monthly cost estimate of a stage, both scale tiers
+  schema [--write FILE]           the JSON Schema of stackpilot.yml (for editors)
 
-  deploy, rollback, redeploy and run take --aws: the state machines deployed in your AWS account.
+  deploy, rollback, redeploy and run follow their execution (--no-wait to detach).
+  deploy, rollback, redeploy, watch, run and logs take --aws: the state machines deployed in your AWS account.
   exit codes: 0 done, 1 the operation failed, 2 bad usage`;
 
 type Command = (argv: string[], io: CliIo) => number | Promise<number>;
@@ -35,10 +39,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/release.ts')).deployCommand,
   rollback: async () => (await import('./commands/release.ts')).rollbackCommand,
   redeploy: async () => (await import('./commands/release.ts')).redeployCommand,
+  watch: async () => (await import('./commands/watch.ts')).watchCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   load: async () => (await import('./commands/load.ts')).loadCommand,
   logs: async () => (await import('./commands/logs.ts')).logsCommand,
+  history: async () => (await import('./commands/logs.ts')).historyCommand,
   cost: async () => (await importCost()).costCommand,
+  schema: async () => (await import('./commands/schema.ts')).schemaCommand,
 };
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { allStages, type StackpilotConfig } from '#shared/config.ts';
-import { stageNames } from '#shared/naming.ts';
+import { APP_CONTAINER_NAME, stageNames } from '#shared/naming.ts';
 import { type AppTemplatesOptions, appTemplates } from '../templates/synth.ts';
 import type { TemplateSet } from '../templates/template.ts';
 import { AutoScalingEmulator } from './auto-scaling.ts';
@@ -19,6 +19,7 @@ import { EcrEmulator } from './ecr.ts';
 import { EcsEmulator } from './ecs.ts';
 import { NotEmulated } from './errors.ts';
 import { EventBridgeEmulator } from './event-bridge.ts';
+import { CloudWatchLogsEmulator } from './logs.ts';
 import { S3Emulator } from './s3.ts';
 import { SecretsManagerEmulator } from './secrets-manager.ts';
 import { SsmEmulator } from './ssm.ts';
@@ -100,6 +101,7 @@ const CLIENTS: Record<string, keyof ServiceEmulators> = {
   SecretsManagerClient: 'secretsManager',
   SSMClient: 'ssm',
   EventBridgeClient: 'eventBridge',
+  CloudWatchLogsClient: 'logs',
 };
 
 interface ServiceEmulators {
@@ -113,6 +115,7 @@ interface ServiceEmulators {
   secretsManager: SecretsManagerEmulator;
   ssm: SsmEmulator;
   eventBridge: EventBridgeEmulator;
+  logs: CloudWatchLogsEmulator;
 }
 
 export type EmulatedAccount = ReturnType<typeof createEmulatedAccount>;
@@ -163,6 +166,8 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   const secretsManager = new SecretsManagerEmulator(ctx);
   const ssm = new SsmEmulator(ctx, dataDir);
   const eventBridge = new EventBridgeEmulator(ctx);
+  // The tasks' output (the ECS task runner appends it), by the awslogs driver's group and stream.
+  const logs = new CloudWatchLogsEmulator(dataDir, () => clock.now());
   for (const [name, value] of Object.entries(options.secrets ?? {})) secretsManager.put(name, value);
 
   const emulators: ServiceEmulators = {
@@ -176,6 +181,7 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     secretsManager,
     ssm,
     eventBridge,
+    logs,
   };
   // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
   const stepping: Emulator[] = [autoScaling, ecs, cloudWatch, codePipeline];
@@ -322,8 +328,20 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
         lastPipelineExecution: codePipeline.lastExecution(names.pipeline),
         alarms: cloudWatch.view(app, stage),
         load: cloudWatch.load(app, stage),
+        logGroup: service ? appLogGroup(service.taskDefinition.arn) : undefined,
       };
     });
+  }
+
+  /** The `awslogs-group` of the app container of a revision: where its tasks' output goes. */
+  function appLogGroup(taskDefinition: string): string | undefined {
+    try {
+      const { taskDefinition: definition } = ecs.commands.DescribeTaskDefinition({ taskDefinition });
+      const app = definition?.containerDefinitions?.find((c) => c.name === APP_CONTAINER_NAME);
+      return app?.logConfiguration?.options?.['awslogs-group'];
+    } catch {
+      return undefined;
+    }
   }
 
   let deployed: DeployedApp | undefined;

@@ -77,6 +77,9 @@ function exchange(
         method: init.method,
         headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
         timeout: init.timeoutMs,
+        // A new connection per request: a kept-alive socket that the server closed while the
+        // follow loops waited (a busy sandbox) fails the next request with ECONNRESET.
+        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];

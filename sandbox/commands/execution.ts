@@ -3,11 +3,12 @@
  * AWS (the deployed `stackpilot-<name>` state machine, Step Functions API): what `run`,
  * `deploy`, `rollback` and `redeploy` share. The AWS SDK is loaded only for `--aws`.
  */
-import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommandOutput, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import type { StateMachineKind } from '#shared/naming.ts';
 import { shortCause } from '../location.ts';
 import type { ExecutionRecord } from '../runner.ts';
 import { api, type CliIo, CommandError, EXIT } from './common.ts';
+import { isTty, ProgressWriter, stepsOfAws, stepsOfSandbox } from './progress.ts';
 
 export interface Follow {
   readonly io: CliIo;
@@ -32,12 +33,9 @@ export async function startOnSandbox(url: string, path: string, body: unknown): 
   return started.body;
 }
 
-/** Follows a sandbox execution, printing each state entered on stderr, until it ends. */
-export async function followOnSandbox(
-  url: string,
-  started: ExecutionSummary,
-  { io, deadline, pollMs, wait = true, json = false }: Follow,
-): Promise<number> {
+/** Follows a sandbox execution, showing its progress on stderr, until it ends. */
+export async function followOnSandbox(url: string, started: ExecutionSummary, how: Follow): Promise<number> {
+  const { io, wait = true, json = false } = how;
   const { name, stateMachine } = started;
   io.stderr.write(`${stateMachine} ${name}: started\n`);
   if (!wait) {
@@ -45,29 +43,44 @@ export async function followOnSandbox(
     else io.stdout.write(`${name}\n`);
     return EXIT.ok;
   }
-  let shown = 0;
+  const ended = await watchOnSandbox(url, name, new ProgressWriter(io.stderr, isTty(io.stderr)), how);
+  if (json) {
+    const { history: _history, ...summary } = ended;
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return ended.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  }
+  return report(io, ended.status, ended.output, ended.error, ended.cause);
+}
+
+/** Polls a sandbox execution, drawing each change, until it ends; returns the ended record. */
+export async function watchOnSandbox(
+  url: string,
+  name: string,
+  progress: ProgressWriter,
+  { deadline, pollMs }: Pick<Follow, 'deadline' | 'pollMs'>,
+): Promise<ExecutionRecord> {
   for (;;) {
     const { status, body } = await api<ExecutionRecord>(url, `/executions/${encodeURIComponent(name)}`);
+    if (status === 404)
+      throw new CommandError(`no execution named ${name} in the sandbox (stackpilot status lists them)`);
     if (status !== 200) throw new CommandError(`the sandbox lost execution ${name} (${status})`);
-    for (const state of body.statesEntered.slice(shown)) io.stderr.write(`  -> ${state}\n`);
-    shown = body.statesEntered.length;
-    if (body.status !== 'RUNNING') {
-      if (json) {
-        const { history: _history, ...summary } = body;
-        io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        return body.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-      }
-      return report(io, body.status, body.output, body.error, body.cause);
-    }
+    progress.update({
+      title: `${body.stateMachine} ${body.name}`,
+      status: body.status,
+      startDate: body.startDate,
+      stopDate: body.stopDate,
+      steps: stepsOfSandbox(body.history ?? []),
+    });
+    if (body.status !== 'RUNNING') return body;
     if (Date.now() > deadline)
       throw new CommandError(
-        `${stateMachine} ${name} still runs after --timeout; follow it with stackpilot logs ${name}`,
+        `${body.stateMachine} ${name} still runs after --timeout; follow it with stackpilot watch ${name}`,
       );
     await sleep(pollMs);
   }
 }
 
-function report(io: CliIo, status: string, output: unknown, error?: string, cause?: string): number {
+export function report(io: CliIo, status: string, output: unknown, error?: string, cause?: string): number {
   if (status === 'SUCCEEDED') {
     io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     return EXIT.ok;
@@ -121,9 +134,7 @@ export async function runOnAws(
   sfn: SFNClient,
   { io, deadline, pollMs, wait = true, json = false }: Follow,
 ): Promise<number> {
-  const { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand } = await import(
-    '@aws-sdk/client-sfn'
-  );
+  const { StartExecutionCommand } = await import('@aws-sdk/client-sfn');
   let executionArn: string;
   try {
     const stateMachineArn = await findStateMachine(sfn, kind);
@@ -140,43 +151,62 @@ export async function runOnAws(
     io.stdout.write(json ? `${JSON.stringify({ executionArn }, null, 2)}\n` : `${executionArn}\n`);
     return EXIT.ok;
   }
+  const described = await watchOnAws(sfn, executionArn, new ProgressWriter(io.stderr, isTty(io.stderr)), {
+    deadline,
+    pollMs,
+  });
+  const output = described.output === undefined ? undefined : JSON.parse(described.output);
+  if (json) {
+    const { $metadata: _metadata, ...execution } = described;
+    io.stdout.write(`${JSON.stringify({ ...execution, input, output }, null, 2)}\n`);
+    return described.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  }
+  return report(io, described.status ?? 'UNKNOWN', output, described.error, described.cause);
+}
+
+/** Polls a Step Functions execution (status, then new history events), drawing each change, until it ends. */
+export async function watchOnAws(
+  sfn: SFNClient,
+  executionArn: string,
+  progress: ProgressWriter,
+  { deadline, pollMs }: Pick<Follow, 'deadline' | 'pollMs'>,
+): Promise<DescribeExecutionCommandOutput> {
+  const { DescribeExecutionCommand, GetExecutionHistoryCommand } = await import('@aws-sdk/client-sfn');
+  const events: HistoryEvent[] = [];
   let lastEventId = 0;
   for (;;) {
-    // The status first, then the history: an execution that ended has all its events listed.
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(
-        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
-      );
-      for (const event of page.events ?? []) {
-        if ((event.id ?? 0) <= lastEventId) continue;
-        lastEventId = event.id ?? lastEventId;
-        const line = progressLine(event);
-        if (line) io.stderr.write(`  ${line}\n`);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
-    if (described.status !== 'RUNNING') {
-      const output = described.output === undefined ? undefined : JSON.parse(described.output);
-      if (json) {
-        const { $metadata: _metadata, ...execution } = described;
-        io.stdout.write(`${JSON.stringify({ ...execution, input, output }, null, 2)}\n`);
-        return described.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-      }
-      return report(io, described.status ?? 'UNKNOWN', output, described.error, described.cause);
+    let described: DescribeExecutionCommandOutput;
+    try {
+      // The status first, then the history: an execution that ended has all its events listed.
+      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      let nextToken: string | undefined;
+      do {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
+        );
+        for (const event of page.events ?? []) {
+          if ((event.id ?? 0) <= lastEventId) continue;
+          lastEventId = event.id ?? lastEventId;
+          events.push(event);
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+    } catch (error) {
+      throw awsFailure(error);
     }
+    const startDate = (described.startDate ?? new Date()).toISOString();
+    progress.update({
+      title: described.name ?? executionArn,
+      status: described.status ?? 'UNKNOWN',
+      startDate,
+      stopDate: described.stopDate?.toISOString(),
+      steps: stepsOfAws(events),
+    });
+    if (described.status !== 'RUNNING') return described;
     if (Date.now() > deadline)
       throw new CommandError(
-        `${kind} still runs after --timeout; follow it in the Step Functions console: ${executionArn}`,
+        `${described.name ?? executionArn} still runs after --timeout; follow it with stackpilot watch ${executionArn} --aws`,
       );
     await sleep(pollMs);
   }
-}
-
-function progressLine(event: HistoryEvent): string | undefined {
-  if (event.stateEnteredEventDetails?.name) return `-> ${event.stateEnteredEventDetails.name}`;
-  if (event.taskFailedEventDetails)
-    return `   failed: ${event.taskFailedEventDetails.error}: ${shortCause(event.taskFailedEventDetails.cause)}`;
-  return undefined;
 }

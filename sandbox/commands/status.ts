@@ -1,6 +1,7 @@
 /** `stackpilot status`: the stages and the recent executions of a running sandbox. */
 
-import { shortCause } from '../location.ts';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_DATA_DIR, serverFile, shortCause } from '../location.ts';
 import type { ExecutionRecord } from '../runner.ts';
 import {
   api,
@@ -13,9 +14,12 @@ import {
   table,
   UsageError,
 } from './common.ts';
+import { formatScaling, recentScaleExecutions, scalingOfStages } from './scaling.ts';
 
 export const STATUS_USAGE = `usage: stackpilot status [--json] [--limit N] [--url URL | --data DIR]
-  stages (revision, image, tasks, instances, alarms, last release) and the recent executions`;
+  stages (revision, image, tasks, instances, alarms, last release), the recent executions, and
+  per stage the last scaling action (what, why: alarm, placement failure or operator; when)
+  and when the scale state machine looks again (the end of its cooldown)`;
 
 const options = { ...SANDBOX_FLAGS, json: { type: 'boolean' }, limit: { type: 'string' } } as const;
 
@@ -45,21 +49,38 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   if (!(Number.isInteger(limit) && limit > 0))
     throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
   const url = sandboxUrl(values);
-  const [{ body: stageBody }, { body: executionBody }] = await Promise.all([
+  const [{ body: stageBody }, { body: executionBody }, scaleExecutions] = await Promise.all([
     api<{ stages: StageView[] }>(url, '/stages'),
     api<{ executions: Omit<ExecutionRecord, 'history'>[] }>(url, `/executions?limit=${limit}`),
+    recentScaleExecutions(url),
   ]);
+  const scaling = await scalingOfStages(url, stageBody.stages, timeScaleOf(values.data), scaleExecutions);
   if (values.json) {
     io.stdout.write(
-      `${JSON.stringify({ stages: stageBody.stages, executions: executionBody.executions }, null, 2)}\n`,
+      `${JSON.stringify({ stages: stageBody.stages, executions: executionBody.executions, scaling }, null, 2)}\n`,
     );
     return EXIT.ok;
   }
-  io.stdout.write(`${formatStatus(stageBody.stages, executionBody.executions)}\n`);
+  io.stdout.write(
+    `${formatStatus(stageBody.stages, executionBody.executions)}\n\nSCALING\n${formatScaling(scaling)}\n`,
+  );
   return EXIT.ok;
 }
 
-/** The two tables of `stackpilot status`. */
+/** The sandbox's time scale (recorded in `<data>/server.json`; 60, the default, otherwise). */
+function timeScaleOf(dataDir: string | undefined): number {
+  try {
+    const { timeScale } = JSON.parse(readFileSync(serverFile(dataDir ?? DEFAULT_DATA_DIR), 'utf8')) as {
+      timeScale?: number;
+    };
+    if (typeof timeScale === 'number' && timeScale > 0) return timeScale;
+  } catch {
+    // no sandbox recorded there
+  }
+  return 60;
+}
+
+/** The stage and execution tables of `stackpilot status`. */
 export function formatStatus(stages: StageView[], executions: Omit<ExecutionRecord, 'history'>[]): string {
   const stageRows = stages.map((s) => {
     const instances = s.instances.filter((i) => i.lifecycleState === 'InService').length;

@@ -30,7 +30,7 @@ describe('stackpilot CLI usage', () => {
     [[], /usage: stackpilot <command>/],
     [
       ['promote'],
-      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, run, load, logs, cost/,
+      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, watch, run, load, logs, history, cost, schema/,
     ],
     [['deploy'], /deploy needs <app> <stage>, e.g. stackpilot deploy starter dev/],
     [
@@ -64,7 +64,7 @@ describe('stackpilot CLI usage', () => {
     [['load', 'starter'], /load needs <app> <stage>/],
     [['load', 'starter', 'dev'], /load needs --cpu <percent>/],
     [['load', 'starter', 'dev', '--cpu', '120'], /--cpu must be a percentage from 0 to 100, got 120/],
-    [['logs'], /logs needs the execution name/],
+    [['logs'], /logs needs <app> <stage>/],
     [['start', '--time-scale', '0'], /--time-scale must be a positive number, got 0/],
     [['start', '--port', 'abc'], /--port must be a port number, got abc/],
     [['status', '--limit', '0'], /--limit must be a positive integer, got 0/],
@@ -88,10 +88,13 @@ describe('stackpilot CLI usage', () => {
       'deploy',
       'rollback',
       'redeploy',
+      'watch',
       'run',
       'load',
       'logs',
+      'history',
       'cost',
+      'schema',
     ]) {
       const t = io();
       expect(await main([command, '--help'], t.io)).toBe(0);

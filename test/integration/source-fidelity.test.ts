@@ -396,21 +396,24 @@ describe('the source zip is the checkout', () => {
 });
 
 describe('large repositories', () => {
-  it('holds one 100 MB file that the server repacked, so its blob is the last object of the pack', {
-    timeout: 300_000,
+  // 32 MB rather than the 100 MB of the report: the failing path is any blob larger than the
+  // indexer's 4 MiB read window that ends the pack, and 100 MB took two minutes of the suite.
+  // The source packaging bench packages the 100 MB repository on every run.
+  it('holds one 32 MB file that the server repacked, so its blob is the last object of the pack', {
+    timeout: 180_000,
   }, async () => {
-    // 100 MB that do not compress (1 MiB of hash output, each copy stamped with its index):
-    // the blob is far larger than the indexer's read window, so it is inflated as a stream.
+    // Bytes that do not compress (1 MiB of hash output, each copy stamped with its index): the
+    // blob is far larger than the read window, so it is inflated as a stream.
     const block = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < block.length; i += 32) createHash('sha256').update(String(i)).digest().copy(block, i);
-    const big = Buffer.alloc(100 * 1000 * 1000);
+    const big = Buffer.alloc(32 * 1000 * 1000);
     for (let at = 0; at < big.length; at += block.length) {
       block.copy(big, at);
       big.write(`block ${at}`, at);
     }
-    const [commit] = createRepository('one-big-file', [
-      { 'big.bin': file(big), 'small.txt': file('small\n') },
-    ]) as [string];
+    // One file only: the fetched pack is commit, tree, blob, so the blob's zlib stream ends
+    // where the pack's checksum starts (a second file would sort after it).
+    const [commit] = createRepository('one-big-file', [{ 'big.bin': file(big) }]) as [string];
     git(join(root, 'one-big-file'), ['repack', '-a', '-d', '-q']);
     const { ours } = await expectSameCheckout('one-big-file', commit);
     expect((await lstat(join(ours, 'big.bin'))).size).toBe(big.length);

@@ -5,8 +5,8 @@
  * loopback.
  *
  * ours: `packageSource` (its own smart-HTTP fetch streamed to disk, zip from the pack) in a child
- * process run from a bundle built like the Lambda's, with `--expose-gc` as the function
- * has it; its peak RSS is read with `process.resourceUsage().maxRSS`.
+ * process run from a bundle built like the Lambda's, with the node flags the function has
+ * (`PACKAGING_NODE_FLAGS`); its peak RSS is read with `process.resourceUsage().maxRSS`.
  * reference: `git clone --depth 1` + `zip -qr` + the same streamed upload of the zip file.
  * Runs alternate (reference, ours, reference, ours, ...) and the medians are compared.
  *
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { uploadStream } from '../shared/aws/s3-upload.ts';
+import { PACKAGING_NODE_FLAGS } from '../shared/source/memory.ts';
 import { createRepo, type RepoFile } from '../test/integration/support/git-repo.ts';
 import { startGitServer } from '../test/integration/support/git-server.ts';
 import { startS3rver } from '../test/integration/support/s3.ts';
@@ -177,11 +178,11 @@ export async function bundleChild(outdir: string): Promise<string> {
 }
 
 /**
- * Ours, in a child process run from `bundleChild`'s bundle with `--expose-gc` (as the
- * function runs: see `shared/source/memory.ts`), so its peak RSS is its own.
+ * Ours, in a child process run from `bundleChild`'s bundle with the function's node flags
+ * (`PACKAGING_NODE_FLAGS` in `shared/source/memory.ts`), so its peak RSS is its own.
  */
 export async function runOurs(bundleFile: string, job: ChildJob, exposeGc = true): Promise<RunResult> {
-  const flags = exposeGc ? ['--expose-gc'] : [];
+  const flags = exposeGc ? [...PACKAGING_NODE_FLAGS] : [];
   const child = spawn(process.execPath, [...flags, bundleFile, JSON.stringify(job)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
@@ -199,7 +200,7 @@ export interface SourcePackagingBenchOptions extends GeneratedRepoOptions {
   readonly runs?: number;
   /** zlib level of ours (default: packageSource's); the reference uses zip's default (6). */
   readonly level?: number;
-  /** Run ours with `--expose-gc`, as the function runs (default true). */
+  /** Run ours with the function's node flags (default true; false runs plain `node`). */
   readonly exposeGc?: boolean;
   readonly log?: (line: string) => void;
 }

@@ -31,14 +31,21 @@ const STREAM_READ_BYTES = 1024 * 1024;
 /**
  * Inflates the object whose deflated data starts at `start` as a stream, handing each piece
  * of the result to `onData`; returns how many deflated bytes it took and their CRC32 (seeded
- * with `crc`, the CRC32 of the object's header). Memory holds a read buffer and zlib's output
- * pieces, whatever the size of the object.
+ * with `crc`, the CRC32 of the object's header). Memory holds a read buffer of `readBytes`
+ * and zlib's output pieces, whatever the size of the object.
+ *
+ * The end of the object is where zlib's stream ends, which the pack does not record. Node's
+ * inflater ends its output on its own only when it is handed bytes past that end; the last
+ * object of a pack ends exactly at `end` (the trailing checksum is not read), so there are
+ * none, and its output ends only once the input is closed. So the input is always closed
+ * after the last write, and a stream that is cut short fails there ("unexpected end of file").
  */
 async function inflateStreaming(
   file: FileHandle,
   start: number,
   end: number,
   crc: number,
+  readBytes: number,
   onData: (piece: Buffer) => void,
 ): Promise<{ consumed: number; crc: number; produced: number }> {
   // Every output piece is a new buffer, garbage once hashed: collected often, or a big
@@ -46,22 +53,20 @@ async function inflateStreaming(
   const collect = collectEvery(STREAM_COLLECT_EVERY_BYTES);
   const inflater = createInflate({ chunkSize: 256 * 1024 });
   let produced = 0;
-  let ended = false;
-  let failed: Error | undefined;
   inflater.on('data', (piece: Buffer) => {
     produced += piece.length;
     onData(piece);
   });
-  inflater.on('end', () => {
-    ended = true;
+  const finished = new Promise<void>((resolve, reject) => {
+    inflater.once('end', resolve);
+    inflater.once('error', reject);
   });
-  inflater.on('error', (error: Error) => {
-    failed = error;
-  });
-  const buffer = Buffer.allocUnsafe(STREAM_READ_BYTES);
+  // Awaited below; a failure while still writing is also seen by the write callback.
+  finished.catch(() => undefined);
+  const buffer = Buffer.allocUnsafe(readBytes);
   let offset = start;
   try {
-    while (!ended && !failed && offset < end) {
+    while (offset < end) {
       const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, end - offset), offset);
       if (bytesRead === 0) throw new Error(`short read in pack at offset ${offset}`);
       const chunk = buffer.subarray(0, bytesRead);
@@ -70,14 +75,18 @@ async function inflateStreaming(
         inflater.write(chunk, (error) => (error ? reject(error) : resolve())),
       );
       // zlib stops at the end of the object's stream: only the bytes it took belong to the object.
-      crc = crc32(chunk.subarray(0, inflater.bytesWritten - before), crc);
+      const taken = inflater.bytesWritten - before;
+      crc = crc32(chunk.subarray(0, taken), crc);
       offset += bytesRead;
       collect(offset - start);
-      // The end is emitted on a later tick.
-      if (!ended) await new Promise((resolve) => setImmediate(resolve));
+      if (taken < bytesRead) break;
     }
-    if (failed) throw failed;
-    if (!ended) throw new Error(`the object at pack offset ${start} does not end before the pack does`);
+    inflater.end();
+    await finished.catch((error: Error) => {
+      throw new Error(
+        `the object at pack offset ${start} does not end before the pack does (${error.message})`,
+      );
+    });
     return { consumed: inflater.bytesWritten, crc, produced };
   } finally {
     inflater.destroy();
@@ -116,15 +125,25 @@ class PackWindow {
 
 type Header = ReturnType<typeof parseObjectHeader>;
 
+/** Sizes that tests shrink to reach the streamed path's read boundaries with small objects. */
+export interface StreamTuning {
+  /** Non-delta objects larger than this are inflated as a stream. @default 4 MiB */
+  readonly streamAboveBytes?: number;
+  /** Bytes of a streamed object read from the pack at once. @default 1 MiB */
+  readonly streamReadBytes?: number;
+}
+
 /**
  * Indexes the pack in `file` (`packSize` bytes, whose trailing checksum was verified on
- * receipt) and returns the content of its `.idx`. `cacheBytes` bounds the delta bases kept. Throws on a malformed pack or a delta
- * whose base is not in it (a thin pack, which is never asked for).
+ * receipt) and returns the content of its `.idx`. `cacheBytes` bounds the delta bases kept.
+ * Throws on a malformed pack or a delta whose base is not in it (a thin pack, which is never
+ * asked for).
  */
 export async function indexPack(
   file: FileHandle,
   packSize: number,
   cacheBytes = CACHE_BYTES,
+  { streamAboveBytes = STREAM_ABOVE_BYTES, streamReadBytes = STREAM_READ_BYTES }: StreamTuning = {},
 ): Promise<Buffer> {
   const end = packSize - 20;
   const window = new PackWindow(file, end);
@@ -207,7 +226,7 @@ export async function indexPack(
     const type = TYPES[header.type];
     let length: number;
     let id: Buffer;
-    if (type && header.size > STREAM_ABOVE_BYTES) {
+    if (type && header.size > streamAboveBytes) {
       // A big blob: hashed as it inflates, never whole in memory, and not kept as a base.
       const hash = createHash('sha1').update(`${type} ${header.size}\0`);
       const streamed = await inflateStreaming(
@@ -215,6 +234,7 @@ export async function indexPack(
         pos + header.pos,
         end,
         crc32(probe.subarray(0, header.pos)),
+        streamReadBytes,
         (piece) => hash.update(piece),
       );
       if (streamed.produced !== header.size) throw new Error(`bad object size at pack offset ${pos}`);

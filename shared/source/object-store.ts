@@ -53,7 +53,7 @@ const IDX_HEADER = 8 + 256 * 4;
 /** Bytes read from the start of an object to learn its size. */
 const SIZE_PROBE_BYTES = 64;
 /** Resolved delta bases kept for the next deltas of the same chain. */
-const BASE_CACHE_BYTES = 16 * 1024 * 1024;
+const BASE_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** One pack and its version 2 index. */
 class Pack {

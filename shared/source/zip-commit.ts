@@ -79,7 +79,7 @@ export const DEFAULT_ZIP_LEVEL = 2;
 const SMALL_BLOB_BYTES = 1024 * 1024;
 /** Blobs prepared ahead of the writer at most, and their bytes. */
 const WINDOW_ENTRIES = 32;
-const WINDOW_BYTES = 8 * 1024 * 1024;
+const WINDOW_BYTES = 4 * 1024 * 1024;
 /** Smaller entries are deflated on the main thread: a trip to the thread pool costs more. */
 const SYNC_DEFLATE_BYTES = 16 * 1024;
 /**

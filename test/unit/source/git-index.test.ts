@@ -58,4 +58,20 @@ describe('encodeIndex', () => {
       createHash('sha1').update(index.subarray(0, end)).digest('hex'),
     );
   });
+
+  it('sorts and keeps every entry when the records fill several arena chunks', () => {
+    // 20,000 records of about 100 bytes: two 1 MiB chunks. Given in reverse, so each lands far from its place.
+    const many = Array.from({ length: 20_000 }, (_, i) => ({
+      path: Buffer.from(`folder-${String(i).padStart(5, '0')}/${'x'.repeat(i % 40)}.txt`),
+      mode: 0o100644,
+      oid: createHash('sha1').update(String(i)).digest('hex'),
+      size: i,
+    })).reverse();
+    const { out } = decode(encodeIndex(many));
+    expect(out).toHaveLength(many.length);
+    const expected = [...many].sort((a, b) => Buffer.compare(a.path, b.path));
+    expect(out.map((e) => [e.path, e.oid, e.size])).toEqual(
+      expected.map((e) => [e.path.toString(), e.oid, e.size]),
+    );
+  });
 });

@@ -79,6 +79,55 @@ describe('indexPack', () => {
     expect((await ourIndex(packPath)).equals(expected)).toBe(true);
   });
 
+  it('indexes streamed blobs that end at a read boundary, inside the pack and as its last object', async () => {
+    const repo = join(root, 'boundary');
+    const random = (seed: string, size: number) => {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 32)
+        createHash('sha256')
+          .update(seed + i)
+          .digest()
+          .copy(bytes, i);
+      return bytes;
+    };
+    // Random bytes do not compress, so each blob's deflated data is longer than its 1 KiB threshold.
+    const commit = await createRepo(repo, { 'a.bin': random('a', 3000), 'b.bin': random('b', 5000) });
+    // The pack a fetch receives: commit, tree, then the blobs, so the last blob ends where the
+    // pack's checksum starts (the case that failed for one big file after `git repack -a -d`).
+    const pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '-q'], {
+      cwd: repo,
+      input: `${commit}\n`,
+    });
+    const packPath = join(root, 'boundary.pack');
+    await writeFile(packPath, pack);
+    execFileSync('git', ['index-pack', packPath], { cwd: repo });
+    const expected = await readFile(packPath.replace(/\.pack$/, '.idx'));
+    const verify = execFileSync('git', ['verify-pack', '-v', packPath], { encoding: 'utf8' }).split('\n');
+    const last = verify.filter((line) => / blob /.test(line)).at(-1) ?? '';
+    const [, , , inPack, at] = last.split(/ +/);
+    expect(Number(at) + Number(inPack)).toBe(pack.length - 20);
+    // The first blob's deflated data, without its header: a read of exactly this size ends
+    // where its zlib stream does.
+    const first = verify.find((line) => / blob /.test(line)) ?? '';
+    const [, , , firstInPack, firstAt] = first.split(/ +/);
+    let headerLength = 1;
+    while (((pack[Number(firstAt) + headerLength - 1] as number) & 0x80) !== 0) headerLength++;
+    const exact = Number(firstInPack) - headerLength;
+
+    for (const streamReadBytes of [1, 7, 1024, exact, exact + 1, 1 << 20]) {
+      const file = await open(packPath, 'r');
+      try {
+        const idx = await indexPack(file, pack.length, undefined, {
+          streamAboveBytes: 1024,
+          streamReadBytes,
+        });
+        expect(idx.equals(expected), `read size ${streamReadBytes}`).toBe(true);
+      } finally {
+        await file.close();
+      }
+    }
+  });
+
   it('refuses data that is not a pack, and a pack cut short', async () => {
     const notPack = join(root, 'not-a-pack');
     await writeFile(notPack, Buffer.alloc(64, 1));

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/release.ts')).deployCommand,
   rollback: async () => (await import('./commands/release.ts')).rollbackCommand,
   redeploy: async () => (await import('./commands/release.ts')).redeployCommand,
+  promote: async () => (await import('./commands/promote.ts')).promoteCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   load: async () => (await import('./commands/load.ts')).loadCommand,
   logs: async () => (await import('./commands/logs.ts')).logsCommand,

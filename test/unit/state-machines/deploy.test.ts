@@ -83,7 +83,7 @@ function packageSource(failures: Error[] = []) {
   return { task, calls };
 }
 
-function tasks(source = packageSource().task): TaskHandlers {
+function tasks(source: (input: unknown) => unknown = packageSource().task): TaskHandlers {
   return {
     'Package Source': source,
     'Start Pipeline': (input: unknown) => startPipelineHandler(input, context),

@@ -29,10 +29,11 @@ describe('stackpilot CLI usage', () => {
   it.each([
     [[], /usage: stackpilot <command>/],
     [
-      ['promote'],
-      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, run, load, logs, cost/,
+      ['publish'],
+      /unknown command publish; the commands are start, status, deploy, rollback, redeploy, promote, run, load, logs, cost/,
     ],
     [['deploy'], /deploy needs <app> <stage>, e.g. stackpilot deploy starter dev/],
+    [['promote', 'starter'], /promote needs <app> <from> <to>, e.g. stackpilot promote starter dev prod/],
     [
       ['deploy', 'starter', 'dev', '--commit', 'xyz'],
       /--commit must be a commit id \(lowercase hex digits\), got xyz/,

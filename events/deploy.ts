@@ -23,6 +23,15 @@ export const deployInputSchema = z
       .regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id (40 or 64 lowercase hex digits)'),
     /** Webhook delivery id, or any unique id for a console start. */
     deliveryId: z.string().min(1).max(128),
+    /**
+     * Monorepos: the commit the branch was at before the push, when the push payload could not
+     * tell which files changed. Package Source compares the two trees and ends the deploy as
+     * skipped when none of the app's watched paths changed. Absent: deploy whatever changed.
+     */
+    changedSince: z
+      .string()
+      .regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id (40 or 64 lowercase hex digits)')
+      .optional(),
   })
   .strict();
 

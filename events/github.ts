@@ -15,6 +15,13 @@ export const GITHUB_PUSH_EVENT = 'push';
 /** The `X-GitHub-Event` header GitHub sends once when a webhook is created. */
 export const GITHUB_PING_EVENT = 'ping';
 
+/** One commit of a push, as both providers list it: the paths it changed, from the repository root. */
+export const pushedCommit = z.looseObject({
+  added: z.array(z.string()).optional(),
+  modified: z.array(z.string()).optional(),
+  removed: z.array(z.string()).optional(),
+});
+
 /** Body of a GitHub `push` delivery (branch and tag pushes, creations and deletions). */
 export const githubPushSchema = z.looseObject({
   /** `refs/heads/<branch>` or `refs/tags/<tag>`. */
@@ -25,6 +32,14 @@ export const githubPushSchema = z.looseObject({
   created: z.boolean().optional(),
   deleted: z.boolean().optional(),
   forced: z.boolean().optional(),
+  /**
+   * The pushed commits, oldest first, each with the paths it added, modified and removed
+   * (what decides which monorepo apps a push deploys). GitHub may cut the list short.
+   */
+  commits: z.array(pushedCommit).optional(),
+  /** Number of commits pushed, when GitHub says so (more than `commits` holds: the list was cut). */
+  size: z.number().int().nonnegative().optional(),
+  distinct_size: z.number().int().nonnegative().optional(),
   repository: z.looseObject({
     full_name: z.string().optional(),
     /** `https://github.com/<owner>/<repo>.git`: what `stackpilot.yml` usually names. */

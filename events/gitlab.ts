@@ -4,7 +4,7 @@
  * `events/samples/gitlab-tag-push.json`.
  */
 import * as z from 'zod';
-import { commitId } from './github.ts';
+import { commitId, pushedCommit } from './github.ts';
 
 /** `X-Gitlab-Event` of a branch push. */
 export const GITLAB_PUSH_EVENT = 'Push Hook';
@@ -28,6 +28,10 @@ const common = {
   /** The ref's head after the push; null when the ref was deleted. */
   checkout_sha: commitId.nullable(),
   project,
+  /** The pushed commits with their added/modified/removed paths; GitLab lists at most 20. */
+  commits: z.array(pushedCommit).optional(),
+  /** How many commits were pushed: more than `commits` holds when GitLab cut the list. */
+  total_commits_count: z.number().int().nonnegative().optional(),
 };
 
 /** Body of a GitLab Push Hook. */

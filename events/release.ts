@@ -6,6 +6,8 @@
  * Three shapes, told apart by their fields:
  * - release `{app, stage, image, commit?}`: the pipeline, after the build pushed `image`;
  * - redeploy `{app, stage, image}`: the same without a commit (an operator re-releasing an image);
+ * - promote `{app, stage, image, promotedFrom}`: the image released in another stage of the app
+ *   (`stackpilot promote`, `events/samples/release-promote.json`);
  * - rollback `{app, stage, action: "rollback", toRevision?}`: back to the named task-definition
  *   revision, or to the newest successful release other than the one running.
  */
@@ -46,11 +48,21 @@ const imageRelease = z
     image,
     /** The commit the image was built from (the pipeline passes it); recorded with the release. */
     commit: commit.optional(),
+    /**
+     * A promotion (`stackpilot promote`): the stage of the same app whose released image this
+     * is. Recorded in the history and on the revision; Prepare Release checks the image is
+     * still in ECR.
+     */
+    promotedFrom: name.optional(),
   })
   .strict()
   .refine((input) => isAppImage(input.app, input.image), {
     message: 'the image must be in the app\'s ECR repository "stackpilot/<app>"',
     path: ['image'],
+  })
+  .refine((input) => input.promotedFrom !== input.stage, {
+    message: 'a stage cannot be promoted from itself',
+    path: ['promotedFrom'],
   });
 
 const rollback = z
@@ -77,10 +89,14 @@ export type ReleaseInput = z.output<typeof releaseInputSchema>;
 export type RollbackInput = z.output<typeof rollback>;
 export type ImageReleaseInput = z.output<typeof imageRelease>;
 
-/** What an input asks for: `release` (with a commit), `redeploy` (an image alone) or `rollback`. */
-export type ReleaseAction = 'release' | 'redeploy' | 'rollback';
+/**
+ * What an input asks for: `release` (with a commit), `redeploy` (an image alone), `promote`
+ * (the image another stage released) or `rollback`.
+ */
+export type ReleaseAction = 'release' | 'redeploy' | 'promote' | 'rollback';
 
 export function actionOf(input: ReleaseInput): ReleaseAction {
   if ('action' in input) return 'rollback';
+  if (input.promotedFrom) return 'promote';
   return input.commit ? 'release' : 'redeploy';
 }

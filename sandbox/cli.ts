@@ -15,6 +15,7 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   deploy <app> <stage> [--commit SHA]      deploy a commit of the stage's branch, as a push would
   rollback <app> <stage> [--to REVISION]   back to the previous release, or to a revision
   redeploy <app> <stage> [--image IMAGE]   release the running image (or IMAGE) again
+  promote <app> <from> <to>       release the image <from> runs to <to>, without a build
   watch [<execution> | <app> <stage>]      follow a running execution live; exits with its outcome
   run <machine> --input <file|->  one deploy, release or scale execution; prints its output
   load <app> <stage> --cpu <pct>  drive the emulated CPU of a stage (the alarms follow)
@@ -24,7 +25,7 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   schema [--write FILE]           the JSON Schema of stackpilot.yml (for editors)
 
   deploy, rollback, redeploy and run follow their execution (--no-wait to detach).
-  deploy, rollback, redeploy, watch, run and logs take --aws: the state machines deployed in your AWS account.
+  deploy, rollback, redeploy, promote, watch, run and logs take --aws: the state machines deployed in your AWS account.
   exit codes: 0 done, 1 the operation failed, 2 bad usage`;
 
 type Command = (argv: string[], io: CliIo) => number | Promise<number>;
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/release.ts')).deployCommand,
   rollback: async () => (await import('./commands/release.ts')).rollbackCommand,
   redeploy: async () => (await import('./commands/release.ts')).redeployCommand,
+  promote: async () => (await import('./commands/promote.ts')).promoteCommand,
   watch: async () => (await import('./commands/watch.ts')).watchCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   load: async () => (await import('./commands/load.ts')).loadCommand,

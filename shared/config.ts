@@ -109,10 +109,27 @@ const certificateArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN');
 
+/** A folder of the repository: relative, forward slashes, no `.` or `..` segments. */
+const repoPath = z
+  .string()
+  .max(256)
+  .transform((p) => p.replace(/^\.\/+/, '').replace(/\/+$/, ''))
+  .refine(
+    (p) =>
+      p.length > 0 && !p.startsWith('/') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+    'a folder relative to the repository root, such as "services/api" (no "..", no leading "/")',
+  );
+
 const stage = z
   .object({
     /** The branch whose pushes deploy to this stage. */
     branch: z.string().min(1),
+    // Environments (promotion, monorepos): promoteFrom here, path and watchPaths on the app.
+    /**
+     * The stage this one is promoted from (`stackpilot promote`): pushes to its branch are
+     * ignored, it only moves by promoting the image released in that stage.
+     */
+    promoteFrom: name.optional(),
     /** `standard`: API Gateway HTTP API in front; `hyperscale`: an Application Load Balancer. */
     scale: z.enum(['standard', 'hyperscale']).default('standard'),
     instanceType: instanceType.default('t3.micro'),
@@ -174,6 +191,39 @@ const stage = z
     path: ['certificateArn'],
   });
 
+/** `promoteFrom` must name another stage of the same app, and promotions must not go round in a circle. */
+function promotionIssues(
+  stages: Record<string, { promoteFrom?: string | undefined }>,
+): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  for (const [stageName, stageConfig] of Object.entries(stages)) {
+    const from = stageConfig.promoteFrom;
+    if (from === undefined) continue;
+    const path = ['stages', stageName, 'promoteFrom'];
+    if (from === stageName) {
+      issues.push({ path, message: `stage ${stageName} cannot be promoted from itself` });
+    } else if (!Object.hasOwn(stages, from)) {
+      issues.push({
+        path,
+        message: `no stage ${from} in this app to promote from (stages: ${Object.keys(stages).join(', ')})`,
+      });
+    } else {
+      const seen = new Set([stageName]);
+      for (let next: string | undefined = from; next !== undefined; next = stages[next]?.promoteFrom) {
+        if (seen.has(next)) {
+          issues.push({
+            path,
+            message: `promoteFrom goes round in a circle through ${[...seen].join(', ')}`,
+          });
+          break;
+        }
+        seen.add(next);
+      }
+    }
+  }
+  return issues;
+}
+
 const app = z
   .object({
     repository,
@@ -187,6 +237,17 @@ const app = z
     healthCheck: healthCheckSchema.prefault({}),
     /** Dockerfile used by the default buildspec, relative to the repository root. */
     dockerfilePath: z.string().min(1).default('Dockerfile'),
+    // Environments (monorepos): the app's folder in its repository, and what a push must touch.
+    /**
+     * The app's folder in a monorepo, relative to the repository root: the build context,
+     * holding its Dockerfile (`dockerfilePath` is then relative to it) and `build.yml`.
+     */
+    path: repoPath.optional(),
+    /**
+     * Globs of repository paths (picomatch, from the repository root): a push touching none
+     * of them does not deploy this app. Default: `<path>/**` with a path, every file without.
+     */
+    watchPaths: z.array(z.string().min(1).max(256)).min(1).optional(),
     /** Images kept in ECR, so that older revisions stay rollback-able. */
     imagesToKeep: z.number().int().min(1).max(1000).default(20),
     /**
@@ -228,6 +289,7 @@ const app = z
   })
   .strict()
   .superRefine((appConfig, ctx) => {
+    for (const issue of promotionIssues(appConfig.stages)) ctx.addIssue({ code: 'custom', ...issue });
     for (const issue of duplicateNames(appConfig)) ctx.addIssue({ code: 'custom', ...issue });
     for (const [stageName, stageConfig] of Object.entries(appConfig.stages)) {
       for (const issue of duplicateNames(stageConfig)) {

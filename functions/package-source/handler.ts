@@ -16,6 +16,7 @@ import { brief, SourceBucketNotVersioned } from '#shared/source/errors.ts';
 import { tokenCredentials } from '#shared/source/fetch-commit.ts';
 import { packageSource } from '#shared/source/package-source.ts';
 import { readRepositoryToken } from '#shared/source/token.ts';
+import { pathMatcher, watchGlobs } from '#shared/webhook/watch.ts';
 
 /** `$.PackageSourceResult`. */
 export interface PackageSourceResult {
@@ -27,6 +28,17 @@ export interface PackageSourceResult {
   readonly bytes: number;
   /** Files and symlinks of the commit in the zip. */
   readonly files: number;
+}
+
+/**
+ * `$.PackageSourceResult` of a monorepo push that changed none of the app's watched paths
+ * (compared with `changedSince`): nothing was uploaded, the deploy ends as skipped.
+ */
+export interface SkippedSourceResult {
+  readonly skipped: true;
+  readonly commit: string;
+  readonly comparedWith: string;
+  readonly reason: string;
 }
 
 export interface PackageSourceDependencies {
@@ -66,10 +78,13 @@ function resolveStage(input: DeployInput) {
 export async function packageSourceTask(
   event: unknown,
   dependencies: PackageSourceDependencies = {},
-): Promise<PackageSourceResult> {
+): Promise<PackageSourceResult | SkippedSourceResult> {
   const input = parseInput(deployInputSchema, event, 'deploy input');
   const bucket = sourceBucket();
   const { appConfig } = resolveStage(input);
+  const globs = watchGlobs(appConfig);
+  const onlyIfChanged =
+    input.changedSince && globs ? { since: input.changedSince, matches: pathMatcher(globs) } : undefined;
   const { tokenSecret, provider } = appConfig.repository;
   const token = tokenSecret
     ? await readRepositoryToken(tokenSecret, dependencies.secretsManager ?? clients.secretsManager)
@@ -91,7 +106,16 @@ export async function packageSourceTask(
     credentials: token ? tokenCredentials(provider, token) : undefined,
     s3: dependencies.s3 ?? clients.s3,
     workDir: dependencies.workDir,
+    onlyIfChanged,
   });
+  if (result.skipped !== undefined && input.changedSince) {
+    return {
+      skipped: true,
+      commit: result.commit,
+      comparedWith: input.changedSince,
+      reason: `${result.skipped} (${globs?.join(', ')}): nothing to deploy`,
+    };
+  }
   if (!result.versionId) {
     throw new SourceBucketNotVersioned(
       `s3://${bucket}/${key} has no version id after uploading commit ${input.commit}: enable versioning on bucket ${bucket} so the pipeline builds exactly this upload`,

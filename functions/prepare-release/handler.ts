@@ -5,12 +5,13 @@
  */
 import * as z from 'zod';
 import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
+import { imageInRepository } from '#shared/aws/ecr-images.ts';
 import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
-import { findStage, runtimeConfig } from '#shared/config.ts';
+import { findStage, runtimeConfig, type StackpilotConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { releaseTimeoutMinutes } from '#shared/health.ts';
-import { stageNames } from '#shared/naming.ts';
+import { ecrRepositoryName, stageNames } from '#shared/naming.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 import { NoPreviousRelease, RevisionNotFound, ServiceNotFound } from '#shared/release/errors.ts';
 import { rollbackCandidates } from '#shared/release/history.ts';
@@ -81,8 +82,14 @@ export async function prepareRelease(event: unknown, options: PrepareOptions = {
     startedAt: new Date((options.now ?? Date.now)()).toISOString(),
   };
   if ('image' in input) {
+    if (input.promotedFrom)
+      await checkPromotion(config, input.app, input.stage, input.promotedFrom, input.image);
     const commit = input.commit ?? commitFromTag(input.image);
-    Object.assign(prepared, { image: input.image, ...(commit ? { commit } : {}) });
+    Object.assign(prepared, {
+      image: input.image,
+      ...(commit ? { commit } : {}),
+      ...(input.promotedFrom ? { promotedFrom: input.promotedFrom } : {}),
+    });
   } else {
     const target = await rollbackTarget(
       input.app,
@@ -95,6 +102,29 @@ export async function prepareRelease(event: unknown, options: PrepareOptions = {
   }
   logger.info('release prepared', { ...prepared });
   return prepared;
+}
+
+/**
+ * A promotion comes from another stage of the same app, and its image is still in ECR (a
+ * console input is checked like `stackpilot promote`'s: `imagesToKeep` may have expired it).
+ */
+async function checkPromotion(
+  config: StackpilotConfig,
+  app: string,
+  stage: string,
+  from: string,
+  image: string,
+): Promise<void> {
+  if (!findStage(config, app, from)) {
+    throw new InvalidInput(
+      `cannot promote ${app}/${stage} from ${from}: app ${app} has no stage ${from} (stages: ${Object.keys(config.apps[app]?.stages ?? {}).join(', ')})`,
+    );
+  }
+  if (!(await imageInRepository(app, image))) {
+    throw new InvalidInput(
+      `cannot promote ${image} from ${app}/${from} to ${stage}: the image is no longer in ECR repository ${ecrRepositoryName(app)} (it keeps the newest imagesToKeep images); deploy ${from} again and promote that release`,
+    );
+  }
 }
 
 async function activeRevision(family: string, revision: number) {

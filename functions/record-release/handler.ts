@@ -51,6 +51,7 @@ export async function recordRelease(event: unknown, options: RecordOptions = {})
     stage: release.stage,
     action: release.action,
     ...(release.commit ? { commit: release.commit } : {}),
+    ...(release.promotedFrom ? { promotedFrom: release.promotedFrom } : {}),
     ...((target.image ?? release.image) ? { image: target.image ?? release.image } : {}),
     revision: target.revision,
     taskDefinitionArn: target.taskDefinitionArn,

@@ -93,9 +93,12 @@ async function webhook(event: APIGatewayProxyEventV2): Promise<Response> {
   } catch (error) {
     return awsFailure('starting the deploy', error);
   }
-  logger.info('deploy started', { deliveryId: delivery, commit: push.value.commit, executions });
+  const { skipped } = decision;
+  logger.info('deploy started', { deliveryId: delivery, commit: push.value.commit, executions, skipped });
+  // Stages of the branch this push leaves alone (promotion-only stages, monorepo apps it does not touch), with why.
+  const more = skipped.length > 0 ? { skipped } : {};
   const [only] = executions;
-  return json(202, executions.length === 1 && only ? only : { executions });
+  return json(202, executions.length === 1 && only ? { ...only, ...more } : { executions, ...more });
 }
 
 /** The Lambda handler. */

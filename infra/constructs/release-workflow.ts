@@ -5,7 +5,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HISTORY_BUCKET_ENV } from '../../shared/aws/release-history.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
-import { executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
+import { ecrRepositoryName, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
 import { NO_RELEASE } from '../../shared/release/placeholder.ts';
 import {
   acknowledge,
@@ -125,6 +125,11 @@ export class ReleaseWorkflow extends Construct {
     allow(fns.RecordRelease, 'WriteReleaseHistory', ['s3:PutObject'], [historyObjects]);
     const releasedImageArns = names.map((n) => parameterArn(stack, n.releasedImageParameter));
     allow(fns.RecordRelease, 'RecordReleasedImages', ['ssm:PutParameter'], releasedImageArns);
+    // A promotion checks that the image it releases is still in the app's repository.
+    const repositoryArns = [...new Set(stages.map((s) => s.app))].map((app) =>
+      stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: ecrRepositoryName(app) }),
+    );
+    allow(fns.PrepareRelease, 'DescribeAppImages', ['ecr:DescribeImages'], repositoryArns);
     for (const { app, stage } of stages)
       createReleasedImageParameter(
         this,

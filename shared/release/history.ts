@@ -18,6 +18,8 @@ export interface ReleaseRecord {
   readonly action: ReleaseAction;
   readonly commit?: string;
   readonly image?: string;
+  /** A promotion: the stage of the same app the image was released in first. */
+  readonly promotedFrom?: string;
   /** The revision the release deployed (or tried to). */
   readonly revision: number;
   readonly taskDefinitionArn: string;

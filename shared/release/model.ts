@@ -14,9 +14,11 @@ const revisionRef = z.object({
 export const preparedReleaseSchema = z.object({
   app: z.string(),
   stage: z.string(),
-  action: z.enum(['release', 'redeploy', 'rollback']),
+  action: z.enum(['release', 'redeploy', 'promote', 'rollback']),
   image: z.string().optional(),
   commit: z.string().optional(),
+  /** Promotions: the stage whose released image this is. */
+  promotedFrom: z.string().optional(),
   cluster: z.string(),
   service: z.string(),
   /** The PRIMARY deployment when the release started. */

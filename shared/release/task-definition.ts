@@ -35,6 +35,8 @@ export const RELEASE_TAGS = {
   image: 'stackpilot:image',
   execution: 'stackpilot:execution',
   result: 'stackpilot:result',
+  /** A promotion: the stage the image was released in first. */
+  promotedFrom: 'stackpilot:promoted-from',
 } as const;
 
 /** Keys of the per-release tags: each revision gets its own, the next release does not inherit them. */

@@ -43,5 +43,6 @@ export function releaseTags(release: PreparedRelease): Tag[] {
   const tags: Tag[] = [{ key: RELEASE_TAGS.execution, value: tagValue(release.execution) }];
   if (release.image) tags.push({ key: RELEASE_TAGS.image, value: tagValue(release.image) });
   if (release.commit) tags.push({ key: RELEASE_TAGS.commit, value: release.commit });
+  if (release.promotedFrom) tags.push({ key: RELEASE_TAGS.promotedFrom, value: release.promotedFrom });
   return tags;
 }

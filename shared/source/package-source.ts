@@ -11,6 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isTransient, TransientError } from '#shared/errors.ts';
 import { logger } from '#shared/powertools.ts';
 import { uploadStream } from '../aws/s3-upload.ts';
+import { watchedPathChanged } from './changed-paths.ts';
 import { SourceUploadFailed } from './errors.ts';
 import { type FetchedCommit, fetchCommit, type GitCredentials } from './fetch-commit.ts';
 import { collectGarbage } from './memory.ts';
@@ -34,6 +35,11 @@ export interface PackageSourceOptions {
   readonly queueSize?: number;
   /** Parent of the temporary repository folder. */
   readonly workDir?: string;
+  /**
+   * Monorepos: package only when a watched path changed since this commit (the push payload
+   * could not tell); otherwise nothing is uploaded and the result says `skipped`.
+   */
+  readonly onlyIfChanged?: { readonly since: string; readonly matches: (path: string) => boolean };
 }
 
 export interface PackagedSource {
@@ -47,6 +53,8 @@ export interface PackagedSource {
   /** Files and symlinks of the commit's tree in the zip (the `.git` files not counted). */
   readonly files: number;
   readonly fetchedBy: FetchedCommit['fetchedBy'];
+  /** Set when `onlyIfChanged` found no watched path changed: nothing was uploaded (no version, no bytes). */
+  readonly skipped?: string;
 }
 
 /**
@@ -102,6 +110,23 @@ export async function packageSource(options: PackageSourceOptions): Promise<Pack
       fetchedBy: fetched.fetchedBy,
       ms: Date.now() - fetchStarted,
     });
+    if (options.onlyIfChanged) {
+      const change = await watchedPathChanged({
+        url,
+        branch,
+        dir,
+        commit,
+        before: options.onlyIfChanged.since,
+        matches: options.onlyIfChanged.matches,
+        credentials: options.credentials,
+        workDir,
+      });
+      logger.info('compared with the commit before the push', { ...change });
+      if (!change.changed) {
+        const skipped = { bucket, key, versionId: undefined, commit, bytes: 0, files: 0 };
+        return { ...skipped, fetchedBy: fetched.fetchedBy, skipped: change.reason };
+      }
+    }
     // The fetch's garbage goes before the zip starts, so the two phases' peaks do not add up.
     collectGarbage();
 

@@ -14,6 +14,7 @@ import {
 } from '#shared/config.ts';
 import type { Push } from './push.ts';
 import { type Provider, sha256Hex } from './request.ts';
+import { pathMatcher, samplePaths, watchGlobs } from './watch.ts';
 
 export type EventKind = { push: true } | { push: false; ignored: string };
 
@@ -42,7 +43,16 @@ export interface Deployment {
   readonly input: DeployInput;
 }
 
-export type Decision = { deploy: true; deployments: Deployment[] } | { deploy: false; ignored: string };
+/** A stage the push's branch deploys to, left alone by this push, and why. */
+export interface Skipped {
+  readonly app: string;
+  readonly stage: string;
+  readonly reason: string;
+}
+
+export type Decision =
+  | { deploy: true; deployments: Deployment[]; skipped: Skipped[] }
+  | { deploy: false; ignored: string };
 
 /** Step Functions execution names: 1-80 characters; these are safe in every console, log and ARN. */
 const NAME_LIMIT = 80;
@@ -77,7 +87,9 @@ function unique(stages: StageRef[]): StageRef[] {
 
 /**
  * Decides a verified push: tags, deletions, other refs and untracked repositories or branches
- * are ignored with a reason; a push to a tracked branch deploys every stage that tracks it.
+ * are ignored with a reason; a push to a tracked branch deploys every stage that tracks it,
+ * but for stages that move only by promotion (`promoteFrom`) and monorepo apps whose watched
+ * paths the push did not change: those are skipped, each with its reason.
  */
 export function decidePush(config: StackpilotConfig, push: Push, deliveryId: string): Decision {
   const { ref } = push;
@@ -104,9 +116,24 @@ export function decidePush(config: StackpilotConfig, push: Push, deliveryId: str
     return { deploy: false, ignored: `branch ${branch} of ${url} is not tracked (tracked: ${tracked})` };
   }
 
-  return {
-    deploy: true,
-    deployments: stages.map(({ app, stage, appConfig }) => ({
+  const deployments: Deployment[] = [];
+  const skipped: Skipped[] = [];
+  for (const target of stages) {
+    const { app, stage, appConfig, stageConfig } = target;
+    if (stageConfig.promoteFrom) {
+      skipped.push({
+        app,
+        stage,
+        reason: `stage ${stage} of app ${app} moves only by promotion from ${stageConfig.promoteFrom} (stackpilot promote ${app} ${stageConfig.promoteFrom} ${stage})`,
+      });
+      continue;
+    }
+    const watched = watchedChange(target, push);
+    if (!watched.deploy) {
+      skipped.push({ app, stage, reason: watched.reason });
+      continue;
+    }
+    deployments.push({
       app,
       stage,
       executionName: executionName(app, stage, deliveryId),
@@ -119,7 +146,32 @@ export function decidePush(config: StackpilotConfig, push: Push, deliveryId: str
         ref,
         commit: push.commit,
         deliveryId,
+        ...(watched.changedSince ? { changedSince: watched.changedSince } : {}),
       },
-    })),
+    });
+  }
+  if (deployments.length === 0) return { deploy: false, ignored: skipped.map((s) => s.reason).join('; ') };
+  return { deploy: true, deployments, skipped };
+}
+
+type Watched = { deploy: true; changedSince?: string } | { deploy: false; reason: string };
+
+/**
+ * Whether the push changed a path the stage's app watches. When the payload cannot tell, the
+ * stage deploys: with the commit before the push, for Package Source to compare the trees,
+ * or (a new branch) without, as a push to an app without watchPaths does.
+ */
+function watchedChange({ app, appConfig }: StageRef, push: Push): Watched {
+  const globs = watchGlobs(appConfig);
+  if (!globs) return { deploy: true };
+  const { changes } = push;
+  if (!changes.known)
+    return changes.before ? { deploy: true, changedSince: changes.before } : { deploy: true };
+  const matches = pathMatcher(globs);
+  if (changes.paths.some(matches)) return { deploy: true };
+  const what = changes.paths.length === 0 ? 'no file' : samplePaths(changes.paths);
+  return {
+    deploy: false,
+    reason: `the push changes none of app ${app}'s paths (${globs.join(', ')}): it changes ${what}`,
   };
 }

@@ -21,7 +21,22 @@ export interface Push {
   readonly tagPush: boolean;
   /** The repository's URLs as the provider reports them, clone URL first. */
   readonly repositoryUrls: readonly string[];
+  /** What the push changed, as far as its payload tells (which monorepo apps it deploys). */
+  readonly changes: PushChanges;
 }
+
+/**
+ * The paths a push changed. `known`: every path the payload's commits added, modified or
+ * removed, when the payload lists all of them. Otherwise the reason it cannot tell, and the
+ * commit before the push when comparing with it could (Package Source compares the trees);
+ * no `before` for a new branch, which has nothing to compare with.
+ */
+export type PushChanges =
+  | { readonly known: true; readonly paths: readonly string[] }
+  | { readonly known: false; readonly reason: string; readonly before?: string };
+
+/** The commits GitHub's Events API lists at most; a webhook payload with that many may be cut short too. */
+export const GITHUB_LISTED_COMMITS = 20;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; status: 400; message: string };
 
@@ -66,6 +81,50 @@ function describe(error: z.ZodError, what: string): string {
   return `body is not a ${what} payload: ${problems.join('; ')}${more}`;
 }
 
+type Listed = ReadonlyArray<{ added?: string[]; modified?: string[]; removed?: string[] }>;
+
+/** Every path the listed commits touched, once. */
+function touched(commits: Listed): string[] {
+  const paths = new Set<string>();
+  for (const c of commits)
+    for (const p of [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]) paths.add(p);
+  return [...paths];
+}
+
+function githubChanges(body: GithubPush): PushChanges {
+  if (body.created === true || ZERO_COMMIT.test(body.before))
+    return { known: false, reason: 'a new branch: nothing to compare with' };
+  const before = body.before;
+  if (body.forced === true)
+    return { known: false, reason: 'a forced push: the commits listed are not all that changed', before };
+  const commits = body.commits ?? [];
+  if (commits.length === 0) return { known: false, reason: 'the payload lists no commits', before };
+  const size = body.size ?? body.distinct_size;
+  const cut = size === undefined ? commits.length >= GITHUB_LISTED_COMMITS : size > commits.length;
+  if (cut)
+    return {
+      known: false,
+      reason: `the payload lists ${commits.length} commits${size === undefined ? ', maybe not all' : ` of ${size}`}`,
+      before,
+    };
+  return { known: true, paths: touched(commits) };
+}
+
+function gitlabChanges(body: GitlabPushEvent): PushChanges {
+  if (ZERO_COMMIT.test(body.before)) return { known: false, reason: 'a new branch: nothing to compare with' };
+  const before = body.before;
+  const commits = body.commits ?? [];
+  if (commits.length === 0) return { known: false, reason: 'the payload lists no commits', before };
+  const total = body.total_commits_count;
+  if (total === undefined || total > commits.length)
+    return {
+      known: false,
+      reason: `the payload lists ${commits.length} commits${total === undefined ? ', maybe not all' : ` of ${total}`}`,
+      before,
+    };
+  return { known: true, paths: touched(commits) };
+}
+
 function fromGithub(body: GithubPush): Push {
   return {
     provider: 'github',
@@ -74,6 +133,7 @@ function fromGithub(body: GithubPush): Push {
     deleted: body.deleted === true || ZERO_COMMIT.test(body.after),
     tagPush: false,
     repositoryUrls: [body.repository.clone_url, body.repository.html_url],
+    changes: githubChanges(body),
   };
 }
 
@@ -86,6 +146,7 @@ function fromGitlab(body: GitlabPushEvent): Push {
     deleted: body.checkout_sha === null || ZERO_COMMIT.test(body.after),
     tagPush: body.object_kind === 'tag_push',
     repositoryUrls: [body.project.git_http_url, body.project.web_url],
+    changes: gitlabChanges(body),
   };
 }
 

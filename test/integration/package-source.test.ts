@@ -530,7 +530,7 @@ describe('Package Source handler', () => {
       secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
       workDir: work,
     });
-    expect(result.versionId).toBe('v-private');
+    expect(result).toMatchObject({ versionId: 'v-private' });
     expect(privateServer.requests.some((r) => r.endsWith(' 200'))).toBe(true);
   });
 

@@ -182,6 +182,33 @@ describe('the sandbox, as a newcomer uses it', () => {
     expect(logs.stdout).toContain('-> Package Source');
   });
 
+  it('promotes the image dev released to prod without a build, refusing a stage that never released', async () => {
+    const stage = async (name: string) =>
+      (await get<{ stages: Stage[] }>('/stages')).stages.find((s) => s.stage === name) as Stage;
+    const refused = await cli(['promote', 'starter', 'prod', 'dev', '--url', url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('starter/prod has never released an image');
+
+    const image = (await dev()).taskDefinition?.image;
+    expect(image).toMatch(/\/stackpilot\/starter:[0-9a-f]{40}$/);
+    const builds = (await get<{ executions: ExecutionRecord[] }>('/executions?stateMachine=deploy'))
+      .executions.length;
+    const promoted = await cli(['promote', 'starter', 'dev', 'prod', '--url', url, '--timeout', '60']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect((await stage('prod')).taskDefinition?.image).toBe(image);
+    const { executions: releases } = await get<{ executions: ExecutionRecord[] }>(
+      '/executions?stateMachine=release',
+    );
+    expect(releases.find((r) => r.input?.promotedFrom === 'dev')).toMatchObject({
+      status: 'SUCCEEDED',
+      input: { app: 'starter', stage: 'prod', image, promotedFrom: 'dev' },
+    });
+    // No build: no deploy execution started.
+    expect(
+      (await get<{ executions: ExecutionRecord[] }>('/executions?stateMachine=deploy')).executions,
+    ).toHaveLength(builds);
+  });
+
   it('scales the service to its max and the cluster out under load, and back in when it drops', async () => {
     const tasks = { min: 1, max: 5 };
     const before = await dev();

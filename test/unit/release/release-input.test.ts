@@ -10,6 +10,7 @@ describe('release input', () => {
     ['release-input.json', 'release'],
     ['release-redeploy.json', 'redeploy'],
     ['release-rollback.json', 'rollback'],
+    ['release-promote.json', 'promote'],
   ])('parses the console sample %s as a %s', (file, action) => {
     const input = releaseInputSchema.parse(sample(file));
     expect(actionOf(input)).toBe(action);

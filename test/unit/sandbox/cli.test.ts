@@ -29,10 +29,11 @@ describe('stackpilot CLI usage', () => {
   it.each([
     [[], /usage: stackpilot <command>/],
     [
-      ['promote'],
-      /unknown command promote; the commands are start, status, deploy, rollback, redeploy, watch, run, load, logs, history, cost, schema/,
+      ['publish'],
+      /unknown command publish; the commands are start, status, deploy, rollback, redeploy, promote, watch, run, load, logs, history, cost, schema/,
     ],
     [['deploy'], /deploy needs <app> <stage>, e.g. stackpilot deploy starter dev/],
+    [['promote', 'starter'], /promote needs <app> <from> <to>, e.g. stackpilot promote starter dev prod/],
     [
       ['deploy', 'starter', 'dev', '--commit', 'xyz'],
       /--commit must be a commit id \(lowercase hex digits\), got xyz/,

@@ -83,7 +83,7 @@ function packageSource(failures: Error[] = []) {
   return { task, calls };
 }
 
-function tasks(source = packageSource().task): TaskHandlers {
+function tasks(source: (input: unknown) => unknown = packageSource().task): TaskHandlers {
   return {
     'Package Source': source,
     'Start Pipeline': (input: unknown) => startPipelineHandler(input, context),
@@ -144,11 +144,37 @@ describe('deploy state machine', () => {
     });
     expect(result.statesEntered).toEqual([
       'Package Source',
+      'Anything To Deploy?',
       'Start Pipeline',
       'Check Pipeline',
       'Pipeline Finished?',
       'Deployed',
     ]);
+  });
+
+  it('ends as skipped, with no pipeline, when Package Source found no watched path changed (monorepo)', async () => {
+    const before = 'b'.repeat(40);
+    const reason = `none of the 3 paths changed since ${before} is watched by the app (api/**): nothing to deploy`;
+    const skipped = (input: unknown) => {
+      const deploy = parseInput(deployInputSchema, input, 'deploy input');
+      return { skipped: true, commit: deploy.commit, comparedWith: deploy.changedSince, reason };
+    };
+
+    const result = await run({ ...sampleInput, changedSince: before }, tasks(skipped));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered).toEqual(['Package Source', 'Anything To Deploy?', 'Skipped']);
+    expect(result.output).toEqual({
+      app: sampleInput.app,
+      stage: sampleInput.stage,
+      ref: sampleInput.ref,
+      commit: COMMIT,
+      deliveryId: sampleInput.deliveryId,
+      status: 'SKIPPED',
+      comparedWith: before,
+      reason,
+    });
+    expect(codePipeline).not.toHaveReceivedCommand(StartPipelineExecutionCommand);
   });
 
   it('retries a transient clone error and then succeeds', async () => {
@@ -211,7 +237,7 @@ describe('deploy state machine', () => {
     expect(result.statesEntered.filter((s) => s === 'Wait For Pipeline')).toHaveLength(3);
     expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 4);
     // Three transitions per look at the pipeline, plus the fixed ones.
-    expect(result.transitions).toBe(5 + 3 * 3);
+    expect(result.transitions).toBe(6 + 3 * 3);
   });
 
   it('fails with PipelineFailed naming the failed stage, action, commit and reason', async () => {

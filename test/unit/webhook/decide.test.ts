@@ -16,6 +16,7 @@ const push = (over: Partial<Push> = {}): Push => ({
     'https://gitlab.example.com/mike/diaspora.git',
     'https://gitlab.example.com/mike/diaspora',
   ],
+  changes: { known: true, paths: ['app/controller/application.rb'] },
   ...over,
 });
 
@@ -54,6 +55,7 @@ describe('decidePush', () => {
           },
         },
       ],
+      skipped: [],
     });
     if (decision.deploy) expect(deployInputSchema.parse(decision.deployments[0]?.input)).toBeTruthy();
   });

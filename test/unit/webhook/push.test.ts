@@ -53,6 +53,7 @@ describe('parseGithubPush', () => {
           'https://github.com/Codertocat/Hello-World.git',
           'https://github.com/Codertocat/Hello-World',
         ],
+        changes: { known: true, paths: ['app/health.rb', 'config.ru', 'README.md'] },
       },
     });
   });

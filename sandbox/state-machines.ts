@@ -62,6 +62,8 @@ interface OpenTask {
 export class TaskTokens {
   private readonly open = new Map<string, OpenTask>();
   private readonly issued = new Set<string>();
+  /** Tokens answered before their task started waiting: the answer. */
+  private readonly answered = new Map<string, Promise<unknown>>();
   private count = 0;
 
   /** A new token, open until answered (or its task times out). */
@@ -80,9 +82,17 @@ export class TaskTokens {
     return token;
   }
 
-  /** Tokens issued and not answered yet. */
-  get waiting(): string[] {
-    return [...this.open.keys()];
+  /** Whether the token's task still waits for its answer. */
+  isOpen(token: string): boolean {
+    return this.open.has(token);
+  }
+
+  /**
+   * Ends the task with {@link HeartbeatTimeout}, as Step Functions does when HeartbeatSeconds
+   * pass without a heartbeat: for callers that keep their own (emulated) time.
+   */
+  timeOut(token: string): void {
+    this.take(token).reject(new HeartbeatTimeout('The task did not send a heartbeat (or a result) in time.'));
   }
 
   /**
@@ -90,6 +100,12 @@ export class TaskTokens {
    * {@link HeartbeatTimeout} after `heartbeatMs` without a heartbeat.
    */
   async wait(token: string, heartbeatMs?: number, signal?: AbortSignal): Promise<unknown> {
+    const answered = this.answered.get(token);
+    if (answered) {
+      // Answered before the task started waiting (the invoked function resumed it itself).
+      this.answered.delete(token);
+      return answered;
+    }
     const task = this.open.get(token);
     if (!task) throw new Error(`task token ${token} is not open`);
     let timer: NodeJS.Timeout | undefined;
@@ -145,6 +161,8 @@ export class TaskTokens {
     const task = this.open.get(token);
     if (!task) throw this.closedError(token);
     this.open.delete(token);
+    // Until its task waits: an answer before the wait is read by wait().
+    if (!task.beat) this.answered.set(token, task.settled);
     return task;
   }
 

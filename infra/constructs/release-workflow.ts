@@ -1,5 +1,6 @@
 import { ArnFormat, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -37,6 +38,8 @@ export type ReleaseStep = keyof typeof STEPS;
 export interface ReleaseWorkflowProps {
   /** The validated `stackpilot.yml`: the stages whose services and task definitions the functions may touch. */
   readonly config: StackpilotConfig;
+  /** Task of the `.waitForTaskToken` waits for the deployments (stores the token for the relay). */
+  readonly awaitEventFunction: lambda.IFunction;
   /** Bucket of the release history; records go under `releases/`. */
   readonly historyBucket: s3.IBucket;
 }
@@ -166,7 +169,7 @@ export class ReleaseWorkflow extends Construct {
       kind: 'release',
       comment:
         'stackpilot release: new revision -> update service -> wait on that deployment -> roll back on failure',
-      tasks: stepTasks(fns),
+      tasks: { ...stepTasks(fns), AwaitEventFunctionArn: props.awaitEventFunction },
     });
 
     const history = new CfnOutput(this, 'History', {

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { DEPLOY_DEFINITION_PATH, DeployWorkflow } from '../../infra/constructs/deploy-workflow.ts';
+import { TaskCallbacks } from '../../infra/constructs/task-callbacks.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { loadConfigFile } from '../../shared/config-file.ts';
 
@@ -232,9 +233,11 @@ describe('deploy workflow options', () => {
         },
       },
     });
+    const sourceBucket = new s3.Bucket(stack, 'Sources', { versioned: true });
     new DeployWorkflow(stack, 'Deploy', {
       config,
-      sourceBucket: new s3.Bucket(stack, 'Sources', { versioned: true }),
+      sourceBucket,
+      awaitEventFunction: new TaskCallbacks(stack, 'Callbacks', { bucket: sourceBucket }).awaitFunction,
       githubWebhookSecret: new secretsmanager.Secret(stack, 'GithubSecret'),
       gitlabWebhookToken: new secretsmanager.Secret(stack, 'GitlabToken'),
       pipelineTimeoutMinutes: 90,

@@ -76,6 +76,7 @@ export const TASK_FUNCTIONS: Readonly<Record<string, string>> = {
   RestoreInstanceFunctionArn: 'restore-instance',
   ReleaseScalingLeaseFunctionArn: 'release-scaling-lease',
   AwaitEventFunctionArn: 'await-event',
+  LeaveReleaseStageFunctionArn: 'leave-release-stage',
 };
 
 /** The state machines of the control plane. */

@@ -4,15 +4,18 @@
  * workflow-cost benchmark.
  */
 import type { Tag } from '@aws-sdk/client-ecs';
+import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import { deploymentEndPattern } from '../../../events/task-events.ts';
 import { awaitEvent } from '../../../functions/await-event/handler.ts';
 import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
+import { leaveReleaseStage } from '../../../functions/leave-release-stage/handler.ts';
 import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
 import { recordRelease } from '../../../functions/record-release/handler.ts';
 import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
 import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
 import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
 import { updateService } from '../../../functions/update-service/handler.ts';
+import { awsError } from '../../../sandbox/account/errors.ts';
 import { type EventPattern, matchesPattern } from '../../../sandbox/event-pattern.ts';
 import {
   type ExecutionResult,
@@ -42,6 +45,8 @@ export interface CallbackWorld {
   relay: boolean;
   /** Relays still running. */
   readonly pending: Set<Promise<unknown>>;
+  /** Status of each execution run on the account, by ARN (what DescribeExecution answers). */
+  readonly executions: Map<string, 'RUNNING' | 'SUCCEEDED' | 'FAILED'>;
 }
 
 /**
@@ -51,13 +56,27 @@ export interface CallbackWorld {
  */
 export function connectCallbacks(t: TestAccount): CallbackWorld {
   process.env[CALLBACK_BUCKET_ENV] = t.account.sourceBucket;
-  const world: CallbackWorld = { tokens: new TaskTokens(), relay: true, pending: new Set() };
+  const world: CallbackWorld = {
+    tokens: new TaskTokens(),
+    relay: true,
+    pending: new Set(),
+    executions: new Map(),
+  };
   const unsupported = async (): Promise<never> => {
     throw new Error('the test account runs no executions through the Step Functions API');
   };
   t.account.hooks.stepFunctions = {
     StartExecution: unsupported,
-    DescribeExecution: unsupported,
+    DescribeExecution: async (input) => {
+      const status = world.executions.get(input.executionArn ?? '');
+      if (!status) throw awsError(ExecutionDoesNotExist, `Execution Does Not Exist: '${input.executionArn}'`);
+      return {
+        executionArn: input.executionArn,
+        stateMachineArn: input.executionArn?.replace(/:execution:([^:]+):[^:]+$/, ':stateMachine:$1'),
+        status,
+        startDate: new Date(),
+      };
+    },
     SendTaskSuccess: async (input) => {
       world.tokens.success(input.taskToken ?? '', input.output ?? '');
       return {};
@@ -98,8 +117,15 @@ export function tasks(t: TestAccount, world: CallbackWorld) {
   const check = task((input) => checkDeployment(input, { now }));
   const wait = (heartbeatSeconds: number) =>
     task(async (input) => {
-      const { token } = input as { token: string };
-      const result = await awaitEvent(input, { now });
+      const { token, context } = input as { token: string; context: { waitSeconds?: number } };
+      let result: Awaited<ReturnType<typeof awaitEvent>>;
+      try {
+        result = await awaitEvent(input, { now });
+      } catch (error) {
+        // The release falls back to a polling Wait state: that wait passes on the emulated clock.
+        t.advance((context.waitSeconds ?? DRIVE_STEP_SECONDS) * 1000);
+        throw error;
+      }
       void (async () => {
         for (let waited = 0; world.tokens.isOpen(token) && waited < heartbeatSeconds; ) {
           t.advance(DRIVE_STEP_SECONDS * 1000);
@@ -128,6 +154,7 @@ export function tasks(t: TestAccount, world: CallbackWorld) {
     'Check Rollback': check,
     'Record Release': task((input) => recordRelease(input, { now })),
     'Record Failed Release': task((input) => recordRelease(input, { now })),
+    'Leave Stage': task(leaveReleaseStage),
   };
 }
 
@@ -199,12 +226,20 @@ export async function createReleaseAccount(options: ReleaseAccountOptions = {}):
   const historyBucket = t.account.sourceBucket;
   process.env[HISTORY_BUCKET_ENV] = historyBucket;
   const callbacks = connectCallbacks(t);
-  const release = (input: unknown, executionName = 'release-1') =>
-    runStateMachine(definition, input, {
+  const release = async (input: unknown, executionName = 'release-1') => {
+    const executionArn = `arn:aws:states:${t.account.region}:${t.account.accountId}:execution:stackpilot-release:${executionName}`;
+    callbacks.executions.set(executionArn, 'RUNNING');
+    const result = await runStateMachine(definition, input, {
       tasks: tasks(t, callbacks),
       executionName,
+      executionArn,
       taskTokens: callbacks.tokens,
+      // A release that waits for its stage asks again soon (no emulated time passes in a Wait state).
+      waits: { 'Wait For Stage': 5 },
     });
+    callbacks.executions.set(executionArn, result.status);
+    return result;
+  };
   const instances = options.instances ?? 2;
   t.account.autoScaling.commands.SetDesiredCapacity({
     AutoScalingGroupName: names.autoScalingGroup,

@@ -68,7 +68,7 @@ describe('deploy workflow in the control-plane stack', () => {
     });
   });
 
-  it('lets the state machine invoke exactly its three functions, unqualified', () => {
+  it('lets the state machine invoke exactly its three functions and the await function, unqualified', () => {
     expect(statementsOf(template, 'DeployStateMachineRole')).toContainEqual({
       Sid: 'InvokeDeployTasks',
       Effect: 'Allow',
@@ -77,6 +77,7 @@ describe('deploy workflow in the control-plane stack', () => {
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployPackageSource/), 'Arn'] },
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployStartPipeline/), 'Arn'] },
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployCheckPipeline/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^CallbacksAwaitEvent/), 'Arn'] },
       ],
     });
   });

@@ -75,6 +75,15 @@ async function configuredMemory(): Promise<Record<string, number>> {
     if (c instanceof CfnFunction) byLogicalId.set(stack.getLogicalId(c), stack.resolve(c.memorySize) ?? 128);
   }
   const memory: Record<string, number> = {};
+  // Functions outside the state machines (the relay, an EventBridge target), by their service name.
+  for (const c of stack.node.findAll()) {
+    if (!(c instanceof CfnFunction)) continue;
+    const variables = (stack.resolve(c.environment) as { variables?: Record<string, unknown> } | undefined)
+      ?.variables;
+    const service = variables?.POWERTOOLS_SERVICE_NAME;
+    if (typeof service === 'string' && service.startsWith('stackpilot-'))
+      memory[service.slice('stackpilot-'.length)] = stack.resolve(c.memorySize) ?? 128;
+  }
   for (const c of stack.node.findAll()) {
     if (!(c instanceof CfnStateMachine)) continue;
     const substitutions = stack.resolve(c.definitionSubstitutions) as Record<string, unknown>;

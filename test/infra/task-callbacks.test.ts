@@ -56,10 +56,10 @@ describe('task callbacks (control-plane stack)', () => {
     for (const folder of ['relay-task-event', 'await-event']) {
       const statements = statementsOf(folder);
       const send = statements.find((s) => s.Sid === 'ResumeWaitingExecutions');
-      expect(send?.Action).toEqual([
-        'states:SendTaskSuccess',
+      expect([send?.Action].flat().sort()).toEqual([
         'states:SendTaskFailure',
         'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
       ]);
       const resources = JSON.stringify(send?.Resource);
       expect(resources).toContain(':stateMachine:stackpilot-deploy');

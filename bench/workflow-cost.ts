@@ -103,9 +103,6 @@ function succeeded(what: string, result: ExecutionResult): ExecutionResult {
   return result;
 }
 
-const entered = (result: ExecutionResult, state: string) =>
-  result.statesEntered.filter((s) => s === state).length;
-
 interface Measured {
   readonly count: ExecutionCount;
 }

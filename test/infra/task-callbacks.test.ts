@@ -46,9 +46,9 @@ describe('task callbacks (control-plane stack)', () => {
   it('lets the relay and the wait send task results to the deploy and release state machines only', () => {
     const policies = template.findResources('AWS::IAM::Policy') as Resources;
     const statementsOf = (folder: string) => {
-      const role = (functions[functionId(folder)]?.Properties.Role as { 'Fn::GetAtt': string[] })[
-        'Fn::GetAtt'
-      ][0];
+      const fn = functions[functionId(folder)];
+      if (!fn) throw new Error(`no function of functions/${folder}`);
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
       return Object.values(policies)
         .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
         .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
@@ -64,7 +64,7 @@ describe('task callbacks (control-plane stack)', () => {
       const resources = JSON.stringify(send?.Resource);
       expect(resources).toContain(':stateMachine:stackpilot-deploy');
       expect(resources).toContain(':stateMachine:stackpilot-release');
-      expect((send?.Resource as unknown[]).length).toBe(2);
+      expect(send?.Resource).toHaveLength(2);
       // Nothing else of Step Functions, and S3 only under callbacks/.
       const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
       expect(actions.filter((a) => a.startsWith('states:')).sort()).toEqual([

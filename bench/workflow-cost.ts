@@ -16,28 +16,21 @@ import {
   STATE_MACHINES_DIR,
   type StateMachineName,
 } from '../sandbox/state-machines.ts';
+import { nextPollDelaySeconds } from '../shared/pipeline/backoff.ts';
+import { nextWaitSeconds } from '../shared/release/deployment.ts';
 import type { BenchRow } from './report.ts';
 import {
   ASSUMED_BILLED_MS,
   addCounts,
   countExecution,
   type ExecutionCount,
-  fixedPollCount,
   functionFolderOf,
   loadPrices,
-  type PollLoop,
   priceOf,
-  REFERENCE_POLL_SECONDS,
 } from './workflow-pricing.ts';
 
-/** How long the emulated pipeline of a deploy runs (source, build, release action). */
-export const PIPELINE_MINUTES = 6;
-/** The rollouts a release is measured for. */
-export const ROLLOUT_MINUTES = [2, 10] as const;
 /** The release a priced deploy includes. */
 const PRICED_ROLLOUT_MINUTES = 2;
-/** A turn of each waiting loop: Wait, Check, Choice. */
-const STATES_PER_TURN = 3;
 
 const sample = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../events/samples/${name}`, import.meta.url), 'utf8'));
@@ -82,6 +75,15 @@ async function configuredMemory(): Promise<Record<string, number>> {
     if (c instanceof CfnFunction) byLogicalId.set(stack.getLogicalId(c), stack.resolve(c.memorySize) ?? 128);
   }
   const memory: Record<string, number> = {};
+  // Functions outside the state machines (the relay, an EventBridge target), by their service name.
+  for (const c of stack.node.findAll()) {
+    if (!(c instanceof CfnFunction)) continue;
+    const variables = (stack.resolve(c.environment) as { variables?: Record<string, unknown> } | undefined)
+      ?.variables;
+    const service = variables?.POWERTOOLS_SERVICE_NAME;
+    if (typeof service === 'string' && service.startsWith('stackpilot-'))
+      memory[service.slice('stackpilot-'.length)] = stack.resolve(c.memorySize) ?? 128;
+  }
   for (const c of stack.node.findAll()) {
     if (!(c instanceof CfnStateMachine)) continue;
     const substitutions = stack.resolve(c.definitionSubstitutions) as Record<string, unknown>;
@@ -101,31 +103,69 @@ function succeeded(what: string, result: ExecutionResult): ExecutionResult {
   return result;
 }
 
-const entered = (result: ExecutionResult, state: string) =>
-  result.statesEntered.filter((s) => s === state).length;
-
 interface Measured {
   readonly count: ExecutionCount;
-  readonly loop?: PollLoop;
 }
 
-/** One deploy execution whose pipeline runs `minutes`, on a mocked CodePipeline and a virtual clock. */
-async function measureDeploy(minutes: number): Promise<Measured> {
+/** Builds (pipeline runs) the deploy's wait is measured for. */
+export const WAIT_MINUTES = [2, 10, 30] as const;
+/**
+ * Rollouts the release's wait is measured for: the example dev stage gives up on a rollout
+ * after 18 minutes (15 + a 3-minute bake), so its longest measurable rollout is 15 minutes.
+ */
+export const ROLLOUT_MINUTES = [2, 10, 15] as const;
+
+/** A deploy or release measured with callbacks: what it billed and how fast it saw the end. */
+interface CallbackMeasured extends Measured {
+  /** Wall-clock milliseconds from the relay receiving the end event to the next state entered. */
+  readonly detectionMs?: number;
+}
+
+/**
+ * One deploy whose pipeline runs `minutes` of virtual time: the real ASL with the real Start
+ * Pipeline, await-event, relay and Check Pipeline handlers, on a mocked CodePipeline and an
+ * in-memory S3 and Step Functions (the runner's task tokens). While the deploy waits, virtual
+ * time jumps to the pipeline's end (the relay gets the end event) or by HeartbeatSeconds (the
+ * fallback check), whichever comes first.
+ */
+async function measureDeploy(minutes: number): Promise<CallbackMeasured> {
   const { CodePipelineClient, GetPipelineExecutionCommand, StartPipelineExecutionCommand } = await import(
     '@aws-sdk/client-codepipeline'
   );
+  const { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } = await import(
+    '@aws-sdk/client-s3'
+  );
+  const { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } = await import('@aws-sdk/client-sfn');
   const { mockClient } = await import('aws-sdk-client-mock');
+  const { awaitEvent } = await import('../functions/await-event/handler.ts');
   const { checkPipeline } = await import('../functions/check-pipeline/handler.ts');
+  const { relayTaskEvent } = await import('../functions/relay-task-event/handler.ts');
   const { handler: startPipeline } = await import('../functions/start-pipeline/handler.ts');
-  const { loadDefinition, runStateMachine } = await import('../sandbox/state-machines.ts');
+  const { loadDefinition, runStateMachine, TaskTokens } = await import('../sandbox/state-machines.ts');
   const { toTaskError } = await import('../shared/errors.ts');
 
+  const definition = loadDefinition('deploy');
+  const heartbeatSeconds = Number(definition.States['Wait For Pipeline'].HeartbeatSeconds);
   const doneAfterSeconds = minutes * 60;
-  // Virtual seconds since the pipeline started; each Check first moves it by the wait before it.
+  const bucket = 'stackpilot-sources-bench';
   let elapsed = 0;
-  let pendingWait = 0;
-  let startedAtMs: number | undefined;
+  let startedAtMs = Date.now();
+  let relayedAt: number | undefined;
+  const tokens = new TaskTokens();
+  const objects = new Map<string, string>();
   const codePipeline = mockClient(CodePipelineClient);
+  const s3 = mockClient(S3Client);
+  const sfn = mockClient(SFNClient);
+  const task =
+    // biome-ignore lint/suspicious/noExplicitAny: step inputs are JSON.
+      <T>(fn: (input: any) => Promise<T>) =>
+      async (input: unknown) => {
+        try {
+          return await fn(input);
+        } catch (error) {
+          throw toTaskError(error);
+        }
+      };
   try {
     codePipeline.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: 'bench-1' });
     codePipeline.on(GetPipelineExecutionCommand).callsFake(() => ({
@@ -134,6 +174,32 @@ async function measureDeploy(minutes: number): Promise<Measured> {
         status: elapsed >= doneAfterSeconds ? 'Succeeded' : 'InProgress',
       },
     }));
+    s3.on(PutObjectCommand).callsFake((input) => {
+      objects.set(input.Key, String(input.Body));
+      return {};
+    });
+    s3.on(GetObjectCommand).callsFake((input) => {
+      const body = objects.get(input.Key);
+      if (body === undefined)
+        throw Object.assign(new Error('NoSuchKey'), {
+          name: 'NoSuchKey',
+          $metadata: { httpStatusCode: 404 },
+        });
+      return { Body: { transformToString: async () => body } };
+    });
+    s3.on(DeleteObjectCommand).callsFake((input) => {
+      objects.delete(input.Key);
+      return {};
+    });
+    sfn.on(SendTaskSuccessCommand).callsFake((input) => {
+      tokens.success(input.taskToken, input.output);
+      return {};
+    });
+    sfn.on(SendTaskFailureCommand).callsFake((input) => {
+      tokens.failure(input.taskToken, input.error, input.cause);
+      return {};
+    });
+    const pipelineEvent = sample('codepipeline-execution-state-change.json') as { detail: object };
     const tasks = {
       // Package Source has its own benchmark (section 1): a stand-in that honours its contract.
       'Package Source': (input: { app: string; stage: string; commit: string }) => ({
@@ -144,39 +210,74 @@ async function measureDeploy(minutes: number): Promise<Measured> {
         bytes: 48_213,
         files: 37,
       }),
-      'Start Pipeline': (input: unknown) => startPipeline(input, lambdaContext('start-pipeline')),
-      'Check Pipeline': async (input: { startedAt: string }) => {
-        startedAtMs ??= Date.parse(input.startedAt);
-        elapsed += pendingWait;
-        pendingWait = 0;
-        try {
-          const check = await checkPipeline(input, { now: () => (startedAtMs as number) + elapsed * 1000 });
-          if (!check.done) pendingWait = check.nextWaitSeconds;
-          return check;
-        } catch (error) {
-          throw toTaskError(error);
-        }
+      'Start Pipeline': async (input: unknown) => {
+        const started = await startPipeline(input, lambdaContext('start-pipeline'));
+        startedAtMs = Date.parse((started as { startedAt: string }).startedAt);
+        return started;
       },
+      'Wait For Pipeline': task(async (payload: { token: string; id: string }) => {
+        const result = await awaitEvent(payload, { bucket });
+        if (doneAfterSeconds - elapsed <= heartbeatSeconds) {
+          elapsed = doneAfterSeconds;
+          const event = {
+            ...pipelineEvent,
+            time: new Date(startedAtMs + elapsed * 1000).toISOString(),
+            detail: { ...pipelineEvent.detail, 'execution-id': payload.id, state: 'SUCCEEDED' },
+          };
+          setImmediate(() => {
+            relayedAt = performance.now();
+            void relayTaskEvent(event, { bucket });
+          });
+        } else {
+          elapsed += heartbeatSeconds;
+          setImmediate(() => tokens.timeOut(payload.token));
+        }
+        return result;
+      }),
+      'Check Pipeline': task((input: unknown) =>
+        checkPipeline(input, { now: () => startedAtMs + elapsed * 1000 }),
+      ),
     };
+    let resumedAt: number | undefined;
     const result = succeeded(
       `deploy with a ${minutes}-minute pipeline`,
-      await runStateMachine(loadDefinition('deploy'), sample('deploy-input.json'), {
+      await runStateMachine(definition, sample('deploy-input.json'), {
         tasks,
         executionName: 'bench-deploy',
+        taskTokens: tokens,
+        onEvent: (event) => {
+          if (event.type === 'StateEntered' && event.state.name === 'Deployed') resumedAt = performance.now();
+        },
       }),
     );
     const functions = taskFunctions('deploy');
+    const count = countExecution(result.events, (s) => functions.get(s));
     return {
-      count: countExecution(result.events, (s) => functions.get(s)),
-      loop: { waits: entered(result, 'Wait For Pipeline'), doneAfterSeconds, statesPerTurn: STATES_PER_TURN },
+      // The relay is invoked once per end event, outside the execution's history.
+      count: withRelay(count),
+      ...(relayedAt !== undefined && resumedAt !== undefined ? { detectionMs: resumedAt - relayedAt } : {}),
     };
   } finally {
     codePipeline.restore();
+    s3.restore();
+    sfn.restore();
   }
 }
 
-/** One release execution whose tasks take `minutes` to start, on the emulated account of the path tests. */
-async function measureRelease(minutes: number): Promise<Measured> {
+/** One relay invocation more (the end event's). */
+function withRelay(count: ExecutionCount): ExecutionCount {
+  return addCounts(count, {
+    transitions: 0,
+    invocations: 1,
+    invocationsByFunction: { 'relay-task-event': 1 },
+  });
+}
+
+/**
+ * One release whose tasks take `minutes` to start, on the emulated account of the path tests:
+ * the account's deployment events reach the real relay; HeartbeatSeconds pass on its clock.
+ */
+async function measureRelease(minutes: number): Promise<CallbackMeasured> {
   const { createReleaseAccount } = await import('../test/unit/release/release-tasks.ts');
   const account = await createReleaseAccount();
   try {
@@ -187,17 +288,70 @@ async function measureRelease(minutes: number): Promise<Measured> {
       await account.release(sample('release-input.json'), `bench-release-${minutes}`),
     );
     const functions = taskFunctions('release');
-    return {
-      count: countExecution(result.events, (s) => functions.get(s)),
-      loop: {
-        waits: entered(result, 'Wait For Deployment'),
-        doneAfterSeconds,
-        statesPerTurn: STATES_PER_TURN,
-      },
-    };
+    return { count: withRelay(countExecution(result.events, (s) => functions.get(s))) };
   } finally {
     account.dispose();
   }
+}
+
+/**
+ * The reference: the same deploy polling its pipeline on the backoff schedule it used before
+ * callbacks (`shared/pipeline/backoff.ts`: 10 s growing x1.5 to 120 s). Package Source, Start
+ * Pipeline, then a (Check, Choice) per look and a Wait between looks, then Deployed. Returns
+ * the count and how late the last look sees the end.
+ */
+export function pollingDeploy(doneAfterSeconds: number): { count: ExecutionCount; lateSeconds: number } {
+  let t = 0;
+  let looks = 1;
+  while (t < doneAfterSeconds) {
+    t += nextPollDelaySeconds(t);
+    looks++;
+  }
+  return {
+    count: {
+      transitions: 2 + 2 * looks + (looks - 1) + 1,
+      invocations: 2 + looks,
+      invocationsByFunction: { 'package-source': 1, 'start-pipeline': 1, 'check-pipeline': looks },
+    },
+    lateSeconds: t - doneAfterSeconds,
+  };
+}
+
+/**
+ * The reference: the same release polling its deployment as it did before callbacks
+ * (`shared/release/deployment.ts`: waits of half the elapsed time, at least 15 s). Read Input,
+ * Prepare, Rollback Or Release?, Register, Needs Deployment?, Update Service, a (Wait, Check,
+ * Choice) per look, Record Release, Released.
+ */
+export function pollingRelease(doneAfterSeconds: number): { count: ExecutionCount; lateSeconds: number } {
+  const deadline = 24 * 3600;
+  let t = 0;
+  let looks = 0;
+  do {
+    t += nextWaitSeconds(t, deadline - t);
+    looks++;
+  } while (t < doneAfterSeconds);
+  return {
+    count: {
+      transitions: 6 + 3 * looks + 2,
+      invocations: 4 + looks,
+      invocationsByFunction: {
+        'prepare-release': 1,
+        'register-task-definition': 1,
+        'update-service': 1,
+        'check-deployment': looks,
+        'record-release': 1,
+      },
+    },
+    lateSeconds: t - doneAfterSeconds,
+  };
+}
+
+/** The p-th percentile (0..100) of values, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) throw new Error('no values');
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 /** The scaling episodes, on the scale path tests' emulated account. */
@@ -319,33 +473,61 @@ export async function benchWorkflowCost(): Promise<BenchRow[]> {
     const prices = loadPrices();
     const memory = await configuredMemory();
     const rows: BenchRow[] = [];
-    const reference = `fixed ${REFERENCE_POLL_SECONDS}-s poll`;
-    const withReference = (name: string, measured: Measured, checkFunction: string) => {
-      const ref = fixedPollCount(measured.count, measured.loop as PollLoop, checkFunction);
+    const reference = 'polling';
+    const countRows = (name: string, ours: ExecutionCount, ref: ExecutionCount) =>
       rows.push(
         {
           name: `${name}: state transitions (ref: ${reference})`,
           unit: 'transitions',
-          ours: measured.count.transitions,
+          ours: ours.transitions,
           reference: ref.transitions,
         },
         {
-          name: `${name}: Lambda invocations (ref: ${reference})`,
+          name: `${name}: Lambda invocations, relay included (ref: ${reference})`,
           unit: 'invocations',
-          ours: measured.count.invocations,
+          ours: ours.invocations,
           reference: ref.invocations,
         },
       );
-      return ref;
-    };
 
-    const deploy = await measureDeploy(PIPELINE_MINUTES);
-    const deployRef = withReference(`deploy (${PIPELINE_MINUTES}-min pipeline)`, deploy, 'check-pipeline');
-    const releases = new Map<number, { measured: Measured; ref: ExecutionCount }>();
+    const deploys = new Map<number, ExecutionCount>();
+    const releases = new Map<number, ExecutionCount>();
+    const detection: number[] = [];
+    for (const minutes of WAIT_MINUTES) {
+      const deploy = await measureDeploy(minutes);
+      if (deploy.detectionMs !== undefined) detection.push(deploy.detectionMs);
+      deploys.set(minutes, deploy.count);
+      countRows(`deploy (${minutes}-min build)`, deploy.count, pollingDeploy(minutes * 60).count);
+    }
     for (const minutes of ROLLOUT_MINUTES) {
-      const measured = await measureRelease(minutes);
-      const ref = withReference(`release (${minutes}-min rollout)`, measured, 'check-deployment');
-      releases.set(minutes, { measured, ref });
+      const release = await measureRelease(minutes);
+      releases.set(minutes, release.count);
+      countRows(`release (${minutes}-min rollout)`, release.count, pollingRelease(minutes * 60).count);
+    }
+    // Detection: more short deploys for the spread of the local path (relay -> SendTaskSuccess -> next state).
+    for (let i = 0; i < 17; i++) {
+      const deploy = await measureDeploy(2);
+      if (deploy.detectionMs !== undefined) detection.push(deploy.detectionMs);
+    }
+    // The polling reference: how late the next look comes, over ends spread second by second from 1 to 30 minutes.
+    const ends = Array.from({ length: 29 * 60 + 1 }, (_, i) => 60 + i);
+    const pipelineLate = ends.map((end) => pollingDeploy(end).lateSeconds * 1000);
+    const rolloutLate = ends.map((end) => pollingRelease(end).lateSeconds * 1000);
+    for (const p of [50, 95]) {
+      rows.push(
+        {
+          name: `detection latency p${p}: pipeline end event -> deploy resumes, local relay and runner, EventBridge delivery not included (ref: polling, ends 1-30 min)`,
+          unit: 'ms',
+          ours: percentile(detection, p),
+          reference: percentile(pipelineLate, p),
+        },
+        {
+          name: `detection latency p${p}: rollout end event -> release resumes, same path as the deploy's (ref: polling, ends 1-30 min)`,
+          unit: 'ms',
+          ours: percentile(detection, p),
+          reference: percentile(rolloutLate, p),
+        },
+      );
     }
     for (const episode of EPISODES) {
       const measured = await measureEpisode(episode);
@@ -357,32 +539,24 @@ export async function benchWorkflowCost(): Promise<BenchRow[]> {
       );
     }
 
-    const release = releases.get(PRICED_ROLLOUT_MINUTES);
-    if (!release) throw new Error(`no release measured for a ${PRICED_ROLLOUT_MINUTES}-minute rollout`);
-    const ours = priceOf(addCounts(deploy.count, release.measured.count), memory, prices, 1000);
-    const polled = priceOf(addCounts(deployRef, release.ref), memory, prices, 1000);
-    const label = `1,000 deploys (${PIPELINE_MINUTES}-min pipeline + ${PRICED_ROLLOUT_MINUTES}-min rollout), ${prices.region} ${prices.date} list prices`;
-    const billed = `Package Source ${ASSUMED_BILLED_MS['package-source']} ms, other steps ${ASSUMED_BILLED_MS.default} ms each`;
-    rows.push(
-      {
-        name: `${label}: Step Functions (ref: ${reference})`,
-        unit: 'US cents',
-        ours: ours.stepFunctions * CENTS,
-        reference: polled.stepFunctions * CENTS,
-      },
-      {
-        name: `${label}: Lambda requests + GB-s (${billed}) (ref: ${reference})`,
-        unit: 'US cents',
-        ours: (ours.lambdaRequests + ours.lambdaCompute) * CENTS,
-        reference: (polled.lambdaRequests + polled.lambdaCompute) * CENTS,
-      },
-      {
-        name: `${label}: total (ref: ${reference})`,
+    for (const minutes of WAIT_MINUTES) {
+      const deploy = deploys.get(minutes) as ExecutionCount;
+      const release = releases.get(PRICED_ROLLOUT_MINUTES) as ExecutionCount;
+      const ours = priceOf(addCounts(deploy, release), memory, prices, 1000);
+      const polled = priceOf(
+        addCounts(pollingDeploy(minutes * 60).count, pollingRelease(PRICED_ROLLOUT_MINUTES * 60).count),
+        memory,
+        prices,
+        1000,
+      );
+      const billed = `Package Source ${ASSUMED_BILLED_MS['package-source']} ms, other steps ${ASSUMED_BILLED_MS.default} ms each`;
+      rows.push({
+        name: `1,000 deploys (${minutes}-min build + ${PRICED_ROLLOUT_MINUTES}-min rollout), ${prices.region} ${prices.date} list prices, Step Functions + Lambda (${billed}) (ref: ${reference})`,
         unit: 'US cents',
         ours: ours.total * CENTS,
         reference: polled.total * CENTS,
-      },
-    );
+      });
+    }
     return rows;
   } finally {
     restore();

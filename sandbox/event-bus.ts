@@ -194,3 +194,23 @@ export function templateRules(
     },
   }));
 }
+
+/** A Lambda function of the templates: its physical name and environment. */
+export interface TemplateFunction {
+  readonly name: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/**
+ * The `functions/` folder of a rule's Lambda target (`arn:aws:lambda:…:function:<name>`), from
+ * the function's `POWERTOOLS_SERVICE_NAME` (`stackpilot-<folder>`); undefined for any other target.
+ */
+export function lambdaTargetFolder(arn: string, functions: readonly TemplateFunction[]): string | undefined {
+  const match = /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)$/.exec(arn);
+  if (!match) return undefined;
+  const fn = functions.find((f) => f.name === match[1]);
+  const service = fn?.environment.POWERTOOLS_SERVICE_NAME;
+  if (!service?.startsWith('stackpilot-'))
+    throw new Error(`rule target ${arn} is not a function of the templates the sandbox can run`);
+  return service.slice('stackpilot-'.length);
+}

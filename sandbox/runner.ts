@@ -21,6 +21,12 @@ import {
   InvalidArn,
   InvalidExecutionInput,
   InvalidName,
+  type SendTaskFailureCommandInput,
+  type SendTaskFailureCommandOutput,
+  type SendTaskHeartbeatCommandInput,
+  type SendTaskHeartbeatCommandOutput,
+  type SendTaskSuccessCommandInput,
+  type SendTaskSuccessCommandOutput,
   type StartExecutionCommandInput,
   type StartExecutionCommandOutput,
   StateMachineDoesNotExist,
@@ -40,6 +46,8 @@ import {
   type StateMachineName,
   substitute,
   type TaskHandlers,
+  TaskTokens,
+  WAIT_FOR_TASK_TOKEN,
 } from './state-machines.ts';
 
 /**
@@ -67,6 +75,8 @@ export const TASK_FUNCTIONS: Readonly<Record<string, string>> = {
   TerminateInstanceFunctionArn: 'terminate-instance',
   RestoreInstanceFunctionArn: 'restore-instance',
   ReleaseScalingLeaseFunctionArn: 'release-scaling-lease',
+  AwaitEventFunctionArn: 'await-event',
+  LeaveReleaseStageFunctionArn: 'leave-release-stage',
 };
 
 /** The state machines of the control plane. */
@@ -138,6 +148,8 @@ export class Runner {
   private closed = false;
   /** Aborts the executions still running when the sandbox stops. */
   private readonly stopping = new AbortController();
+  /** The task tokens of every execution's `.waitForTaskToken` states. */
+  readonly taskTokens = new TaskTokens();
 
   constructor(private readonly options: RunnerOptions) {
     this.load();
@@ -264,7 +276,38 @@ export class Runner {
           cause: record.cause,
         };
       },
+      SendTaskSuccess: (
+        input: SendTaskSuccessCommandInput,
+      ): Omit<SendTaskSuccessCommandOutput, '$metadata'> => {
+        this.taskTokens.success(input.taskToken ?? '', input.output ?? '');
+        return {};
+      },
+      SendTaskFailure: (
+        input: SendTaskFailureCommandInput,
+      ): Omit<SendTaskFailureCommandOutput, '$metadata'> => {
+        this.taskTokens.failure(input.taskToken ?? '', input.error, input.cause);
+        return {};
+      },
+      SendTaskHeartbeat: (
+        input: SendTaskHeartbeatCommandInput,
+      ): Omit<SendTaskHeartbeatCommandOutput, '$metadata'> => {
+        this.taskTokens.heartbeat(input.taskToken ?? '');
+        return {};
+      },
     };
+  }
+
+  /** Invokes `functions/<folder>/handler.ts` with an event, as EventBridge invokes a rule's Lambda target. */
+  async invoke(folder: string, event: unknown): Promise<unknown> {
+    const handler = await this.handler(folder);
+    return handler(
+      JSON.parse(JSON.stringify(event)),
+      localLambdaContext(folder, {
+        functionArn: this.functionArn(folder),
+        logStreamName: 'sandbox/events',
+        memoryLimitInMB: '256',
+      }),
+    );
   }
 
   /**
@@ -320,7 +363,12 @@ export class Runner {
     const prefix = this.functionArn('');
     for (const [stateName, state] of Object.entries(allStates(definition))) {
       if (state.Type !== 'Task') continue;
-      const resource = String(state.Resource ?? '');
+      // A `.waitForTaskToken` Task invokes the function named in its Parameters.
+      const resource = String(
+        state.Resource === WAIT_FOR_TASK_TOKEN
+          ? (state.Parameters?.FunctionName ?? '')
+          : (state.Resource ?? ''),
+      );
       if (!resource.startsWith(prefix))
         throw new Error(`Task "${stateName}" has a resource the sandbox cannot run: ${resource}`);
       const folder = resource.slice(prefix.length);
@@ -357,6 +405,7 @@ export class Runner {
         executionName: record.name,
         executionArn: record.executionArn,
         signal: this.stopping.signal,
+        taskTokens: this.taskTokens,
         onEvent: (event) => {
           if (record.status !== 'RUNNING') return;
           record.history.push(historyEntry(event));

@@ -21,7 +21,7 @@ import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/conf
 import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { DeployRequestError, deployRequest } from './deploy-request.ts';
-import { EventBus, InvalidEvent, templateRules } from './event-bus.ts';
+import { EventBus, InvalidEvent, lambdaTargetFolder, templateRules } from './event-bus.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
@@ -167,6 +167,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const bus = new EventBus(ACCOUNT_ID, REGION, () => new Date(clock.now()));
     // The templates' EventBridge rules, their targets the state machines the runner executes.
     const startTarget = (arn: string, event: unknown) => {
+      const folder = lambdaTargetFolder(arn, deployed.functions);
+      if (folder) return runner.invoke(folder, event);
       const kind = runner.kindOf(arn);
       if (!kind) throw new Error(`rule target ${arn} is not a state machine the sandbox runs`);
       return runner.start(kind, event);
@@ -176,6 +178,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     account.hooks.stepFunctions = {
       StartExecution: async (input) => runner.sfnCommands().StartExecution(input),
       DescribeExecution: async (input) => runner.sfnCommands().DescribeExecution(input),
+      SendTaskSuccess: async (input) => runner.sfnCommands().SendTaskSuccess(input),
+      SendTaskFailure: async (input) => runner.sfnCommands().SendTaskFailure(input),
+      SendTaskHeartbeat: async (input) => runner.sfnCommands().SendTaskHeartbeat(input),
     };
     account.hooks.onEvent = async (event) => {
       const [delivery] = await bus.put(event);

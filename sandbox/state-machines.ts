@@ -9,9 +9,12 @@
  * `{"errorType", "errorMessage", "trace"}`, so Retry, Catch and the Fail states
  * behave locally as they do in the account.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { InvalidOutput, InvalidToken, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { awsError } from './account/errors.ts';
 
 /** One entry of a local execution's history. */
 export type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'] &
@@ -32,6 +35,142 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
       return { promise, resolve, reject };
     },
   });
+}
+
+/** The Resource of a Task that invokes a Lambda function and then waits for its task token. */
+export const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** What Step Functions reports when a waiting task got no heartbeat (nor result) within HeartbeatSeconds. */
+export class HeartbeatTimeout extends Error {
+  override readonly name = 'States.HeartbeatTimeout';
+}
+
+interface OpenTask {
+  readonly settled: Promise<unknown>;
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+  /** Restarts the heartbeat timer while the task waits. */
+  beat?: () => void;
+}
+
+/**
+ * Task tokens of `.waitForTaskToken` states, answering SendTaskSuccess, SendTaskFailure and
+ * SendTaskHeartbeat with Step Functions' semantics: a token resumes its task once; a token of
+ * a task that has ended is `TaskTimedOut`, one never issued `InvalidToken`. A token may be
+ * answered before its task starts waiting (the invoked function resumes it itself).
+ */
+export class TaskTokens {
+  private readonly open = new Map<string, OpenTask>();
+  private readonly issued = new Set<string>();
+  /** Tokens answered before their task started waiting: the answer. */
+  private readonly answered = new Map<string, Promise<unknown>>();
+  private count = 0;
+
+  /** A new token, open until answered (or its task times out). */
+  issue(): string {
+    const token = Buffer.from(`local-task-token:${++this.count}:${randomUUID()}`).toString('base64');
+    let resolve!: (output: unknown) => void;
+    let reject!: (error: Error) => void;
+    const settled = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Answered before anyone waits (a failure) is not an unhandled rejection: wait() reads it.
+    settled.catch(() => undefined);
+    this.open.set(token, { settled, resolve, reject });
+    this.issued.add(token);
+    return token;
+  }
+
+  /** Whether the token's task still waits for its answer. */
+  isOpen(token: string): boolean {
+    return this.open.has(token);
+  }
+
+  /**
+   * Ends the task with {@link HeartbeatTimeout}, as Step Functions does when HeartbeatSeconds
+   * pass without a heartbeat: for callers that keep their own (emulated) time.
+   */
+  timeOut(token: string): void {
+    this.take(token).reject(new HeartbeatTimeout('The task did not send a heartbeat (or a result) in time.'));
+  }
+
+  /**
+   * The task's result: the output of SendTaskSuccess, or the error of SendTaskFailure, or
+   * {@link HeartbeatTimeout} after `heartbeatMs` without a heartbeat.
+   */
+  async wait(token: string, heartbeatMs?: number, signal?: AbortSignal): Promise<unknown> {
+    const answered = this.answered.get(token);
+    if (answered) {
+      // Answered before the task started waiting (the invoked function resumed it itself).
+      this.answered.delete(token);
+      return answered;
+    }
+    const task = this.open.get(token);
+    if (!task) throw new Error(`task token ${token} is not open`);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (heartbeatMs === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.open.delete(token);
+        task.reject(new HeartbeatTimeout('The task did not send a heartbeat (or a result) in time.'));
+      }, heartbeatMs);
+    };
+    task.beat = arm;
+    arm();
+    const abort = () => {
+      this.open.delete(token);
+      task.reject(new Error('the execution was stopped'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await task.settled;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** SendTaskSuccess: `output` is JSON text. */
+  success(token: string, output: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(output);
+    } catch (error) {
+      throw awsError(InvalidOutput, `Invalid Output: '${(error as Error).message}'`);
+    }
+    this.take(token).resolve(value);
+  }
+
+  /** SendTaskFailure: the task fails with `error` (default `States.TaskFailed`) and `cause`. */
+  failure(token: string, error?: string, cause?: string): void {
+    const failure = new Error(cause ?? '');
+    failure.name = error || 'States.TaskFailed';
+    this.take(token).reject(failure);
+  }
+
+  /** SendTaskHeartbeat: restarts the task's HeartbeatSeconds. */
+  heartbeat(token: string): void {
+    const task = this.open.get(token);
+    if (!task) throw this.closedError(token);
+    task.beat?.();
+  }
+
+  private take(token: string): OpenTask {
+    const task = this.open.get(token);
+    if (!task) throw this.closedError(token);
+    this.open.delete(token);
+    // Until its task waits: an answer before the wait is read by wait().
+    if (!task.beat) this.answered.set(token, task.settled);
+    return task;
+  }
+
+  private closedError(token: string): Error {
+    return this.issued.has(token)
+      ? awsError(TaskTimedOut, 'Task Timed Out: Provided task does not exist anymore')
+      : awsError(InvalidToken, 'Invalid Token: the task token is not one Step Functions issued');
+  }
 }
 
 /** Folder of the ASL files. */
@@ -131,6 +270,17 @@ export interface RunOptions {
   readonly onEvent?: (event: EventLog) => void;
   /** Aborts the execution (its waits and timers end at once): the sandbox stopping. */
   readonly signal?: AbortSignal;
+  /**
+   * The task tokens of `.waitForTaskToken` states (`$$.Task.Token`), answered with
+   * SendTaskSuccess/Failure/Heartbeat through it. A new set per execution by default.
+   */
+  readonly taskTokens?: TaskTokens;
+  /**
+   * `.waitForTaskToken` state name -> milliseconds without a heartbeat before
+   * `States.HeartbeatTimeout`. By default HeartbeatSeconds(Path) / timeScale, and no
+   * heartbeat limit without a timeScale.
+   */
+  readonly heartbeats?: Readonly<Record<string, number>>;
 }
 
 export interface ExecutionResult {
@@ -204,11 +354,50 @@ export async function runStateMachine(
           : 0);
     }
   }
+  const taskTokens = options.taskTokens ?? new TaskTokens();
+  // The context object's `Task`: the engine copies this object's reference into the context
+  // of the execution, so the token set here when a state is entered is what `$$.Task.Token` reads.
+  const task: { Token?: string } = {};
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<never>> = {};
   for (const [stateName, handler] of Object.entries(options.tasks)) {
     if (!(stateName in states)) throw new Error(`no state named "${stateName}" in the definition`);
-    taskResourceLocalHandlers[stateName] = asLambdaTask(handler) as (input: unknown) => Promise<never>;
+    const state = states[stateName] as AslDefinition;
+    const invoke = asLambdaTask(handler);
+    taskResourceLocalHandlers[stateName] = (
+      state.Resource === WAIT_FOR_TASK_TOKEN
+        ? async (parameters: { Payload?: unknown }) => {
+            const token = task.Token;
+            if (!token) throw new Error(`no task token for "${stateName}"`);
+            await invoke(parameters?.Payload);
+            return taskTokens.wait(token, heartbeatMs(stateName, state), options.signal);
+          }
+        : invoke
+    ) as (input: unknown) => Promise<never>;
   }
+  /** Milliseconds without a heartbeat before the state fails with States.HeartbeatTimeout. */
+  const heartbeatMs = (stateName: string, state: AslDefinition): number | undefined => {
+    const fixed = options.heartbeats?.[stateName];
+    if (fixed !== undefined || !scale) return fixed;
+    const seconds =
+      typeof state.HeartbeatSeconds === 'number'
+        ? state.HeartbeatSeconds
+        : typeof state.HeartbeatSecondsPath === 'string'
+          ? Number(
+              readPath(
+                state.HeartbeatSecondsPath,
+                readPath(state.InputPath ?? '$', enteredWith.get(stateName)),
+              ),
+            )
+          : undefined;
+    return seconds !== undefined && Number.isFinite(seconds) && seconds > 0
+      ? (seconds * 1000) / scale
+      : undefined;
+  };
+  const tokenStates = new Set(
+    Object.entries(states)
+      .filter(([, state]) => state.Type === 'Task' && state.Resource === WAIT_FOR_TASK_TOKEN)
+      .map(([name]) => name),
+  );
   // Validating a definition costs about half a second: each definition object is validated once.
   const machine = new StateMachine(definition as never, {
     validationOptions: validated.has(definition)
@@ -216,7 +405,10 @@ export async function runStateMachine(
       : { checkArn: true, checkPaths: true },
   });
   validated.add(definition);
-  if (scale) recordEnteredStates(machine, enteredWith);
+  recordEnteredStates(machine, (name, input) => {
+    enteredWith.set(name, input);
+    if (tokenStates.has(name)) task.Token = taskTokens.issue();
+  });
   const executionName = options.executionName ?? `local-${Date.now()}`;
   const execution = machine.run(input as never, {
     overrides: {
@@ -231,6 +423,7 @@ export async function runStateMachine(
         StartTime: new Date().toISOString(),
         Input: input,
       },
+      Task: task,
     } as never,
   });
   if (options.signal?.aborted) execution.abort();
@@ -264,11 +457,11 @@ export async function runStateMachine(
 }
 
 /**
- * Keeps the raw input of each state as it is entered (top-level states). The engine has no
+ * Calls `onEnter` with the raw input of each state as it is entered (top-level states). The engine has no
  * public hook for it: its event logger is handed to the private `execute`, so this wraps
  * that logger's StateEntered dispatch, which runs synchronously just before the state.
  */
-function recordEnteredStates(machine: StateMachine, enteredWith: Map<string, unknown>): void {
+function recordEnteredStates(machine: StateMachine, onEnter: (name: string, input: unknown) => void): void {
   type Logger = { dispatchStateEnteredEvent: (name: string, type: string, input: unknown) => void };
   const target = machine as unknown as {
     execute: (input: unknown, options: { eventLogger: Logger }, ...rest: unknown[]) => unknown;
@@ -277,7 +470,7 @@ function recordEnteredStates(machine: StateMachine, enteredWith: Map<string, unk
   target.execute = function (input, options, ...rest) {
     const dispatch = options.eventLogger.dispatchStateEnteredEvent.bind(options.eventLogger);
     options.eventLogger.dispatchStateEnteredEvent = (name, type, stateInput) => {
-      enteredWith.set(name, stateInput);
+      onEnter(name, stateInput);
       dispatch(name, type, stateInput);
     };
     return execute.call(this, input, options, ...rest);

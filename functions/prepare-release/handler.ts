@@ -1,13 +1,15 @@
 /**
  * "Prepare Release" of the `release` state machine: parses the execution input (release,
  * redeploy or rollback), finds the stage's service, the revision it runs and the last
- * good one, and for a rollback the revision to return to. Changes nothing.
+ * good one, and for a rollback the revision to return to; then asks for the stage's lease
+ * (one release per stage: go, wait, or superseded by a newer release). Changes nothing else.
  */
 import * as z from 'zod';
 import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
 import { imageInRepository } from '#shared/aws/ecr-images.ts';
 import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
+import { enterStage } from '#shared/aws/release-lease-store.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { releaseTimeoutMinutes } from '#shared/health.ts';
@@ -18,7 +20,13 @@ import { rollbackCandidates } from '#shared/release/history.ts';
 import type { PreparedRelease } from '#shared/release/model.ts';
 import { findAppContainer, parseTaskDefinitionArn } from '#shared/release/task-definition.ts';
 
-const eventSchema = z.object({ input: z.unknown(), executionName: z.string().min(1) });
+const eventSchema = z.object({
+  input: z.unknown(),
+  executionName: z.string().min(1),
+  /** `$$.Execution.Id` and `$$.Execution.StartTime`: the release's place in the stage's line. */
+  executionArn: z.string().min(1).optional(),
+  executionStartTime: z.string().min(1).optional(),
+});
 
 /** A commit id in an image tag (`…/stackpilot/web:<commit>`), recorded when the input names no commit. */
 function commitFromTag(image: string): string | undefined {
@@ -35,7 +43,12 @@ export interface PrepareOptions {
 
 /** Prepare Release: the parsed input, the service's current and last good revisions, a rollback's target. */
 export async function prepareRelease(event: unknown, options: PrepareOptions = {}): Promise<PreparedRelease> {
-  const { input: raw, executionName } = parseInput(eventSchema, event, 'Prepare Release input');
+  const {
+    input: raw,
+    executionName,
+    executionArn,
+    executionStartTime,
+  } = parseInput(eventSchema, event, 'Prepare Release input');
   const input = parseInput(releaseInputSchemaFor(raw), raw, 'release input');
   const config = runtimeConfig();
   const stage = findStage(config, input.app, input.stage);
@@ -99,6 +112,23 @@ export async function prepareRelease(event: unknown, options: PrepareOptions = {
       input.toRevision,
     );
     prepared.rollbackTarget = { ...target, changed: target.taskDefinitionArn !== primary.taskDefinition };
+  }
+  if (executionArn && executionStartTime) {
+    // One release per stage: last, so a release that waits prepares again from what the previous one left.
+    const lease = await enterStage(historyBucket(), input.app, input.stage, {
+      execution: executionArn,
+      startedAt: executionStartTime,
+    });
+    prepared.executionArn = executionArn;
+    prepared.lease = {
+      decision: lease.decision,
+      reason: lease.reason,
+      ...(lease.decision === 'superseded'
+        ? { by: lease.newest.execution }
+        : lease.decision === 'wait'
+          ? { by: lease.holder.execution }
+          : {}),
+    };
   }
   logger.info('release prepared', { ...prepared });
   return prepared;

@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { tagTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { historyBucket, listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
+import { leaveStage } from '#shared/aws/release-lease-store.ts';
 import { recordReleasedImage } from '#shared/aws/released-image.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
@@ -70,16 +71,19 @@ export async function recordRelease(event: unknown, options: RecordOptions = {})
     logger.info('released image recorded', parameter);
   }
   const bucket = historyBucket();
+  let key: string | undefined;
   if (
     !target.changed &&
     alreadyRecorded(await listHistoryKeys(bucket, release.app, release.stage), target.revision, result)
   ) {
     logger.info('already recorded', { revision: target.revision, result });
-    return { result };
+  } else {
+    key = await putRecord(bucket, record);
+    logger.info('release recorded', { key, result });
   }
-  const key = await putRecord(bucket, record);
-  logger.info('release recorded', { key, result });
-  return { result, key };
+  // The release is over: the next one of the stage may go.
+  if (release.executionArn) await leaveStage(bucket, release.app, release.stage, release.executionArn);
+  return key ? { result, key } : { result };
 }
 
 export const handler = instrumentTask((event: unknown) => recordRelease(event));

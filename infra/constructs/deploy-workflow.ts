@@ -2,6 +2,7 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -22,6 +23,8 @@ export interface DeployWorkflowProps {
   readonly config: StackpilotConfig;
   /** Versioned bucket of the source zips (`sources/<app>/<stage>/source.zip`). */
   readonly sourceBucket: s3.IBucket;
+  /** Task of the `.waitForTaskToken` wait for the pipeline (stores the token for the relay). */
+  readonly awaitEventFunction: lambda.IFunction;
   /** HMAC secret of the GitHub webhooks. */
   readonly githubWebhookSecret: secretsmanager.ISecret;
   /** Shared token of the GitLab webhooks. */
@@ -41,8 +44,8 @@ export interface DeployWorkflowProps {
 
 /**
  * The push path: the webhook endpoint (API Gateway HTTP API -> webhook function), and the
- * `deploy` state machine (Package Source -> Start Pipeline -> wait for the pipeline) with its
- * three functions, from `state-machines/deploy.asl.json`.
+ * `deploy` state machine (Package Source -> Start Pipeline -> wait for the pipeline's end
+ * event, with a sparse fallback check) with its three functions and the shared await function, from `state-machines/deploy.asl.json`.
  *
  * Permissions name resources: the functions may write only the configured stages' source
  * keys and start and read only the configured stages' pipelines.
@@ -143,6 +146,7 @@ export class DeployWorkflow extends Construct {
         PackageSourceFunctionArn: this.packageSourceFunction,
         StartPipelineFunctionArn: this.startPipelineFunction,
         CheckPipelineFunctionArn: this.checkPipelineFunction,
+        AwaitEventFunctionArn: props.awaitEventFunction,
       },
     });
 

@@ -1,11 +1,18 @@
 import { ArnFormat, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HISTORY_BUCKET_ENV } from '../../shared/aws/release-history.ts';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
-import { ecrRepositoryName, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
+import {
+  ecrRepositoryName,
+  executionRoleName,
+  stageNames,
+  stateMachineName,
+  taskRoleName,
+} from '../../shared/naming.ts';
 import { NO_RELEASE } from '../../shared/release/placeholder.ts';
 import {
   acknowledge,
@@ -20,6 +27,9 @@ import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-
 /** The ASL file of the `release` state machine. */
 export const RELEASE_DEFINITION_PATH = definitionPath('release');
 
+/** Key prefix of the stage release leases in the history bucket (`release-leases/<app>/<stage>.json`). */
+export const RELEASE_LEASE_PREFIX = 'release-leases';
+
 /** Key prefix of the release history in the history bucket (`releases/<app>/<stage>/…json`). */
 export const RELEASE_HISTORY_PREFIX = 'releases';
 
@@ -31,12 +41,15 @@ const STEPS = {
   CheckDeployment: 'check-deployment',
   RollBackRelease: 'roll-back-release',
   RecordRelease: 'record-release',
+  LeaveReleaseStage: 'leave-release-stage',
 } as const;
 export type ReleaseStep = keyof typeof STEPS;
 
 export interface ReleaseWorkflowProps {
   /** The validated `stackpilot.yml`: the stages whose services and task definitions the functions may touch. */
   readonly config: StackpilotConfig;
+  /** Task of the `.waitForTaskToken` waits for the deployments (stores the token for the relay). */
+  readonly awaitEventFunction: lambda.IFunction;
   /** Bucket of the release history; records go under `releases/`. */
   readonly historyBucket: s3.IBucket;
 }
@@ -64,7 +77,7 @@ export class ReleaseWorkflow extends Construct {
 
     const fns = stepFunctions(this, 'release', STEPS, props.config);
     this.functions = fns;
-    for (const fn of [fns.PrepareRelease, fns.RecordRelease])
+    for (const fn of [fns.PrepareRelease, fns.RecordRelease, fns.LeaveReleaseStage])
       fn.addEnvironment(HISTORY_BUCKET_ENV, props.historyBucket.bucketName);
 
     // --- IAM, by function: each reads or changes only what its step needs.
@@ -137,6 +150,41 @@ export class ReleaseWorkflow extends Construct {
         stageNames(app, stage).releasedImageParameter,
       );
 
+    // One release per stage: the stage leases (conditional writes), and whether their holder still runs.
+    for (const fn of [fns.PrepareRelease, fns.RecordRelease, fns.LeaveReleaseStage]) {
+      allow(
+        fn,
+        'KeepStageLeases',
+        ['s3:GetObject', 's3:PutObject'],
+        [props.historyBucket.arnForObjects(`${RELEASE_LEASE_PREFIX}/*`)],
+      );
+      acknowledge(
+        fn.role,
+        'One lease object per stage under release-leases/ (release-leases/<app>/<stage>.json): the statement is limited to that prefix.',
+        wildcardResource(`${arnToken(props.historyBucket)}/${RELEASE_LEASE_PREFIX}/*`),
+      );
+    }
+    allow(
+      fns.PrepareRelease,
+      'DescribeReleaseExecutions',
+      ['states:DescribeExecution'],
+      [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${stateMachineName('release')}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    );
+    acknowledge(
+      fns.PrepareRelease.role,
+      'Execution names are chosen at start: DescribeExecution names the release state machine and wildcards only the execution name (is the lease holder still running?).',
+      wildcardResource(
+        `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName('release')}:*`,
+      ),
+    );
+
     const ecsArn = arnPrefix(this, 'ecs');
     const families =
       'Task-definition revisions get their number when registered: the statement names each stage family and wildcards only the revision.';
@@ -171,7 +219,7 @@ export class ReleaseWorkflow extends Construct {
       kind: 'release',
       comment:
         'stackpilot release: new revision -> update service -> wait on that deployment -> roll back on failure',
-      tasks: stepTasks(fns),
+      tasks: { ...stepTasks(fns), AwaitEventFunctionArn: props.awaitEventFunction },
     });
 
     const history = new CfnOutput(this, 'History', {

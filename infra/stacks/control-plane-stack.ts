@@ -6,6 +6,7 @@ import type { StackpilotConfig } from '../../shared/config.ts';
 import { DeployWorkflow } from '../constructs/deploy-workflow.ts';
 import { ReleaseWorkflow } from '../constructs/release-workflow.ts';
 import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
+import { TaskCallbacks } from '../constructs/task-callbacks.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
   /** The validated `stackpilot.yml`. */
@@ -72,15 +73,19 @@ export class ControlPlaneStack extends Stack {
           'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (README).',
       });
     }
+    // Waits resume on the pipeline's and the deployment's end events (tokens under callbacks/).
+    const callbacks = new TaskCallbacks(this, 'Callbacks', { bucket: this.sourceBucket });
     this.deploy = new DeployWorkflow(this, 'Deploy', {
       config: props.config,
       sourceBucket: this.sourceBucket,
+      awaitEventFunction: callbacks.awaitFunction,
       githubWebhookSecret: this.githubWebhookSecret,
       gitlabWebhookToken: this.gitlabWebhookToken,
     });
     this.scale = new ScaleWorkflow(this, 'Scale', { config: props.config });
     this.release = new ReleaseWorkflow(this, 'Release', {
       config: props.config,
+      awaitEventFunction: callbacks.awaitFunction,
       historyBucket: this.sourceBucket,
     });
   }

@@ -8,6 +8,12 @@ import type {
   DescribeExecutionCommandOutput,
   ListExecutionsCommandInput,
   ListExecutionsCommandOutput,
+  SendTaskFailureCommandInput,
+  SendTaskFailureCommandOutput,
+  SendTaskHeartbeatCommandInput,
+  SendTaskHeartbeatCommandOutput,
+  SendTaskSuccessCommandInput,
+  SendTaskSuccessCommandOutput,
   StartExecutionCommandInput,
   StartExecutionCommandOutput,
   StopExecutionCommandInput,
@@ -21,6 +27,10 @@ export interface StepFunctionsBackend {
   DescribeExecution(input: DescribeExecutionCommandInput): Promise<Result<DescribeExecutionCommandOutput>>;
   ListExecutions?(input: ListExecutionsCommandInput): Promise<Result<ListExecutionsCommandOutput>>;
   StopExecution?(input: StopExecutionCommandInput): Promise<Result<StopExecutionCommandOutput>>;
+  /** The task-token calls the relay and the waits make (the server's runner answers them). */
+  SendTaskSuccess?(input: SendTaskSuccessCommandInput): Promise<Result<SendTaskSuccessCommandOutput>>;
+  SendTaskFailure?(input: SendTaskFailureCommandInput): Promise<Result<SendTaskFailureCommandOutput>>;
+  SendTaskHeartbeat?(input: SendTaskHeartbeatCommandInput): Promise<Result<SendTaskHeartbeatCommandOutput>>;
 }
 
 export class StepFunctionsEmulator implements Emulator {
@@ -33,7 +43,15 @@ export class StepFunctionsEmulator implements Emulator {
     const backend = this.backend();
     if (!backend) return {};
     const table: CommandTable = {};
-    for (const name of ['StartExecution', 'DescribeExecution', 'ListExecutions', 'StopExecution'] as const) {
+    for (const name of [
+      'StartExecution',
+      'DescribeExecution',
+      'ListExecutions',
+      'StopExecution',
+      'SendTaskSuccess',
+      'SendTaskFailure',
+      'SendTaskHeartbeat',
+    ] as const) {
       const method = backend[name];
       if (method) table[name] = method.bind(backend) as CommandTable[string];
     }

@@ -34,6 +34,17 @@ export const preparedReleaseSchema = z.object({
   timeoutMinutes: z.number().int().positive(),
   execution: z.string(),
   startedAt: z.string(),
+  /** The execution's ARN: what holds the stage lease. */
+  executionArn: z.string().optional(),
+  /** One release per stage: go (holds the stage), wait (another one changes it), superseded. */
+  lease: z
+    .object({
+      decision: z.enum(['go', 'wait', 'superseded']),
+      reason: z.string(),
+      /** The newer release (superseded) or the holder (wait). */
+      by: z.string().optional(),
+    })
+    .optional(),
 });
 export type PreparedRelease = z.output<typeof preparedReleaseSchema>;
 

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { DEPLOY_DEFINITION_PATH, DeployWorkflow } from '../../infra/constructs/deploy-workflow.ts';
+import { TaskCallbacks } from '../../infra/constructs/task-callbacks.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { loadConfigFile } from '../../shared/config-file.ts';
 
@@ -67,7 +68,7 @@ describe('deploy workflow in the control-plane stack', () => {
     });
   });
 
-  it('lets the state machine invoke exactly its three functions, unqualified', () => {
+  it('lets the state machine invoke exactly its three functions and the await function, unqualified', () => {
     expect(statementsOf(template, 'DeployStateMachineRole')).toContainEqual({
       Sid: 'InvokeDeployTasks',
       Effect: 'Allow',
@@ -76,6 +77,7 @@ describe('deploy workflow in the control-plane stack', () => {
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployPackageSource/), 'Arn'] },
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployStartPipeline/), 'Arn'] },
         { 'Fn::GetAtt': [expect.stringMatching(/^DeployCheckPipeline/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^CallbacksAwaitEvent/), 'Arn'] },
       ],
     });
   });
@@ -232,9 +234,11 @@ describe('deploy workflow options', () => {
         },
       },
     });
+    const sourceBucket = new s3.Bucket(stack, 'Sources', { versioned: true });
     new DeployWorkflow(stack, 'Deploy', {
       config,
-      sourceBucket: new s3.Bucket(stack, 'Sources', { versioned: true }),
+      sourceBucket,
+      awaitEventFunction: new TaskCallbacks(stack, 'Callbacks', { bucket: sourceBucket }).awaitFunction,
       githubWebhookSecret: new secretsmanager.Secret(stack, 'GithubSecret'),
       gitlabWebhookToken: new secretsmanager.Secret(stack, 'GitlabToken'),
       pipelineTimeoutMinutes: 90,

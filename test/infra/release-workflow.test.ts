@@ -74,7 +74,7 @@ describe('release workflow', () => {
       expect(actions(folder)).not.toContain('ssm:PutParameter');
   });
 
-  it('lets the state machine invoke exactly its six functions', () => {
+  it('lets the state machine invoke exactly its seven functions and the await function', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine', {
       Properties: { StateMachineName: 'stackpilot-release' },
     });
@@ -86,7 +86,7 @@ describe('release workflow', () => {
       (s: Statement) => s.Sid === 'InvokeReleaseTasks',
     );
     expect(invoke.Action).toBe('lambda:InvokeFunction');
-    expect(invoke.Resource).toHaveLength(6);
+    expect(invoke.Resource).toHaveLength(8);
   });
 
   it("scopes service describes and updates to the stages' services", () => {
@@ -147,7 +147,14 @@ describe('release workflow', () => {
     expect(ecsActions('record-release')).toEqual(['ecs:TagResource']);
     expect(actions('check-deployment')).not.toContain('ecs:UpdateService');
     expect(actions('prepare-release')).not.toContain('ecs:UpdateService');
-    expect(actions('prepare-release')).not.toContain('s3:PutObject');
+    // Prepare Release writes only the stage lease (release-leases/), never the history.
+    const writes = (folder: string) =>
+      of(folder)
+        .filter((st) => [st.Action].flat().includes('s3:PutObject'))
+        .map((st) => JSON.stringify(st.Resource));
+    expect(writes('prepare-release').join()).toContain('/release-leases/*');
+    expect(writes('prepare-release').join()).not.toContain('/releases/*');
+    expect(actions('prepare-release')).toContain('states:DescribeExecution');
   });
 
   it('writes the history only under releases/ of the source bucket, and says where it is', () => {

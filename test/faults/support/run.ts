@@ -12,6 +12,7 @@ import {
   runStateMachine,
   type StateMachineName,
   type TaskHandlers,
+  WAIT_FOR_TASK_TOKEN,
 } from '../../../sandbox/state-machines.ts';
 import { type FaultInjector, runInState } from './faults.ts';
 import { lambdaContext, loadHandler, taskStates } from './tasks.ts';
@@ -84,7 +85,16 @@ export async function runExecution(
   });
   try {
     const result = await Promise.race([
-      runStateMachine(definition, input, { tasks, executionName }),
+      runStateMachine(definition, input, {
+        tasks,
+        executionName,
+        // No relay runs here: every token wait ends by its fallback check (HeartbeatSeconds, shortened).
+        heartbeats: Object.fromEntries(
+          taskStates(machine)
+            .filter(({ state }) => definition.States[state]?.Resource === WAIT_FOR_TASK_TOKEN)
+            .map(({ state }) => [state, 20]),
+        ),
+      }),
       timeout,
     ]);
     const base = { machine, invocations: invoked.length, invoked };

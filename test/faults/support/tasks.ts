@@ -41,8 +41,9 @@ export function taskStates(machine: StateMachineName): TaskState[] {
   return Object.entries(allStates(rawDefinition(machine)))
     .filter(([, state]) => state.Type === 'Task')
     .map(([state, definition]) => {
-      const placeholder =
-        /^\$\{([A-Za-z0-9_]+)\}$/.exec(String(definition.Resource))?.[1] ?? String(definition.Resource);
+      // A `.waitForTaskToken` Task names its function in its Parameters.
+      const resource = String(definition.Parameters?.FunctionName ?? definition.Resource);
+      const placeholder = /^\$\{([A-Za-z0-9_]+)\}$/.exec(resource)?.[1] ?? resource;
       return { machine, state, placeholder, folder: TASK_FUNCTIONS[placeholder] };
     });
 }

@@ -4,13 +4,26 @@
  * workflow-cost benchmark.
  */
 import type { Tag } from '@aws-sdk/client-ecs';
+import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import { deploymentEndPattern } from '../../../events/task-events.ts';
+import { awaitEvent } from '../../../functions/await-event/handler.ts';
 import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
+import { leaveReleaseStage } from '../../../functions/leave-release-stage/handler.ts';
 import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
 import { recordRelease } from '../../../functions/record-release/handler.ts';
 import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
+import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
 import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
 import { updateService } from '../../../functions/update-service/handler.ts';
-import { type ExecutionResult, loadDefinition, runStateMachine } from '../../../sandbox/state-machines.ts';
+import { awsError } from '../../../sandbox/account/errors.ts';
+import { type EventPattern, matchesPattern } from '../../../sandbox/event-pattern.ts';
+import {
+  type ExecutionResult,
+  loadDefinition,
+  runStateMachine,
+  TaskTokens,
+} from '../../../sandbox/state-machines.ts';
+import { CALLBACK_BUCKET_ENV } from '../../../shared/aws/callback-store.ts';
 import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
 import { toTaskError } from '../../../shared/errors.ts';
 import { ecrRepositoryName, stageNames } from '../../../shared/naming.ts';
@@ -21,12 +34,76 @@ import {
   type TestAccountOptions,
 } from '../support/emulated-account.ts';
 
+/** Emulated seconds between two looks of a waiting execution's clock driver. */
+const DRIVE_STEP_SECONDS = 5;
+
+/** What the callback path of a test account does (see {@link tasks}). */
+export interface CallbackWorld {
+  /** The task tokens of the account's executions (its Step Functions). */
+  readonly tokens: TaskTokens;
+  /** False: the account's deployment events are lost (the relay never runs). @default true */
+  relay: boolean;
+  /** Relays still running. */
+  readonly pending: Set<Promise<unknown>>;
+  /** Status of each execution run on the account, by ARN (what DescribeExecution answers). */
+  readonly executions: Map<string, 'RUNNING' | 'SUCCEEDED' | 'FAILED'>;
+}
+
+/**
+ * The callback path on a test account: its Step Functions answers SendTaskSuccess/Failure
+ * with `tokens`, and its "ECS Deployment State Change" events that match the relay rule's
+ * pattern go to the real relay, as EventBridge would deliver them.
+ */
+export function connectCallbacks(t: TestAccount): CallbackWorld {
+  process.env[CALLBACK_BUCKET_ENV] = t.account.sourceBucket;
+  const world: CallbackWorld = {
+    tokens: new TaskTokens(),
+    relay: true,
+    pending: new Set(),
+    executions: new Map(),
+  };
+  const unsupported = async (): Promise<never> => {
+    throw new Error('the test account runs no executions through the Step Functions API');
+  };
+  t.account.hooks.stepFunctions = {
+    StartExecution: unsupported,
+    DescribeExecution: async (input) => {
+      const status = world.executions.get(input.executionArn ?? '');
+      if (!status) throw awsError(ExecutionDoesNotExist, `Execution Does Not Exist: '${input.executionArn}'`);
+      return {
+        executionArn: input.executionArn,
+        stateMachineArn: input.executionArn?.replace(/:execution:([^:]+):[^:]+$/, ':stateMachine:$1'),
+        status,
+        startDate: new Date(),
+      };
+    },
+    SendTaskSuccess: async (input) => {
+      world.tokens.success(input.taskToken ?? '', input.output ?? '');
+      return {};
+    },
+    SendTaskFailure: async (input) => {
+      world.tokens.failure(input.taskToken ?? '', input.error, input.cause);
+      return {};
+    },
+  };
+  const record = t.account.hooks.onEvent;
+  t.account.hooks.onEvent = (event) => {
+    void record?.(event);
+    if (!world.relay || !matchesPattern(deploymentEndPattern as unknown as EventPattern, event)) return;
+    const delivery = relayTaskEvent(event).finally(() => world.pending.delete(delivery));
+    world.pending.add(delivery);
+  };
+  return world;
+}
+
 /**
  * The release step functions as Lambda runs them (transient errors become TransientError),
- * on the account's emulated clock: each Check step first moves the clock by the wait of
- * the Wait state before it (once per poll, not per retry).
+ * on the account's emulated clock. While an execution waits on a task token, emulated time
+ * goes on in steps (the account rolls the deployment and its events reach the relay) until
+ * the token is answered, or HeartbeatSeconds pass and the wait times out. A Check after a
+ * polling Wait state first moves the clock by that wait (once per poll, not per retry).
  */
-export function tasks(t: TestAccount) {
+export function tasks(t: TestAccount, world: CallbackWorld) {
   const now = () => t.clock.now();
   const task =
     <T>(fn: (input: unknown) => Promise<T>) =>
@@ -37,20 +114,39 @@ export function tasks(t: TestAccount) {
         throw toTaskError(error);
       }
     };
-  const waited = new Set<string>();
-  const check = task((input) => {
-    const { deployment } = input as {
-      deployment: { deploymentId: string; polls: number; waitSeconds: number };
-    };
-    const poll = `${deployment.deploymentId}#${deployment.polls}`;
-    if (!waited.has(poll)) {
-      waited.add(poll);
-      t.advance(deployment.waitSeconds * 1000);
-    }
-    return checkDeployment(input, { now });
-  });
+  const check = task((input) => checkDeployment(input, { now }));
+  const wait = (heartbeatSeconds: number) =>
+    task(async (input) => {
+      const { token, context } = input as { token: string; context: { waitSeconds?: number } };
+      let result: Awaited<ReturnType<typeof awaitEvent>>;
+      try {
+        result = await awaitEvent(input, { now });
+      } catch (error) {
+        // The release falls back to a polling Wait state: that wait passes on the emulated clock.
+        t.advance((context.waitSeconds ?? DRIVE_STEP_SECONDS) * 1000);
+        throw error;
+      }
+      void (async () => {
+        for (let waited = 0; world.tokens.isOpen(token) && waited < heartbeatSeconds; ) {
+          t.advance(DRIVE_STEP_SECONDS * 1000);
+          waited += DRIVE_STEP_SECONDS;
+          // Lets the account's events reach the relay, and the relay's calls end.
+          await new Promise((resolve) => setImmediate(resolve));
+          await Promise.all(world.pending);
+        }
+        if (world.tokens.isOpen(token)) world.tokens.timeOut(token);
+      })();
+      return result;
+    });
+  const heartbeatOf = (state: string) => {
+    const seconds = definition.States[state]?.HeartbeatSeconds;
+    if (typeof seconds !== 'number') throw new Error(`${state} has no HeartbeatSeconds`);
+    return seconds;
+  };
   return {
     'Prepare Release': task((input) => prepareRelease(input, { now })),
+    'Wait For Deployment': wait(heartbeatOf('Wait For Deployment')),
+    'Wait For Rollback': wait(heartbeatOf('Wait For Rollback')),
     'Register Task Definition': task(registerReleaseRevision),
     'Update Service': task((input) => updateService(input, { now })),
     'Check Deployment': check,
@@ -58,8 +154,11 @@ export function tasks(t: TestAccount) {
     'Check Rollback': check,
     'Record Release': task((input) => recordRelease(input, { now })),
     'Record Failed Release': task((input) => recordRelease(input, { now })),
+    'Leave Stage': task(leaveReleaseStage),
   };
 }
+
+const definition = loadDefinition('release');
 
 /** The commit an earlier release of revision `revision` deployed. */
 export const commitOf = (revision: number) => `${revision % 10}`.repeat(40);
@@ -103,6 +202,8 @@ export interface ReleaseAccount extends TestAccount {
   running(): string | undefined;
   /** Runs the release state machine on this account. */
   release(input: unknown, executionName?: string): Promise<ExecutionResult>;
+  /** The callback path: task tokens, the relay on the account's events. */
+  readonly callbacks: CallbackWorld;
   /** Keys of the stage's release history, sorted. */
   historyKeys(): string[];
 }
@@ -124,9 +225,21 @@ export async function createReleaseAccount(options: ReleaseAccountOptions = {}):
     `arn:aws:ecs:${t.account.region}:${t.account.accountId}:task-definition/${names.taskFamily}:${revision}`;
   const historyBucket = t.account.sourceBucket;
   process.env[HISTORY_BUCKET_ENV] = historyBucket;
-  const definition = loadDefinition('release');
-  const release = (input: unknown, executionName = 'release-1') =>
-    runStateMachine(definition, input, { tasks: tasks(t), executionName });
+  const callbacks = connectCallbacks(t);
+  const release = async (input: unknown, executionName = 'release-1') => {
+    const executionArn = `arn:aws:states:${t.account.region}:${t.account.accountId}:execution:stackpilot-release:${executionName}`;
+    callbacks.executions.set(executionArn, 'RUNNING');
+    const result = await runStateMachine(definition, input, {
+      tasks: tasks(t, callbacks),
+      executionName,
+      executionArn,
+      taskTokens: callbacks.tokens,
+      // A release that waits for its stage asks again soon (no emulated time passes in a Wait state).
+      waits: { 'Wait For Stage': 5 },
+    });
+    callbacks.executions.set(executionArn, result.status);
+    return result;
+  };
   const instances = options.instances ?? 2;
   t.account.autoScaling.commands.SetDesiredCapacity({
     AutoScalingGroupName: names.autoScalingGroup,
@@ -167,6 +280,7 @@ export async function createReleaseAccount(options: ReleaseAccountOptions = {}):
       direct.service(t, names.cluster, names.service).deployments?.find((d) => d.status === 'PRIMARY')
         ?.taskDefinition,
     release,
+    callbacks,
     historyKeys: () => direct.keys(t, historyBucket, `releases/${app}/${stage}/`),
   });
 }

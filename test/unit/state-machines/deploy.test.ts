@@ -1,8 +1,11 @@
 /**
  * Path tests of `state-machines/deploy.asl.json`: the real ASL, run locally, with the real
- * Start Pipeline and Check Pipeline handlers on a mocked CodePipeline and an in-process
- * stand-in for Package Source (which has its own tests) that honours its contract: it
- * parses the deploy input (InvalidInput) and returns `{bucket, key, versionId, commit, bytes, files}`.
+ * Start Pipeline, Wait For Pipeline (await-event) and Check Pipeline handlers on a mocked
+ * CodePipeline, and an in-process stand-in for Package Source (which has its own tests) that
+ * honours its contract: it parses the deploy input (InvalidInput) and returns
+ * `{bucket, key, versionId, commit, bytes, files}`. The pipeline's end event goes through the
+ * real relay; S3 (the callback store) and Step Functions' SendTask* calls are mocked in memory,
+ * the latter answered by the local runner's task tokens.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,11 +17,15 @@ import {
   PipelineNotFoundException,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
-import { handler as checkPipelineHandler } from '../../../functions/check-pipeline/handler.ts';
+import { type AwaitResult, awaitEvent } from '../../../functions/await-event/handler.ts';
+import { checkPipeline, handler as checkPipelineHandler } from '../../../functions/check-pipeline/handler.ts';
+import { type RelayResult, relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
 import { handler as startPipelineHandler } from '../../../functions/start-pipeline/handler.ts';
 import {
   allStates,
@@ -26,6 +33,7 @@ import {
   placeholdersOf,
   runStateMachine,
   type TaskHandlers,
+  TaskTokens,
 } from '../../../sandbox/state-machines.ts';
 import { findStage } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
@@ -83,26 +91,120 @@ function packageSource(failures: Error[] = []) {
   return { task, calls };
 }
 
-function tasks(source: (input: unknown) => unknown = packageSource().task): TaskHandlers {
+const BUCKET = 'stackpilot-sources';
+const pipelineEventSample = JSON.parse(
+  readFileSync(
+    new URL('../../../events/samples/codepipeline-execution-state-change.json', import.meta.url),
+    'utf8',
+  ),
+);
+/** The pipeline's end event, as CodePipeline puts it on the bus. */
+const pipelineEvent = (executionId: string, state: string) => ({
+  ...pipelineEventSample,
+  time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  detail: { ...pipelineEventSample.detail, 'execution-id': executionId, state },
+});
+
+/** How the pipeline ends: the state of its end event, undefined when the event is lost. */
+let ending: string | undefined;
+/** The event comes right after the pipeline starts, before the deploy stores its token. */
+let early: boolean;
+let relayed: RelayResult[];
+let waits: AwaitResult[];
+let pendingRelays: Promise<unknown>[];
+const relay = (executionId: string, state: string) => {
+  const delivery = relayTaskEvent(pipelineEvent(executionId, state), { bucket: BUCKET }).then((r) => {
+    relayed.push(r);
+  });
+  pendingRelays.push(delivery);
+  return delivery;
+};
+
+function tasks(
+  source: (input: unknown) => unknown = packageSource().task,
+  check = (input: unknown) => checkPipelineHandler(input, context),
+): TaskHandlers {
   return {
     'Package Source': source,
-    'Start Pipeline': (input: unknown) => startPipelineHandler(input, context),
-    'Check Pipeline': (input: unknown) => checkPipelineHandler(input, context),
+    'Start Pipeline': async (input: unknown) => {
+      const started = (await startPipelineHandler(input, context)) as { pipelineExecutionId: string };
+      if (early && ending) await relay(started.pipelineExecutionId, ending);
+      return started;
+    },
+    'Wait For Pipeline': async (payload: { id: string }) => {
+      const result = await awaitEvent(payload, { bucket: BUCKET });
+      waits.push(result);
+      // The pipeline ends a moment after the deploy started waiting.
+      const state = ending;
+      if (!early && state) setTimeout(() => void relay(payload.id, state), 5);
+      return result;
+    },
+    'Check Pipeline': check,
   };
 }
 
 const codePipeline = mockClient(CodePipelineClient);
+const s3 = mockClient(S3Client);
+const sfn = mockClient(SFNClient);
 const definition = loadDefinition('deploy');
+let taskTokens: TaskTokens;
+/** Milliseconds without an event before the wait's fallback check (HeartbeatSeconds). */
+let heartbeat: number;
 const run = (input: unknown, handlers: TaskHandlers) =>
-  runStateMachine(definition, input, { tasks: handlers, executionName: EXECUTION_NAME });
+  runStateMachine(definition, input, {
+    tasks: handlers,
+    executionName: EXECUTION_NAME,
+    taskTokens,
+    heartbeats: { 'Wait For Pipeline': heartbeat },
+  });
 
 beforeEach(() => {
+  ending = 'SUCCEEDED';
+  early = false;
+  relayed = [];
+  waits = [];
+  pendingRelays = [];
+  heartbeat = 2000;
+  taskTokens = new TaskTokens();
   codePipeline.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: 'exec-1' });
   codePipeline
     .on(GetPipelineExecutionCommand)
     .resolves({ pipelineExecution: { pipelineExecutionId: 'exec-1', status: 'Succeeded' } });
+  // The callback store: S3 objects in memory.
+  const objects = new Map<string, string>();
+  s3.on(PutObjectCommand).callsFake((input) => {
+    objects.set(`${input.Bucket}/${input.Key}`, String(input.Body));
+    return {};
+  });
+  s3.on(GetObjectCommand).callsFake((input) => {
+    const body = objects.get(`${input.Bucket}/${input.Key}`);
+    if (body === undefined)
+      throw Object.assign(new Error('The specified key does not exist.'), {
+        name: 'NoSuchKey',
+        $metadata: { httpStatusCode: 404 },
+      });
+    return { Body: { transformToString: async () => body } };
+  });
+  s3.on(DeleteObjectCommand).callsFake((input) => {
+    objects.delete(`${input.Bucket}/${input.Key}`);
+    return {};
+  });
+  // Step Functions: the runner's task tokens answer the relay's and the wait's calls.
+  sfn.on(SendTaskSuccessCommand).callsFake((input) => {
+    taskTokens.success(input.taskToken, input.output);
+    return {};
+  });
+  sfn.on(SendTaskFailureCommand).callsFake((input) => {
+    taskTokens.failure(input.taskToken, input.error, input.cause);
+    return {};
+  });
 });
-afterEach(() => codePipeline.reset());
+afterEach(async () => {
+  await Promise.all(pendingRelays);
+  codePipeline.reset();
+  s3.reset();
+  sfn.reset();
+});
 
 describe('deploy state machine', () => {
   it('packages the commit, starts the pipeline on that zip version and succeeds with the whole story', async () => {
@@ -142,14 +244,84 @@ describe('deploy state machine', () => {
       ],
       clientRequestToken: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    // The end event resumed the deploy: no look at the pipeline at all.
     expect(result.statesEntered).toEqual([
       'Package Source',
       'Anything To Deploy?',
       'Start Pipeline',
+      'Wait For Pipeline',
+      'Deployed',
+    ]);
+    expect(codePipeline).not.toHaveReceivedCommand(GetPipelineExecutionCommand);
+    expect(relayed).toEqual([
+      { relayed: true, kind: 'pipeline', id: 'exec-1', state: 'SUCCEEDED', result: 'resumed' },
+    ]);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+  });
+
+  it('resumes at once when the end event came before the token was stored (nothing lost)', async () => {
+    early = true;
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(relayed).toEqual([
+      { relayed: true, kind: 'pipeline', id: 'exec-1', state: 'SUCCEEDED', result: 'recorded' },
+    ]);
+    expect(waits).toEqual([{ kind: 'pipeline', id: 'exec-1', resumedAtOnce: true }]);
+    expect(result.statesEntered).toEqual([
+      'Package Source',
+      'Anything To Deploy?',
+      'Start Pipeline',
+      'Wait For Pipeline',
+      'Deployed',
+    ]);
+    // The outcome resumed one wait and was forgotten.
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'callbacks/pipeline/exec-1/outcome.json',
+    });
+  });
+
+  it('covers a missed event with one check per HeartbeatSeconds, and goes on when the check finds the end', async () => {
+    ending = undefined;
+    heartbeat = 10;
+    codePipeline
+      .on(GetPipelineExecutionCommand)
+      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
+      .resolves({ pipelineExecution: { status: 'Succeeded' } });
+
+    const result = await run(sampleInput, tasks());
+
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(result.statesEntered).toEqual([
+      'Package Source',
+      'Anything To Deploy?',
+      'Start Pipeline',
+      'Wait For Pipeline',
+      'Check Pipeline',
+      'Pipeline Finished?',
+      'Wait For Pipeline',
       'Check Pipeline',
       'Pipeline Finished?',
       'Deployed',
     ]);
+    expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 2);
+  });
+
+  it('fails with PipelineTimedOut at the deadline when no event ever comes', async () => {
+    ending = undefined;
+    heartbeat = 10;
+    codePipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { status: 'InProgress' } });
+    let checks = 0;
+    // The second fallback look comes after the deadline.
+    const check = (input: unknown) => checkPipeline(input, { limitSeconds: checks++ === 0 ? 3600 : 0 });
+
+    const result = await run(sampleInput, tasks(undefined, check));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PipelineTimedOut');
+    expect(result.statesEntered.filter((s) => s === 'Wait For Pipeline')).toHaveLength(2);
   });
 
   it('ends as skipped, with no pipeline, when Package Source found no watched path changed (monorepo)', async () => {
@@ -222,25 +394,40 @@ describe('deploy state machine', () => {
     ]);
   });
 
-  it('keeps waiting while the pipeline runs, one check per wait', async () => {
+  it('waits again when the check after an end event finds the execution running (a retried stage)', async () => {
+    ending = 'FAILED';
     codePipeline
       .on(GetPipelineExecutionCommand)
       .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
-      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
-      .resolvesOnce({ pipelineExecution: { status: 'InProgress' } })
       .resolves({ pipelineExecution: { status: 'Succeeded' } });
+    let waited = 0;
+    const handlers = tasks();
+    const wait = handlers['Wait For Pipeline'] as (payload: { id: string }) => Promise<AwaitResult>;
+    handlers['Wait For Pipeline'] = (payload: { id: string }) => {
+      // The retried execution succeeds this time.
+      if (waited++ > 0) ending = 'SUCCEEDED';
+      return wait(payload);
+    };
 
-    const result = await run(sampleInput, tasks());
+    const result = await run(sampleInput, handlers);
 
-    expect(result.status).toBe('SUCCEEDED');
-    expect(result.statesEntered.filter((s) => s === 'Check Pipeline')).toHaveLength(4);
-    expect(result.statesEntered.filter((s) => s === 'Wait For Pipeline')).toHaveLength(3);
-    expect(codePipeline).toHaveReceivedCommandTimes(GetPipelineExecutionCommand, 4);
-    // Three transitions per look at the pipeline, plus the fixed ones.
-    expect(result.transitions).toBe(6 + 3 * 3);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(result.statesEntered).toEqual([
+      'Package Source',
+      'Anything To Deploy?',
+      'Start Pipeline',
+      'Wait For Pipeline',
+      'Check Pipeline',
+      'Pipeline Finished?',
+      'Wait For Pipeline',
+      'Deployed',
+    ]);
+    // The first (FAILED) outcome was forgotten once it resumed a wait: the second wait waited for the new end.
+    expect(waits.map((w) => w.resumedAtOnce)).toEqual([false, false]);
   });
 
-  it('fails with PipelineFailed naming the failed stage, action, commit and reason', async () => {
+  it('fails with PipelineFailed naming the failed stage, action, commit and reason (the event says failed, one check says why)', async () => {
+    ending = 'FAILED';
     codePipeline
       .on(GetPipelineExecutionCommand)
       .resolves({ pipelineExecution: { status: 'Failed', statusSummary: 'Build failed' } });
@@ -285,6 +472,7 @@ describe('deploy state machine', () => {
   });
 
   it('fails with PipelineSuperseded when a newer push takes over the pipeline', async () => {
+    ending = 'SUPERSEDED';
     codePipeline.on(GetPipelineExecutionCommand).resolves({
       pipelineExecution: {
         status: 'Superseded',
@@ -318,6 +506,8 @@ describe('deploy state machine', () => {
   });
 
   it('looks again when a just-started execution is not visible yet', async () => {
+    ending = undefined;
+    heartbeat = 10;
     codePipeline
       .on(GetPipelineExecutionCommand)
       .rejectsOnce(new PipelineExecutionNotFoundException({ message: 'not found', $metadata: {} }))
@@ -330,6 +520,8 @@ describe('deploy state machine', () => {
   });
 
   it('fails with PipelineExecutionNotFound when the execution never shows up', async () => {
+    ending = undefined;
+    heartbeat = 10;
     codePipeline
       .on(GetPipelineExecutionCommand)
       .rejects(new PipelineExecutionNotFoundException({ message: 'not found', $metadata: {} }));
@@ -377,6 +569,7 @@ describe('deploy.asl.json', () => {
       PackageSourceFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-package-source',
       StartPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-start-pipeline',
       CheckPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-check-pipeline',
+      AwaitEventFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:stackpilot-await-event',
     });
     const { isValid, errorsText } = aslValidator(structuredClone(filled), {
       checkArn: true,
@@ -386,8 +579,9 @@ describe('deploy.asl.json', () => {
     expect(isValid).toBe(true);
   });
 
-  it('uses only the three function placeholders that CDK fills', () => {
+  it('uses only the four function placeholders that CDK fills', () => {
     expect(placeholdersOf('deploy').sort()).toEqual([
+      'AwaitEventFunctionArn',
       'CheckPipelineFunctionArn',
       'PackageSourceFunctionArn',
       'StartPipelineFunctionArn',
@@ -396,7 +590,12 @@ describe('deploy.asl.json', () => {
 
   it('retries the retryable errors in every Task with backoff and jitter, and catches States.ALL last', () => {
     const taskStates = Object.entries(allStates(definition)).filter(([, s]) => s.Type === 'Task');
-    expect(taskStates.map(([name]) => name)).toEqual(['Package Source', 'Start Pipeline', 'Check Pipeline']);
+    expect(taskStates.map(([name]) => name)).toEqual([
+      'Package Source',
+      'Start Pipeline',
+      'Check Pipeline',
+      'Wait For Pipeline',
+    ]);
     for (const [, state] of taskStates) {
       expect(state.Retry[0]).toMatchObject({
         ErrorEquals: [...RETRYABLE_ERRORS],

@@ -90,7 +90,9 @@ const deploymentsStarted = () =>
 describe('release state machine', () => {
   it('is valid ASL whose every Task retries the transient errors with backoff and jitter', () => {
     expect(placeholdersOf('release').sort()).toEqual([
+      'AwaitEventFunctionArn',
       'CheckDeploymentFunctionArn',
+      'LeaveReleaseStageFunctionArn',
       'PrepareReleaseFunctionArn',
       'RecordReleaseFunctionArn',
       'RegisterTaskDefinitionFunctionArn',
@@ -260,7 +262,8 @@ describe('release state machine', () => {
     expect(newHistoryKeys()[0]).toMatch(new RegExp(`-r${NEW}-ROLLBACK_FAILED\\.json$`));
   });
 
-  it('rolls back when the deployment cannot be watched', async () => {
+  it('rolls back when the deployment cannot be watched (its end event lost, the fallback check denied)', async () => {
+    account.callbacks.relay = false;
     account.onCommand = (call) => {
       if (call.command === 'DescribeServices' && account.count('UpdateService') === 1)
         throw awsError(call.service, {
@@ -280,7 +283,10 @@ describe('release state machine', () => {
 
   it('fails with ReleaseNotRecorded when the history cannot be written, the new revision live', async () => {
     account.onCommand = (call) => {
-      if (call.command === 'PutObject')
+      if (
+        call.command === 'PutObject' &&
+        String((call.input as { Key?: string }).Key).startsWith('releases/')
+      )
         throw awsError(call.service, { name: 'AccessDenied', status: 403, message: 'Access Denied' });
     };
     const result = await run(releaseInput);
@@ -347,6 +353,7 @@ describe('release state machine', () => {
       'Function Error?',
       'Read Function Error',
       'Explain Function Error',
+      'Leave Stage',
       'Release Failed',
     ]);
     expect(result.cause).toMatch(/\. The service was not changed\.$/);
@@ -494,5 +501,61 @@ describe('release waiting', () => {
     expect(ten.polls).toBeLessThanOrEqual(10);
     expect(ten.transitions - two.transitions).toBeLessThanOrEqual(12);
     expect(ten.transitions / two.transitions).toBeLessThan(1.5);
+  });
+});
+
+describe('one release per stage', () => {
+  it('of five releases of one stage started within a second, the newest ends live, older waiting ones are superseded and nothing interleaves', async () => {
+    const images = [1, 2, 3, 4, 5].map((i) => `${account.repository}:${`${i}`.repeat(40)}`);
+
+    const results = await Promise.all(
+      images.map((image, i) =>
+        run(
+          { app: account.app, stage: account.stage, image, commit: `${i + 1}`.repeat(40) },
+          `five-${i + 1}`,
+        ),
+      ),
+    );
+
+    // Every execution ends with a clear status: released, or superseded without touching the service.
+    for (const result of results) expect(result.status, result.cause).toBe('SUCCEEDED');
+    const superseded = results.filter((r) => r.output?.status === 'superseded');
+    const released = results.filter((r) => r.output?.status !== 'superseded');
+    expect(superseded.length).toBeGreaterThan(0);
+    for (const r of superseded) {
+      expect(r.statesEntered).not.toContain('Update Service');
+      expect(r.output.supersededBy).toMatch(/:execution:stackpilot-release:five-\d$/);
+    }
+    // The newest release (started last) is live.
+    expect(results[4]?.output?.status).not.toBe('superseded');
+    const running = account.running() as string;
+    const app = describe_(Number(running.split(':').at(-1))).containerDefinitions?.find(
+      (c) => c.name === 'app',
+    );
+    expect(app?.image).toBe(images[4]);
+    // One deployment per release that went, each completed before the next started: no rollback.
+    expect(account.count('UpdateService')).toBe(released.length);
+    const ends = account.events
+      .filter((e) => e['detail-type'] === 'ECS Deployment State Change')
+      .map((e) => e.detail.eventName as string);
+    expect(ends).not.toContain('SERVICE_DEPLOYMENT_FAILED');
+    const results_ = newHistoryKeys().map((k) => k.split('-').at(-1));
+    expect(results_).toEqual(released.map(() => 'COMPLETED.json'));
+    const started = account.events.filter(
+      (e) =>
+        e['detail-type'] === 'ECS Deployment State Change' &&
+        e.detail.eventName === 'SERVICE_DEPLOYMENT_IN_PROGRESS',
+    );
+    const completed = account.events.filter(
+      (e) =>
+        e['detail-type'] === 'ECS Deployment State Change' &&
+        e.detail.eventName === 'SERVICE_DEPLOYMENT_COMPLETED',
+    );
+    // Strictly one after the other: every deployment that started completed before the next began.
+    const order = account.events
+      .filter((e) => e['detail-type'] === 'ECS Deployment State Change')
+      .map((e) => (e.detail.eventName === 'SERVICE_DEPLOYMENT_IN_PROGRESS' ? 'start' : 'end'));
+    expect(order).toEqual(started.flatMap(() => ['start', 'end']));
+    expect(completed).toHaveLength(released.length);
   });
 });

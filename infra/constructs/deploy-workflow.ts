@@ -9,6 +9,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
 import { stageNames } from '../../shared/naming.ts';
+import { PACKAGING_NODE_FLAGS } from '../../shared/source/memory.ts';
 import { StackpilotFunction } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
 
@@ -79,8 +80,9 @@ export class DeployWorkflow extends Construct {
       ephemeralStorageSize: Size.gibibytes(2),
       environment: {
         SOURCE_BUCKET: props.sourceBucket.bucketName,
-        // Packaging frees each zipped blob's buffers with explicit collections: about 25 MB less peak RSS.
-        NODE_OPTIONS: '--enable-source-maps --expose-gc',
+        // Packaging's memory flags (explicit collections, a small young generation): peak RSS
+        // 138 MB instead of 214 MB for 70,000 files (shared/source/memory.ts, the bench uses the same).
+        NODE_OPTIONS: ['--enable-source-maps', ...PACKAGING_NODE_FLAGS].join(' '),
       },
       config: props.config,
     });

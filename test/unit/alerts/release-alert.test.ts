@@ -66,12 +66,10 @@ describe('putReleaseFailed', () => {
   });
 
   it('throws when EventBridge refuses the entry', async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .resolves({
-        FailedEntryCount: 1,
-        Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
-      });
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
+    });
     await expect(putReleaseFailed(detail, new EventBridgeClient({}))).rejects.toThrow(AlertEventRefused);
   });
 });

@@ -42,6 +42,11 @@ export const REGION = 'us-east-1';
 const WEBHOOK_SECRET_VARIABLES = ['GITHUB_WEBHOOK_SECRET_ARN', 'GITLAB_WEBHOOK_TOKEN_ARN'] as const;
 /** The secret the deploy's commit statuses are sent with; the sandbox's git server takes any token. */
 const STATUS_TOKEN_SECRET = 'stackpilot/sandbox-status-token';
+/** The functions the templates' rules invoke (by folder), run in process like the state machines' steps. */
+const RULE_FUNCTIONS: Record<string, () => Promise<unknown>> = {
+  'report-commit-status': () => import('../functions/report-commit-status/handler.ts'),
+  'route-release-alert': () => import('../functions/route-release-alert/handler.ts'),
+};
 
 export interface SandboxOptions {
   /** Folder of the sandbox's state. @default '.stackpilot' */
@@ -182,9 +187,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const startTarget = async (arn: string, event: unknown) => {
       const fn = deployed.functions.find((f) => arn.endsWith(`:function:${f.name}`));
       const folder = fn?.environment.POWERTOOLS_SERVICE_NAME?.replace(/^stackpilot-/, '');
-      if (folder) {
-        const module = (await import(`../functions/${folder}/handler.ts`)) as { handler: LambdaHandler };
-        return module.handler(event, localLambdaContext(folder, { functionArn: arn }));
+      const load = folder ? RULE_FUNCTIONS[folder] : undefined;
+      if (load) {
+        const { handler } = (await load()) as { handler: LambdaHandler };
+        return handler(event, localLambdaContext(folder as string, { functionArn: arn }));
       }
       if (arn.includes(':sns:')) {
         const e = event as { 'detail-type'?: string; detail?: { cause?: string; stoppedReason?: string } };

@@ -106,6 +106,7 @@ export class AppStage extends Construct {
       clusterArn: this.cluster.cluster.clusterArn,
       errorRateAlarm: this.alarms.errorRate,
       targetGroup: this.frontDoor.targetGroup,
+      loadBalancer: this.frontDoor.loadBalancer,
     });
     this.dashboard = new StageDashboard(this, 'Dashboard', {
       app,

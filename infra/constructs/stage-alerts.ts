@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -25,6 +25,7 @@ export interface StageAlertsProps {
   readonly errorRateAlarm: cloudwatch.Alarm;
   /** The hyperscale tier's target group and load balancer: unhealthy targets alert. */
   readonly targetGroup?: elbv2.ApplicationTargetGroup;
+  readonly loadBalancer?: elbv2.ApplicationLoadBalancer;
 }
 
 /** `stackpilot.<app>.<stage>.unhealthy-targets`: dotted, like the 5xx-rate alarm, so the scaling rule ignores it. */
@@ -120,11 +121,19 @@ export class StageAlerts extends Construct {
 
     const action = new cwActions.SnsAction(this.topic);
     props.errorRateAlarm.addAlarmAction(action);
-    if (props.targetGroup) {
+    if (props.targetGroup && props.loadBalancer) {
       this.unhealthyTargets = new cloudwatch.Alarm(this, 'UnhealthyTargets', {
         alarmName: unhealthyTargetsAlarmName(app, stage),
         alarmDescription: `${what}: the load balancer has found a target unhealthy for 3 minutes`,
-        metric: props.targetGroup.metrics.unhealthyHostCount({
+        // The dimensions from the load balancer's full name and the target group's ARN
+        // (`…:targetgroup/<name>/<id>`), not from the listener's ARN as the CDK's helper does.
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/ApplicationELB',
+          metricName: 'UnHealthyHostCount',
+          dimensionsMap: {
+            LoadBalancer: props.loadBalancer.loadBalancerFullName,
+            TargetGroup: Fn.select(5, Fn.split(':', props.targetGroup.targetGroupArn)),
+          },
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(1),
         }),

@@ -131,5 +131,7 @@ export class StageDashboard extends Construct {
         ],
       ],
     });
+    // cfn-lint 1.51's schema has no Tags on a dashboard: stack tags stay off it (a dashboard costs nothing to find).
+    (this.dashboard.node.defaultChild as cloudwatch.CfnDashboard).addPropertyDeletionOverride('Tags');
   }
 }

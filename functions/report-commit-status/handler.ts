@@ -5,7 +5,7 @@ import { runtimeConfig } from '#shared/config.ts';
 import { instrument, logger } from '#shared/powertools.ts';
 
 const reporter = new CommitStatusReporter({
-  config: runtimeConfig,
+  config: () => runtimeConfig(),
   secretText: (secretId) => getSecretText(secretId),
   send: (request) => sendStatusRequest(request),
   log: {

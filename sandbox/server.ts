@@ -22,6 +22,8 @@ import { loadConfigFile } from '#shared/config-file.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { DeployRequestError, deployRequest } from './deploy-request.ts';
 import { EventBus, InvalidEvent, lambdaTargetFolder, templateRules } from './event-bus.ts';
+import { executionStatusChangeEvent } from './execution-events.ts';
+import { CommitStatusStore } from './git/commit-status.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
@@ -40,7 +42,9 @@ export const REGION = 'us-east-1';
 
 /** The functions' variables that name the webhook secrets (their values are the templates' secret ARNs). */
 const WEBHOOK_SECRET_VARIABLES = ['GITHUB_WEBHOOK_SECRET_ARN', 'GITLAB_WEBHOOK_TOKEN_ARN'] as const;
-
+/** The secret the deploy's commit statuses are sent with; the sandbox's git server takes any token. */
+const STATUS_TOKEN_SECRET = 'stackpilot/sandbox-status-token';
+/** The functions the templates' rules invoke (by folder), run in process like the state machines' steps. */
 export interface SandboxOptions {
   /** Folder of the sandbox's state. @default '.stackpilot' */
   readonly dataDir?: string;
@@ -138,13 +142,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (name === undefined) throw new Error(`the templates' functions have no ${variable} naming a secret`);
       account.secretsManager.put(name, webhookSecret);
     }
+    account.secretsManager.put(STATUS_TOKEN_SECRET, 'sandbox-status-token');
+    const commitStatuses = new CommitStatusStore(dataDir);
+    let statusBus: EventBus | undefined;
 
     const runner = new Runner({
       dataDir,
       accountId: ACCOUNT_ID,
       region: REGION,
       timeScale,
-      onChange: (record) => log(describeChange(record)),
+      onChange: (record) => {
+        log(describeChange(record));
+        // Step Functions puts each status change on the bus; the commit status and release alert rules listen.
+        void statusBus?.put(executionStatusChangeEvent(record)).then(([delivery]) => {
+          for (const [rule, message] of Object.entries(delivery?.failures ?? {}))
+            log(`event bus: rule ${rule} failed on an execution status change: ${message}`);
+        });
+      },
     });
 
     // What the CDK app sets on the functions (bucket names, secret and state machine ARNs, from the
@@ -165,10 +179,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     account.attach(clients);
 
     const bus = new EventBus(ACCOUNT_ID, REGION, () => new Date(clock.now()));
-    // The templates' EventBridge rules, their targets the state machines the runner executes.
+    statusBus = bus;
+    // The templates' EventBridge rules; their targets: the state machines the runner executes, the
+    // functions it invokes (the wait relay, commit status, release alerts), and alert topics (logged).
     const startTarget = (arn: string, event: unknown) => {
       const folder = lambdaTargetFolder(arn, deployed.functions);
       if (folder) return runner.invoke(folder, event);
+      if (arn.includes(':sns:')) {
+        const e = event as { 'detail-type'?: string; detail?: { cause?: string; stoppedReason?: string } };
+        return log(
+          `alert to ${arn.split(':').at(-1)}: ${e['detail-type']} ${shortCause(e.detail?.cause ?? e.detail?.stoppedReason)}`,
+        );
+      }
       const kind = runner.kindOf(arn);
       if (!kind) throw new Error(`rule target ${arn} is not a state machine the sandbox runs`);
       return runner.start(kind, event);
@@ -280,6 +302,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       onPush,
       config,
       history,
+      commitStatuses,
+      origin: url,
     };
     handle = (req, res) => {
       route(routes, req, res).catch((error: unknown) => {
@@ -375,8 +399,9 @@ export function hostRepositories(
       byUrl.set(configuredUrl, hosted);
     }
     hosted.apps.push(app);
-    // Public repositories of the sandbox need no token.
+    // Public repositories of the sandbox need no token; commit statuses go to its git server with one.
     appConfig.repository = { provider: 'github', url: hosted.cloneUrl };
+    appConfig.commitStatus = { enabled: true, tokenSecret: STATUS_TOKEN_SECRET };
   }
   return { config: copy, repositories: [...byUrl.values()] };
 }
@@ -391,6 +416,9 @@ interface Routes {
   /** The functions' view of `stackpilot.yml` (repositories on the sandbox's git server). */
   config: StackpilotConfig;
   history: StageHistory;
+  /** The git server's commit statuses (GitHub's API). */
+  commitStatuses: CommitStatusStore;
+  origin: string;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -407,6 +435,11 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     );
     return;
   }
+  if (
+    path.startsWith('/api/v3/') &&
+    (await routes.commitStatuses.handle(req, res, path, routes.origin, new Date()))
+  )
+    return;
   if (path === '/webhooks/github' || path === '/webhooks/gitlab' || path.startsWith('/webhooks/')) {
     const body = await buffer(req);
     const result = await routes.webhook(
@@ -515,8 +548,10 @@ function stages(routes: Routes) {
   const releases = routes.runner.list({ stateMachine: 'release' });
   return routes.account.snapshot().map((stage) => {
     const last = releases.find((r) => r.input?.app === stage.app && r.input?.stage === stage.stage);
+    const status = routes.commitStatuses.latest(`stackpilot/${stage.app}/${stage.stage}`);
     return {
       ...stage,
+      commitStatus: status && { state: status.state, sha: status.sha, description: status.description },
       lastRelease: last
         ? {
             execution: last.name,

@@ -120,6 +120,31 @@ const repoPath = z
     'a folder relative to the repository root, such as "services/api" (no "..", no leading "/")',
   );
 
+/**
+ * Who hears about a stage (README "What you see after a push"): the e-mail addresses
+ * subscribed to the stage's alert topic. Set on the app for every stage; a stage's own
+ * `alerts` replaces the app's.
+ */
+const alerts = z
+  .object({
+    /** Each address gets a confirmation mail from SNS first, then the alerts. */
+    emails: z.array(z.email('an e-mail address such as ops@example.com')).max(20).default([]),
+  })
+  .strict();
+
+/**
+ * The commit status the deploy reports on the pushed commit (GitHub commit statuses, GitLab
+ * commit statuses). The token needs `repo:status` (GitHub) or the `api` scope (GitLab).
+ */
+const commitStatus = z
+  .object({
+    /** `false`: report nothing, even with a token. */
+    enabled: z.boolean().default(true),
+    /** Name or ARN of a Secrets Manager secret holding the token; without it, `repository.tokenSecret`. */
+    tokenSecret: z.string().min(1).optional(),
+  })
+  .strict();
+
 const stage = z
   .object({
     /** The branch whose pushes deploy to this stage. */
@@ -160,6 +185,8 @@ const stage = z
     environment: environmentSchema.default({}),
     /** Secrets of this stage's container, merged over the app's. */
     secrets: secretsSchema.default({}),
+    /** This stage's alert recipients, in place of the app's (`alerts`). */
+    alerts: alerts.optional(),
     /** ACM certificate for HTTPS on the hyperscale load balancer. */
     certificateArn: certificateArn.optional(),
     /** A custom domain: the API Gateway custom domain (standard) or the listener certificate (hyperscale). */
@@ -281,6 +308,10 @@ const app = z
       })
       .strict()
       .prefault({}),
+    /** Alert recipients of every stage of the app (a stage's own `alerts` replaces them). */
+    alerts: alerts.prefault({}),
+    /** The status reported on each pushed commit. */
+    commitStatus: commitStatus.prefault({}),
     /** Plain variables of the app's container, in every stage. Never secrets: they show in the template. */
     environment: environmentSchema.default({}),
     /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */
@@ -448,6 +479,20 @@ export function findStage(config: StackpilotConfig, app: string, stage: string):
 /** The stage's environment and secrets: its own entries merged over its app's. */
 export function stageEnvironment(ref: StageRef): ResolvedEnvironment {
   return mergeEnvironment(ref.appConfig, ref.stageConfig);
+}
+
+/** The e-mail addresses of the stage's alert topic: the stage's own `alerts`, else the app's. */
+export function stageAlertEmails(ref: StageRef): string[] {
+  return (ref.stageConfig.alerts ?? ref.appConfig.alerts).emails;
+}
+
+/**
+ * The secret holding the token the deploy reports commit statuses with: `commitStatus.tokenSecret`,
+ * else the repository's clone token; undefined when the app reports none.
+ */
+export function commitStatusTokenSecret(appConfig: AppConfig): string | undefined {
+  if (!appConfig.commitStatus.enabled) return undefined;
+  return appConfig.commitStatus.tokenSecret ?? appConfig.repository.tokenSecret;
 }
 
 /** Normalizes a clone URL for comparison: lowercase host, no credentials, no trailing `.git` or `/`. */

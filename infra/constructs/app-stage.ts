@@ -7,7 +7,9 @@ import { Construct } from 'constructs';
 import type { StageRef } from '../../shared/config.ts';
 import { APP_CONTAINER_NAME, stageNames } from '../../shared/naming.ts';
 import { StageAlarms } from './stage-alarms.ts';
+import { StageAlerts } from './stage-alerts.ts';
 import { StageCluster } from './stage-cluster.ts';
+import { StageDashboard } from './stage-dashboard.ts';
 import { type ApiThrottle, StageFrontDoor } from './stage-front-door.ts';
 import { StageNetwork } from './stage-network.ts';
 import { StagePipeline } from './stage-pipeline.ts';
@@ -35,6 +37,8 @@ export class AppStage extends Construct {
   readonly frontDoor: StageFrontDoor;
   readonly pipeline: StagePipeline;
   readonly alarms: StageAlarms;
+  readonly alerts: StageAlerts;
+  readonly dashboard: StageDashboard;
 
   constructor(scope: Construct, id: string, props: AppStageProps) {
     super(scope, id);
@@ -97,6 +101,26 @@ export class AppStage extends Construct {
       this.cluster.service.node.addDependency(this.alarms.errorRate);
     }
 
+    this.alerts = new StageAlerts(this, 'Alerts', {
+      stage: props.stage,
+      clusterArn: this.cluster.cluster.clusterArn,
+      errorRateAlarm: this.alarms.errorRate,
+      targetGroup: this.frontDoor.targetGroup,
+      loadBalancer: this.frontDoor.loadBalancer,
+    });
+    this.dashboard = new StageDashboard(this, 'Dashboard', {
+      app,
+      stage,
+      httpApi: this.frontDoor.httpApi,
+      loadBalancer: this.frontDoor.loadBalancer,
+      autoScalingGroup: this.cluster.autoScalingGroup,
+      scalingAlarms: Object.values(this.alarms.alarms),
+      alertAlarms: [
+        this.alarms.errorRate,
+        ...(this.alerts.unhealthyTargets ? [this.alerts.unhealthyTargets] : []),
+      ],
+    });
+
     this.outputs(props);
   }
 
@@ -113,6 +137,11 @@ export class AppStage extends Construct {
           : 'Point the custom domain here: an alias (Route 53) or a CNAME record',
       });
     }
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.alerts.topic.topicArn,
+      description: 'SNS topic of the stage alerts',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
     new CfnOutput(this, 'ClusterName', { value: cluster });
     new CfnOutput(this, 'ServiceName', { value: service });
     new CfnOutput(this, 'PipelineName', { value: pipeline });

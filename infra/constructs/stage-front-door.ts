@@ -52,6 +52,8 @@ export class StageFrontDoor extends Construct {
   readonly url: string;
   readonly httpApi?: apigwv2.HttpApi;
   readonly loadBalancer?: elbv2.ApplicationLoadBalancer;
+  /** The hyperscale tier's target group of the service (its health is alerted on). */
+  readonly targetGroup?: elbv2.ApplicationTargetGroup;
   /** The API Gateway custom domain (standard tier with `domain`). */
   readonly domainName?: apigwv2.DomainName;
   /** The DNS name `domain.name` must point at (alias or CNAME) when stackpilot does not write the record. */
@@ -86,10 +88,12 @@ export class StageFrontDoor extends Construct {
         this.domainTarget = this.domainName.regionalDomainName;
       }
     } else {
-      this.loadBalancer = this.hyperscale(props, certificateArn);
+      const { loadBalancer, targetGroup } = this.hyperscale(props, certificateArn);
+      this.loadBalancer = loadBalancer;
+      this.targetGroup = targetGroup;
       const scheme = certificateArn ? 'https' : 'http';
-      this.url = `${scheme}://${this.loadBalancer.loadBalancerDnsName}`;
-      if (stageConfig.domain) this.domainTarget = this.loadBalancer.loadBalancerDnsName;
+      this.url = `${scheme}://${loadBalancer.loadBalancerDnsName}`;
+      if (stageConfig.domain) this.domainTarget = loadBalancer.loadBalancerDnsName;
     }
     if (stageConfig.domain) {
       this.url = `https://${stageConfig.domain.name}`;
@@ -194,7 +198,10 @@ export class StageFrontDoor extends Construct {
     return { api, stage: defaultStage };
   }
 
-  private hyperscale(props: StageFrontDoorProps, certificateArn?: string): elbv2.ApplicationLoadBalancer {
+  private hyperscale(
+    props: StageFrontDoorProps,
+    certificateArn?: string,
+  ): { loadBalancer: elbv2.ApplicationLoadBalancer; targetGroup: elbv2.ApplicationTargetGroup } {
     const { appConfig, vpc, service } = props;
     const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
@@ -241,13 +248,12 @@ export class StageFrontDoor extends Construct {
         certificates: [certificate],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
       });
-      https.addTargets('Service', targets);
+      const targetGroup = https.addTargets('Service', targets);
       loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
-    } else {
-      const http = loadBalancer.addListener('Http', { port: 80 });
-      http.addTargets('Service', targets);
+      return { loadBalancer, targetGroup };
     }
+    const http = loadBalancer.addListener('Http', { port: 80 });
     // Adding the service as a target opened the dynamic host ports from the load balancer to the instances.
-    return loadBalancer;
+    return { loadBalancer, targetGroup: http.addTargets('Service', targets) };
   }
 }

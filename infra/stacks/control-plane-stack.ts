@@ -4,6 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StackpilotConfig } from '../../shared/config.ts';
 import { DeployWorkflow } from '../constructs/deploy-workflow.ts';
+import { ExecutionNotifications } from '../constructs/execution-notifications.ts';
 import { ReleaseWorkflow } from '../constructs/release-workflow.ts';
 import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
 import { TaskCallbacks } from '../constructs/task-callbacks.ts';
@@ -30,6 +31,8 @@ export class ControlPlaneStack extends Stack {
   readonly release: ReleaseWorkflow;
   /** The `scale` state machine, its functions and the rules that start it. */
   readonly scale: ScaleWorkflow;
+  /** Commit statuses of deploys and alerts of failed releases, from the executions' events. */
+  readonly notifications: ExecutionNotifications;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
@@ -87,6 +90,11 @@ export class ControlPlaneStack extends Stack {
       config: props.config,
       awaitEventFunction: callbacks.awaitFunction,
       historyBucket: this.sourceBucket,
+    });
+    this.notifications = new ExecutionNotifications(this, 'Notifications', {
+      config: props.config,
+      deployStateMachine: this.deploy.stateMachine,
+      releaseStateMachine: this.release.stateMachine,
     });
   }
 }

@@ -36,6 +36,8 @@ export interface StageView {
   alarms?: { name: string; state: string; value?: number }[];
   load?: number;
   lastRelease?: { execution: string; status: string; commit?: string; image?: string; stopDate?: string };
+  /** The last status the deploy set on a commit of the stage (the git server's, GitHub's shape). */
+  commitStatus?: { state: string; sha: string; description?: string | null };
 }
 
 export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
@@ -98,6 +100,7 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
       s.load === undefined ? '-' : `${Math.round(s.load)}%`,
       alarms.length > 0 ? alarms.join(', ') : '-',
       s.lastRelease ? `${s.lastRelease.status} ${s.lastRelease.commit?.slice(0, 7) ?? ''}`.trim() : '-',
+      s.commitStatus ? `${s.commitStatus.state} ${s.commitStatus.sha.slice(0, 7)}` : '-',
     ];
   });
   const executionRows = executions.map((e) => [
@@ -114,7 +117,10 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
   ]);
   return [
     'STAGES',
-    table(['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release'], stageRows),
+    table(
+      ['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release', 'commit status'],
+      stageRows,
+    ),
     '',
     'RECENT EXECUTIONS',
     executionRows.length > 0

@@ -162,6 +162,13 @@ describe.skipIf(!motoEndpoint())('EventBridge rules of the templates on moto and
     'cloudwatch-alarm-state-change.json': 1,
     'ecs-task-placement-failure.json': 1,
     'ecs-deployment-state-change.json': 0,
+    // A deploy's status change sets the commit status; a failed release is routed to its stage.
+    'step-functions-execution-running.json': 1,
+    'step-functions-execution-failed.json': 1,
+    // The alert rules of the stage the sample names (starter/dev).
+    'stackpilot-release-failed.json': 1,
+    'codebuild-build-failed.json': 1,
+    'ecs-task-stopped.json': 1,
   };
 
   it('has the rules and AWS event samples to check', () => {

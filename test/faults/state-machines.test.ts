@@ -301,9 +301,19 @@ for (const machine of STATE_MACHINES) {
 
 /** Samples that are webhook bodies: `webhook.test.ts` generates deliveries from them. */
 const WEBHOOK_BODIES = ['github-push.json', 'gitlab-push.json', 'gitlab-tag-push.json'];
-/** AWS events no rule starts a state machine with yet (the AWS conformance suite checks that). */
-/** Events that start no state machine: the relay's (they resume waiting executions). */
-const UNROUTED_EVENTS = ['ecs-deployment-state-change.json', 'codepipeline-execution-state-change.json'];
+/**
+ * AWS events no rule starts a state machine with (the AWS conformance suite checks that): their
+ * rules go to a function (the wait relay, commit status, release alert) or to a stage's alert topic.
+ */
+const UNROUTED_EVENTS = [
+  'ecs-deployment-state-change.json',
+  'codepipeline-execution-state-change.json',
+  'step-functions-execution-running.json',
+  'step-functions-execution-failed.json',
+  'stackpilot-release-failed.json',
+  'codebuild-build-failed.json',
+  'ecs-task-stopped.json',
+];
 
 /** The samples that are state machine inputs, with what they are run through. */
 const INPUT_SAMPLES: { machine: StateMachineName; sample: string; input: () => unknown }[] = [

@@ -177,6 +177,27 @@ describe('the sandbox, as a newcomer uses it', () => {
     expect(after.taskDefinition?.image).toMatch(new RegExp(`/stackpilot/starter:${commit}$`));
     expect(after.lastRelease).toMatchObject({ status: 'SUCCEEDED', commit });
 
+    // The deploy reported on the commit: pending when it started, success when the release ended.
+    const statuses = await until(
+      'the commit status success',
+      async () => {
+        const res = await fetch(`${url}/api/v3/repos/git/starter/commits/${commit}/statuses`, {
+          headers: { authorization: 'Bearer test' },
+        });
+        const list = (await res.json()) as { state: string; context: string }[];
+        return list.some((s) => s.state === 'success') ? list : undefined;
+      },
+      10_000,
+    );
+    expect(statuses.map((s) => [s.state, s.context]).reverse()).toEqual([
+      ['pending', 'stackpilot/starter/dev'],
+      ['success', 'stackpilot/starter/dev'],
+    ]);
+    expect(((await dev()) as { commitStatus?: unknown }).commitStatus).toMatchObject({
+      state: 'success',
+      sha: commit,
+    });
+
     const logs = await cli(['logs', deploy.name, '--url', url]);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain('-> Package Source');

@@ -161,7 +161,9 @@ describe.skipIf(!motoEndpoint())('EventBridge rules of the templates on moto and
   const RULES_PER_SAMPLE: Record<string, number> = {
     'cloudwatch-alarm-state-change.json': 1,
     'ecs-task-placement-failure.json': 1,
-    'ecs-deployment-state-change.json': 0,
+    // The relay of the waits: a release resumes on its deployment's end, a deploy on its pipeline's.
+    'ecs-deployment-state-change.json': 1,
+    'codepipeline-execution-state-change.json': 1,
     // A deploy's status change sets the commit status; a failed release is routed to its stage.
     'step-functions-execution-running.json': 1,
     'step-functions-execution-failed.json': 1,

@@ -71,7 +71,7 @@ export interface DeployedApp {
   readonly clients: SetupClients;
   /** A Lambda function's environment variables, as the template sets them (by logical id prefix). */
   functionEnvironment(stackName: string, logicalIdPrefix: string): Record<string, string>;
-  /** The rules' patterns and names, by logical id. */
+  /** The rules' patterns and names, by stack and logical id (`<stack>/<id>`). */
   readonly rules: Map<string, { name: string; pattern: Record<string, unknown> }>;
 }
 
@@ -119,6 +119,8 @@ const CREATION_ORDER: readonly string[] = [
   'AWS::SecretsManager::Secret',
   'AWS::IAM::Role',
   'AWS::StepFunctions::StateMachine',
+  // Alert topics are rule targets and alarm actions.
+  'AWS::SNS::Topic',
   'AWS::Events::Rule',
   'AWS::EC2::VPC',
   'AWS::EC2::Subnet',
@@ -233,13 +235,19 @@ async function createResource(
       stack.provide(id, { ref: out.stateMachineArn as string });
       return;
     }
+    case 'AWS::SNS::Topic': {
+      const xml = await queryCall(account, 'sns', 'CreateTopic', { Name: stack.ref(id) });
+      stack.provide(id, { ref: xmlValue(xml, 'TopicArn') });
+      return;
+    }
     case 'AWS::Events::Rule': {
       const name = stack.ref(id);
       const { rule, targets, pattern } = toPutRule(name, stack.properties(id));
       const out = await clients.eventBridge.send(new PutRuleCommand(rule));
       await clients.eventBridge.send(new PutTargetsCommand(targets));
       stack.provide(id, { attributes: { Arn: out.RuleArn } });
-      if (pattern) rules.set(id, { name, pattern });
+      // Keyed by stack too: every stage stack has rules of the same logical ids.
+      if (pattern) rules.set(`${stack.stackName}/${id}`, { name, pattern });
       return;
     }
     case 'AWS::EC2::VPC': {

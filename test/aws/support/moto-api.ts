@@ -21,11 +21,11 @@ function headers(account: MotoAccount, service: string, extra: Record<string, st
 /** An AWS Query protocol call (EC2, IAM); returns the XML answer, throws on an error answer. */
 export async function queryCall(
   account: MotoAccount,
-  service: 'ec2' | 'iam',
+  service: 'ec2' | 'iam' | 'sns',
   action: string,
   params: Readonly<Record<string, string>>,
 ): Promise<string> {
-  const version = service === 'ec2' ? '2016-11-15' : '2010-05-08';
+  const version = { ec2: '2016-11-15', iam: '2010-05-08', sns: '2010-03-31' }[service];
   const body = new URLSearchParams({ Action: action, Version: version, ...params });
   const response = await fetch(`${account.endpoint}/`, {
     method: 'POST',

@@ -107,8 +107,18 @@ export class TaskSupervisor {
     process.on('exit', this.killAll);
   }
 
-  /** Opens a front door per stage; resolves with their URLs by `app/stage`. */
+  /**
+   * Opens a front door per stage and takes over the tasks running already (placed before
+   * the supervisor, or by an earlier sandbox): resolves with the URLs by `app/stage`.
+   */
   async open(): Promise<Record<string, string>> {
+    for (const { task } of this.options.account.ecs.liveTasks()) {
+      if (task.supervised || task.failReason || task.desiredStatus !== 'RUNNING') continue;
+      const plan = this.plan(task);
+      if (!plan) continue;
+      this.plans.set(task.taskArn, plan);
+      this.options.account.ecs.supervise(task);
+    }
     for (const { app, stage } of this.stages.values()) {
       const door = await FrontDoor.open({ name: `${app}/${stage}`, targets: () => this.targets(app, stage) });
       this.doors.set(`${app}/${stage}`, door);

@@ -32,6 +32,8 @@ export interface StageView {
   alarms?: { name: string; state: string; value?: number }[];
   load?: number;
   lastRelease?: { execution: string; status: string; commit?: string; image?: string; stopDate?: string };
+  /** The stage's front door on loopback. */
+  url?: string;
 }
 
 export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
@@ -77,6 +79,7 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
       s.load === undefined ? '-' : `${Math.round(s.load)}%`,
       alarms.length > 0 ? alarms.join(', ') : '-',
       s.lastRelease ? `${s.lastRelease.status} ${s.lastRelease.commit?.slice(0, 7) ?? ''}`.trim() : '-',
+      s.url ?? '-',
     ];
   });
   const executionRows = executions.map((e) => [
@@ -93,7 +96,10 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
   ]);
   return [
     'STAGES',
-    table(['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release'], stageRows),
+    table(
+      ['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release', 'url'],
+      stageRows,
+    ),
     '',
     'RECENT EXECUTIONS',
     executionRows.length > 0

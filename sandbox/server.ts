@@ -32,6 +32,7 @@ import { localLambdaContext } from './lambda-context.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause } from './location.ts';
 import { type ExecutionRecord, Runner, STATE_MACHINE_KINDS } from './runner.ts';
 import type { StateMachineName } from './state-machines.ts';
+import { TaskSupervisor } from './tasks/supervisor.ts';
 import { pageFile, sendPageFile } from './web/static.ts';
 
 export { DEFAULT_DATA_DIR, DEFAULT_PORT, serverFile, shortCause };
@@ -88,6 +89,10 @@ export interface Sandbox {
   readonly account: EmulatedAccount;
   readonly runner: Runner;
   readonly bus: EventBus;
+  /** Runs the stages' tasks as processes behind a front door per stage. */
+  readonly supervisor: TaskSupervisor;
+  /** The front door URL of each stage, by `app/stage`. */
+  readonly stageUrls: Record<string, string>;
   /** Resolves when every webhook delivery triggered by pushes so far has been answered. */
   settled(): Promise<void>;
   /** Stops the server and the clock, records running executions as aborted, flushes state. */
@@ -233,11 +238,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     account.hooks.onHookError = (error, event) =>
       log(`sandbox: handling a ${event['detail-type']} event failed: ${(error as Error).message}`);
 
-    // Emulated time moves on its own: rollouts progress and alarms are evaluated between calls.
+    // Task output goes to this sink: the one place to plug the emulated CloudWatch Logs into.
+    // Task output goes to the emulated CloudWatch Logs, where `stackpilot logs <app> <stage>` reads it.
+    const supervisor = new TaskSupervisor({ account, dataDir, timeScale, log, logSink: account.logs });
+    const stageUrls = await supervisor.open();
+
+    // Emulated time moves on its own: rollouts progress and alarms are evaluated between calls,
+    // and the task processes follow what ECS decided.
     const ticker = setInterval(
       () => {
         try {
           account.tick();
+          supervisor.sync();
         } catch (error) {
           log(`sandbox: the emulated account failed to advance: ${(error as Error).message}`);
         }
@@ -304,6 +316,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       history,
       commitStatuses,
       origin: url,
+      supervisor,
     };
     handle = (req, res) => {
       route(routes, req, res).catch((error: unknown) => {
@@ -326,6 +339,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       account,
       runner,
       bus,
+      supervisor,
+      stageUrls,
       async settled() {
         while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
       },
@@ -337,6 +352,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             server.close(() => resolveClose());
             server.closeAllConnections();
           });
+          await supervisor.close();
           runner.close();
           account.flush();
           rmSync(serverFile(dataDir), { force: true });
@@ -419,6 +435,7 @@ interface Routes {
   /** The git server's commit statuses (GitHub's API). */
   commitStatuses: CommitStatusStore;
   origin: string;
+  supervisor: TaskSupervisor;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -510,9 +527,15 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
   if (path === '/load' && method === 'POST') {
     const document = parseJson(await buffer(req));
     if (!document.ok) return sendJson(res, 400, { message: document.message });
-    const { app, stage, cpu } = (document.value ?? {}) as { app?: string; stage?: string; cpu?: number };
+    const { app, stage, cpu } = (document.value ?? {}) as {
+      app?: string;
+      stage?: string;
+      cpu?: number | null;
+    };
     try {
-      routes.account.cloudWatch.setLoad(String(app), String(stage), Number(cpu));
+      // null turns the knob off: the tasks' measured CPU drives the metric.
+      if (cpu === null) routes.account.cloudWatch.clearLoad(String(app), String(stage));
+      else routes.account.cloudWatch.setLoad(String(app), String(stage), Number(cpu));
       routes.account.flush();
     } catch (error) {
       return sendJson(res, 400, { message: (error as Error).message });
@@ -552,6 +575,10 @@ function stages(routes: Routes) {
     return {
       ...stage,
       commitStatus: status && { state: status.state, sha: status.sha, description: status.description },
+      url: routes.supervisor.urls()[`${stage.app}/${stage.stage}`],
+      loadSource: routes.account.cloudWatch.loadSource(stage.app, stage.stage),
+      processes: routes.supervisor.tasks(stage.app, stage.stage),
+      environment: routes.supervisor.environment(stage.app, stage.stage),
       lastRelease: last
         ? {
             execution: last.name,
@@ -656,6 +683,8 @@ export function startBanner(sandbox: Sandbox): string {
   for (const repo of sandbox.repositories) {
     lines.push(`${repo.configuredUrl} is served as ${repo.cloneUrl} (apps: ${repo.apps.join(', ')})`);
   }
+  for (const [stage, stageUrl] of Object.entries(sandbox.stageUrls))
+    lines.push(`${stage} is served at ${stageUrl}`);
   const first = sandbox.repositories[0];
   if (first) {
     const folder = first.repository.replace(/\.git$/, '');
@@ -664,8 +693,9 @@ export function startBanner(sandbox: Sandbox): string {
       'Next, in another terminal:',
       `  git clone ${first.cloneUrl} && cd ${folder}`,
       `  # edit something, then: git commit -am "my change" && git push   (deploys ${first.apps[0]}/${first.stage})`,
-      '  npx stackpilot status                 # stages and executions',
-      `  npx stackpilot load ${first.apps[0]} ${first.stage} --cpu 95   # drive CPU up, watch it scale`,
+      '  npx stackpilot status                 # stages, their URLs and executions',
+      `  open ${sandbox.stageUrls[`${first.apps[0]}/${first.stage}`] ?? 'the stage URL'}   # your app, once the push is released`,
+      `  npx stackpilot load ${first.apps[0]} ${first.stage} --rps 40 --duration 2m   # real requests, watch it scale`,
       '',
       'Ctrl-C stops the sandbox; its state stays in the data folder.',
     );

@@ -317,6 +317,15 @@ const app = z
     /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */
     secrets: secretsSchema.default({}),
     stages: z.record(name, stage).refine((s) => Object.keys(s).length > 0, 'at least one stage'),
+    /**
+     * How the sandbox (`npm start`) runs the app's tasks as local processes. `command` runs with
+     * `sh -c` in the unpacked source of the released commit, with PORT and the task's environment.
+     * @default the `start` script of the source's package.json
+     */
+    sandbox: z
+      .object({ command: z.string().trim().min(1).max(4096).optional() })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((appConfig, ctx) => {

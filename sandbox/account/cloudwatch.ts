@@ -159,12 +159,38 @@ export class CloudWatchEmulator implements Emulator {
     this.file.value.loads[`${app}/${stage}`] = cpuPercent;
   }
 
+  /** Turns the knob off: the measured CPU of the stage's task processes drives the metric again. */
+  clearLoad(app: string, stage: string): void {
+    if (!findStage(this.ctx.config, app, stage))
+      throw new Error(`no stage ${stage} of app ${app} in the configuration`);
+    delete this.file.value.loads[`${app}/${stage}`];
+  }
+
   /**
-   * The stage's load: the knob's value, else midway between the thresholds of the service's
-   * scale-in and scale-out alarms (as the templates created them), so that neither fires.
+   * The CPU the stage's task processes used (% of what the tasks reserve, can exceed 100 as on
+   * EC2), measured by the sandbox's task supervisor; undefined when no task runs as a process.
+   */
+  setMeasuredLoad(app: string, stage: string, cpuPercent: number | undefined): void {
+    if (cpuPercent === undefined) this.measured.delete(`${app}/${stage}`);
+    else this.measured.set(`${app}/${stage}`, cpuPercent);
+  }
+
+  /** Measured CPU per stage (not saved: it is gone with the processes). */
+  private readonly measured = new Map<string, number>();
+
+  /** Where the stage's CPU comes from: the knob, the task processes, or neither (idle midpoint). */
+  loadSource(app: string, stage: string): 'knob' | 'measured' | 'idle' {
+    if (this.file.value.loads[`${app}/${stage}`] !== undefined) return 'knob';
+    return this.measured.has(`${app}/${stage}`) ? 'measured' : 'idle';
+  }
+
+  /**
+   * The stage's load: the knob's value, else the measured CPU of its task processes, else
+   * midway between the thresholds of the service's scale-in and scale-out alarms (as the
+   * templates created them), so that neither fires.
    */
   load(app: string, stage: string): number {
-    const set = this.file.value.loads[`${app}/${stage}`];
+    const set = this.file.value.loads[`${app}/${stage}`] ?? this.measured.get(`${app}/${stage}`);
     if (set !== undefined) return set;
     const threshold = (direction: ScaleDirection) =>
       Object.values(this.file.value.alarms).find(

@@ -126,6 +126,25 @@ export interface TaskRecord {
   failReason?: string;
   /** The stopCode when it fails (its deployment's plan). */
   failStopCode?: TaskRecord['stopCode'];
+  /**
+   * Set when the sandbox runs the task as a real process (`sandbox/tasks/`): its health comes
+   * from real checks and it stops when its process exits. Unset: a record (RUNNING is healthy).
+   */
+  supervised?: boolean;
+  /** The container health check's verdict, as ECS reports it (supervised tasks). */
+  healthStatus?: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY';
+  /** The essential container's exit code, once its process exited. */
+  exitCode?: number;
+}
+
+/** How long ECS waits after SIGTERM before SIGKILL when the container sets no stopTimeout. */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+/** The stoppedReason of a task whose container health check failed (ECS's words). */
+export const HEALTH_CHECK_FAILURE_REASON = 'Task failed container health checks';
+
+/** A RUNNING task counts as healthy: a record always, a real process once its checks passed. */
+export function taskHealthy(task: TaskRecord): boolean {
+  return task.lastStatus === 'RUNNING' && (!task.supervised || task.healthStatus === 'HEALTHY');
 }
 
 export interface EcsState {

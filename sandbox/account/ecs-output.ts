@@ -142,12 +142,15 @@ export class EcsOutputs {
       ...(task.stoppedAt !== undefined && { stoppedAt: new Date(task.stoppedAt) }),
       ...(task.stoppedReason && { stoppedReason: task.stoppedReason }),
       ...(task.stopCode && { stopCode: task.stopCode }),
+      ...(task.healthStatus && { healthStatus: task.healthStatus }),
       availabilityZone: this.state.instances[task.containerInstanceArn]?.availabilityZone,
       containers: (definition?.definition.containerDefinitions ?? []).map((c) => ({
         name: c.name,
         image: c.image,
         lastStatus: task.lastStatus,
         ...(task.lastStatus === 'STOPPED' && task.failReason && { exitCode: 1, reason: task.failReason }),
+        ...(task.exitCode !== undefined && { exitCode: task.exitCode }),
+        ...(task.healthStatus && c.healthCheck && { healthStatus: task.healthStatus }),
       })),
     };
   }

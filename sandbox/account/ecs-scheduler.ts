@@ -6,9 +6,12 @@
  */
 import {
   circuitBreakerThreshold,
+  DEFAULT_FAILURE_REASON,
+  DEFAULT_STOP_TIMEOUT_MS,
   type DeploymentRecord,
   type EcsState,
   FAILED_DEPLOYMENT_LINGER_MS,
+  HEALTH_CHECK_FAILURE_REASON,
   type InstanceRecord,
   MAX_SERVICE_EVENTS,
   newDeploymentId,
@@ -19,6 +22,7 @@ import {
   TASK_START_MS,
   TASK_STOP_MS,
   type TaskRecord,
+  taskHealthy,
   taskResources,
 } from './ecs-model.ts';
 import type { AccountContext } from './types.ts';
@@ -26,6 +30,9 @@ import type { AccountContext } from './types.ts';
 export const CIRCUIT_BREAKER_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
 
 export class EcsScheduler {
+  /** Called when a task is placed (the sandbox's supervisor decides there whether it runs it). */
+  onTaskPlaced?: (task: TaskRecord) => void;
+
   constructor(
     private readonly state: EcsState,
     private readonly ctx: AccountContext,
@@ -75,8 +82,70 @@ export class EcsScheduler {
     task.stoppedReason = reason;
     task.stopCode = code;
     task.stoppingAt = t;
-    task.stopAt = task.lastStatus === 'RUNNING' ? t + TASK_STOP_MS : t;
+    // A real process stops when it exits (SIGTERM, then SIGKILL after the stop timeout): the
+    // supervisor reports it; the margin only covers a supervisor that is gone.
+    task.stopAt =
+      task.lastStatus !== 'RUNNING'
+        ? t
+        : task.supervised
+          ? t + this.stopTimeoutMs(task) + 5_000
+          : t + TASK_STOP_MS;
     if (task.stopAt <= t) this.advanceTask(task, t);
+  }
+
+  /** The container's stopTimeout (seconds in the task definition), else ECS's default. */
+  stopTimeoutMs(task: TaskRecord): number {
+    const key = task.taskDefinitionArn.slice(task.taskDefinitionArn.lastIndexOf('/') + 1);
+    const seconds = this.state.taskDefinitions[key]?.definition.containerDefinitions?.[0]?.stopTimeout;
+    return seconds === undefined ? DEFAULT_STOP_TIMEOUT_MS : seconds * 1000;
+  }
+
+  /**
+   * A supervised task's process exited. Unasked, ECS reports "Essential container in task
+   * exited" with the exit code, and a deployment in progress counts it as a failed task.
+   */
+  containerExited(task: TaskRecord, exitCode: number, t: number): void {
+    if (task.lastStatus === 'STOPPED') return;
+    task.exitCode = exitCode;
+    if (task.desiredStatus === 'RUNNING') {
+      task.desiredStatus = 'STOPPED';
+      task.stoppedReason = DEFAULT_FAILURE_REASON;
+      task.stopCode = 'EssentialContainerExited';
+      task.stoppingAt = t;
+      this.countFailure(task, t);
+    }
+    task.lastStatus = 'STOPPED';
+    task.stoppedAt = t;
+    task.stopAt = t;
+  }
+
+  /** A supervised task failed its container health check: ECS stops it, and it counts as failed. */
+  healthCheckFailed(task: TaskRecord, t: number): void {
+    if (task.desiredStatus === 'STOPPED') return;
+    task.healthStatus = 'UNHEALTHY';
+    this.stopTask(task, t, HEALTH_CHECK_FAILURE_REASON);
+    this.countFailure(task, t);
+    const service = this.serviceOf(task);
+    if (service) {
+      service.steady = false;
+      this.serviceEvent(
+        service,
+        `(task ${task.taskArn.slice(task.taskArn.lastIndexOf('/') + 1)}) failed container health checks.`,
+        t,
+      );
+    }
+  }
+
+  private serviceOf(task: TaskRecord): ServiceRecord | undefined {
+    return task.serviceName ? this.state.services[`${task.clusterName}/${task.serviceName}`] : undefined;
+  }
+
+  private countFailure(task: TaskRecord, t: number): void {
+    const deployment = this.serviceOf(task)?.deployments.find((d) => d.id === task.deploymentId);
+    if (deployment?.rolloutState === 'IN_PROGRESS') {
+      deployment.failedTasks += 1;
+      deployment.updatedAt = t;
+    }
   }
 
   private advanceTask(task: TaskRecord, t: number): void {
@@ -149,7 +218,7 @@ export class EcsScheduler {
 
     // Stop what is surplus, old deployments first, without going below minimum healthy.
     const minHealthy = Math.ceil((desired * service.minimumHealthyPercent) / 100);
-    let healthy = live.filter((task) => task.lastStatus === 'RUNNING').length;
+    let healthy = live.filter(taskHealthy).length;
     const pendingFirst = (a: TaskRecord, b: TaskRecord) =>
       (a.lastStatus === 'PENDING' ? -1 : 0) - (b.lastStatus === 'PENDING' ? -1 : 0);
     const surplus = [
@@ -160,7 +229,7 @@ export class EcsScheduler {
     const stopped: TaskRecord[] = [];
     for (const task of surplus) {
       if (task.desiredStatus !== 'RUNNING') continue;
-      if (task.lastStatus === 'RUNNING') {
+      if (taskHealthy(task)) {
         if (healthy - 1 < minHealthy) continue;
         healthy -= 1;
       }
@@ -193,7 +262,7 @@ export class EcsScheduler {
     const done =
       others.length === 0 &&
       mine.length === service.desiredCount &&
-      mine.every((task) => task.lastStatus === 'RUNNING' && this.instanceActive(task));
+      mine.every((task) => taskHealthy(task) && this.instanceActive(task));
     if (done && primary.rolloutState === 'IN_PROGRESS') {
       primary.rolloutState = 'COMPLETED';
       primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
@@ -293,6 +362,7 @@ export class EcsScheduler {
       ...(deployment.failStopCode && { failStopCode: deployment.failStopCode }),
     };
     this.state.tasks[taskArn] = task;
+    this.onTaskPlaced?.(task);
     service.steady = false;
     this.serviceEvent(
       service,

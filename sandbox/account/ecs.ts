@@ -67,6 +67,7 @@ import {
   newResourceId,
   type ServiceRecord,
   type TaskDefinitionRecord,
+  type TaskRecord,
 } from './ecs-model.ts';
 import { EcsOutputs } from './ecs-output.ts';
 import { EcsScheduler, instanceUsage } from './ecs-scheduler.ts';
@@ -191,6 +192,57 @@ export class EcsEmulator implements Emulator {
         task.stoppedAt = t;
       }
     }
+  }
+
+  // ---- what the sandbox's task supervisor (`sandbox/tasks/`) sees and reports ----
+
+  /** Called with each task ECS places; the supervisor marks the ones it runs as processes. */
+  set onTaskPlaced(hook: ((task: TaskRecord) => void) | undefined) {
+    this.scheduler.onTaskPlaced = hook;
+  }
+
+  /** The tasks that have not stopped (the supervisor's work list), and their task definitions. */
+  liveTasks(): { task: TaskRecord; definition: TaskDefinitionRecord['definition'] | undefined }[] {
+    return Object.values(this.state.tasks)
+      .filter((task) => task.lastStatus !== 'STOPPED')
+      .map((task) => ({ task, definition: this.definitionOf(task) }));
+  }
+
+  /** The task definition a task (or anything with its ARN) runs. */
+  definitionOf(task: Pick<TaskRecord, 'taskDefinitionArn'>): TaskDefinitionRecord['definition'] | undefined {
+    return this.state.taskDefinitions[
+      task.taskDefinitionArn.slice(task.taskDefinitionArn.lastIndexOf('/') + 1)
+    ]?.definition;
+  }
+
+  /** The task runs as a real process: RUNNING is not healthy until its checks pass. */
+  supervise(task: TaskRecord): void {
+    task.supervised = true;
+    task.healthStatus = 'UNKNOWN';
+  }
+
+  /** A supervised task passed its health check. */
+  taskHealthy(task: TaskRecord): void {
+    if (task.lastStatus !== 'STOPPED' && task.healthStatus !== 'HEALTHY') {
+      task.healthStatus = 'HEALTHY';
+      const service = this.state.services[`${task.clusterName}/${task.serviceName}`];
+      if (service) service.steady = false;
+    }
+  }
+
+  /** A supervised task failed its health check (retries exhausted): ECS stops and counts it. */
+  taskUnhealthy(task: TaskRecord): void {
+    this.scheduler.healthCheckFailed(task, this.ctx.clock.now());
+  }
+
+  /** A supervised task's process exited with `exitCode` (128 + signal when a signal killed it). */
+  containerExited(task: TaskRecord, exitCode: number): void {
+    this.scheduler.containerExited(task, exitCode, this.ctx.clock.now());
+  }
+
+  /** How long a stopping task has between SIGTERM and SIGKILL (emulated ms). */
+  stopTimeoutMs(task: TaskRecord): number {
+    return this.scheduler.stopTimeoutMs(task);
   }
 
   /** What CloudWatch needs: the running tasks of a service and the instances of its cluster. */

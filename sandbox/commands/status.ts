@@ -38,6 +38,8 @@ export interface StageView {
   lastRelease?: { execution: string; status: string; commit?: string; image?: string; stopDate?: string };
   /** The last status the deploy set on a commit of the stage (the git server's, GitHub's shape). */
   commitStatus?: { state: string; sha: string; description?: string | null };
+  /** The stage's front door on loopback. */
+  url?: string;
 }
 
 export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
@@ -101,6 +103,7 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
       alarms.length > 0 ? alarms.join(', ') : '-',
       s.lastRelease ? `${s.lastRelease.status} ${s.lastRelease.commit?.slice(0, 7) ?? ''}`.trim() : '-',
       s.commitStatus ? `${s.commitStatus.state} ${s.commitStatus.sha.slice(0, 7)}` : '-',
+      s.url ?? '-',
     ];
   });
   const executionRows = executions.map((e) => [
@@ -118,7 +121,18 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
   return [
     'STAGES',
     table(
-      ['stage', 'revision', 'image', 'tasks', 'instances', 'cpu', 'alarms', 'last release', 'commit status'],
+      [
+        'stage',
+        'revision',
+        'image',
+        'tasks',
+        'instances',
+        'cpu',
+        'alarms',
+        'last release',
+        'commit status',
+        'url',
+      ],
       stageRows,
     ),
     '',

@@ -25,6 +25,7 @@ interface Stage {
   runningCount: number;
   autoScalingGroup?: { min: number; max: number; desired: number };
   lastRelease?: { status: string; commit?: string };
+  url?: string;
 }
 
 function sh(
@@ -137,7 +138,10 @@ describe('the sandbox, as a newcomer uses it', () => {
     });
     writeFileSync(
       join(work, 'server.js'),
-      `${readFileSync(join(work, 'server.js'), 'utf8')}\n// a first change\n`,
+      readFileSync(join(work, 'server.js'), 'utf8').replace(
+        "const GREETING = 'Hello from the starter app';",
+        "const GREETING = 'Hello from a newcomer';",
+      ),
     );
     await sh('git', ['commit', '--quiet', '-am', 'A first change'], work);
     const commit = (await sh('git', ['rev-parse', 'HEAD'], work)).stdout.trim();
@@ -197,6 +201,20 @@ describe('the sandbox, as a newcomer uses it', () => {
       state: 'success',
       sha: commit,
     });
+    // The start banner and the stage show the stage's URL: open it, and the change is there.
+    expect(after.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(output).toContain(`starter/dev is served at ${after.url}`);
+    const served = await until(
+      'the stage URL to serve the change',
+      async () => {
+        const response = await fetch(`${after.url}/`).catch(() => undefined);
+        const body = response?.ok ? ((await response.json()) as { message?: string }) : undefined;
+        return body?.message === 'Hello from a newcomer' ? body : undefined;
+      },
+      30_000,
+    );
+    timings.serving = Date.now() - pushed;
+    expect(served.message).toBe('Hello from a newcomer');
 
     const logs = await cli(['logs', deploy.name, '--url', url]);
     expect(logs.code).toBe(0);

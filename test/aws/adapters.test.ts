@@ -148,6 +148,24 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     }
   });
 
+  it('names the calls of the task-token waits, the release lease, promotion and release alerts as not yet run on moto', () => {
+    // Added with those features and covered by aws-sdk-client-mock and path tests; the suite
+    // does not run them on moto yet, so the summary lists them as gaps rather than as checked.
+    for (const [service, command, adapter] of [
+      ['SFN', 'SendTaskSuccess', 'task-tokens: resumeTask'],
+      ['SFN', 'SendTaskFailure', 'task-tokens: resumeTask'],
+      ['SFN', 'DescribeExecution', 'release-lease-store: enterStage'],
+      ['ECR', 'DescribeImages', 'ecr-images: imageInRepository'],
+      ['EventBridge', 'PutEvents', 'alert-events: putReleaseFailed'],
+    ] as const) {
+      recordGap(account.record, {
+        service,
+        command,
+        reason: `not yet run on moto (${adapter}: aws-sdk-client-mock and path tests only)`,
+      });
+    }
+  });
+
   it('lists the release history the release records', async () => {
     const bucket = env('ReleaseRecordRelease').RELEASE_HISTORY_BUCKET as string;
     const record = {
@@ -218,9 +236,15 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       const placeholders = [...file.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]);
       expect(placeholders.length, machine.name).toBeGreaterThan(0);
       expect(definition).not.toMatch(/\$\{[A-Za-z0-9]+\}/);
-      const resources = [...definition.matchAll(/"Resource":\s*"([^"]+)"/g)].map((m) => m[1] as string);
+      // Tasks invoke a function directly (its ARN as Resource) or through the Lambda service
+      // integration that waits for a task token (the function in Parameters.FunctionName).
+      const waitForToken = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+      const resources = [...definition.matchAll(/"Resource":\s*"([^"]+)"/g)]
+        .map((m) => m[1] as string)
+        .filter((r) => r !== waitForToken);
+      const invoked = [...definition.matchAll(/"FunctionName":\s*"([^"]+)"/g)].map((m) => m[1] as string);
       expect(resources.length).toBeGreaterThan(0);
-      for (const resource of resources)
+      for (const resource of [...resources, ...invoked])
         expect(functionArns, `${machine.name}: ${resource}`).toContain(resource);
       // The same document as the file, every placeholder replaced by one value.
       const pattern = new RegExp(

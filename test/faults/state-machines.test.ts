@@ -321,6 +321,7 @@ const INPUT_SAMPLES: { machine: StateMachineName; sample: string; input: () => u
   { machine: 'release', sample: 'release-input.json', input: () => sample('release-input.json') },
   { machine: 'release', sample: 'release-redeploy.json', input: () => sample('release-redeploy.json') },
   { machine: 'release', sample: 'release-rollback.json', input: () => sample('release-rollback.json') },
+  { machine: 'release', sample: 'release-promote.json', input: () => sample('release-promote.json') },
   {
     machine: 'scale',
     sample: 'cloudwatch-alarm-state-change.json',

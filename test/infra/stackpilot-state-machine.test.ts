@@ -14,6 +14,7 @@ function deployTasks(stack: Stack) {
     PackageSourceFunctionArn: fn(stack, 'package-source'),
     StartPipelineFunctionArn: fn(stack, 'start-pipeline'),
     CheckPipelineFunctionArn: fn(stack, 'check-pipeline'),
+    AwaitEventFunctionArn: fn(stack, 'await-event'),
   };
 }
 
@@ -34,6 +35,7 @@ describe('StackpilotStateMachine', () => {
         PackageSourceFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:package-source',
         StartPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:start-pipeline',
         CheckPipelineFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:check-pipeline',
+        AwaitEventFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:await-event',
       },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
       TracingConfiguration: { Enabled: true },
@@ -53,6 +55,7 @@ describe('StackpilotStateMachine', () => {
         'arn:aws:lambda:eu-west-1:111111111111:function:package-source',
         'arn:aws:lambda:eu-west-1:111111111111:function:start-pipeline',
         'arn:aws:lambda:eu-west-1:111111111111:function:check-pipeline',
+        'arn:aws:lambda:eu-west-1:111111111111:function:await-event',
       ],
     });
   });

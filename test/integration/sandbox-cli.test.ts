@@ -33,6 +33,9 @@ describe('stackpilot CLI against a running sandbox', () => {
     dataDir = join(dir, 'data');
     delete process.env.STACKPILOT_WEBHOOK_SECRET;
     sandbox = await startSandbox({ dataDir, port: 0, timeScale: 600, log: () => undefined });
+    // The tasks' measured CPU would drive the service alarms (an idle app scales in): a steady
+    // 50 % keeps both service alarms quiet, so the only scaling is what the tests start.
+    for (const s of ['dev', 'prod']) sandbox.account.cloudWatch.setLoad('starter', s, 50);
     const stage = sandbox.account.snapshot().find((s) => s.app === 'starter' && s.stage === 'dev');
     if (!stage?.logGroup) throw new Error('the starter/dev stage has no log group in the sandbox');
     group = stage.logGroup;

@@ -121,6 +121,11 @@ export const INVENTORY: readonly InventoryEntry[] = [
     via: '@aws-lambda-powertools/parameters',
   },
   { service: 'SFN', command: 'StartExecution', adapters: ['stepfunctions: startNamedExecution'] },
+  { service: 'SFN', command: 'SendTaskSuccess', adapters: ['task-tokens: resumeTask'] },
+  { service: 'SFN', command: 'SendTaskFailure', adapters: ['task-tokens: resumeTask'] },
+  { service: 'SFN', command: 'DescribeExecution', adapters: ['release-lease-store: enterStage'] },
+  { service: 'ECR', command: 'DescribeImages', adapters: ['ecr-images: imageInRepository'] },
+  { service: 'EventBridge', command: 'PutEvents', adapters: ['alert-events: putReleaseFailed'] },
   { service: 'SSM', command: 'PutParameter', adapters: ['released-image: recordReleasedImage'] },
 ];
 

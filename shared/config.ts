@@ -79,7 +79,7 @@ const clusterScaling = z
      * What the cluster alarms watch. `reservation` (default): what the tasks reserve, the
      * higher of the cluster's CPUReservation and MemoryReservation, against
      * `reservationHigh`/`reservationLow`; a service scale-out also adds the instances its
-     * tasks need (README "Scaling"). `cpu-utilization`: the TinyStacks rule, the cluster's
+     * tasks need (docs/scaling.md). `cpu-utilization`: the TinyStacks rule, the cluster's
      * CPUUtilization against `cpuHigh`/`cpuLow`.
      */
     policy: z.enum(['reservation', 'cpu-utilization']).default('reservation'),
@@ -121,7 +121,7 @@ const repoPath = z
   );
 
 /**
- * Who hears about a stage (README "What you see after a push"): the e-mail addresses
+ * Who hears about a stage (docs/deploying.md, "What you see after a push"): the e-mail addresses
  * subscribed to the stage's alert topic. Set on the app for every stage; a stage's own
  * `alerts` replaces the app's.
  */

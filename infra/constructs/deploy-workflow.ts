@@ -206,7 +206,7 @@ export class DeployWorkflow extends Construct {
     const base = stage.url.replace(/\/$/, '');
     this.githubWebhookUrl = `${base}${WEBHOOK_ROUTES.github}`;
     this.gitlabWebhookUrl = `${base}${WEBHOOK_ROUTES.gitlab}`;
-    // Plain output keys (no construct-path hash), so the README and scripts can name them.
+    // Plain output keys (no construct-path hash), so the docs and scripts can name them.
     const outputs: Record<string, { value: string; description: string }> = {
       GithubWebhookUrl: {
         value: this.githubWebhookUrl,

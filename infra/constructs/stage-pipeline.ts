@@ -89,7 +89,7 @@ export class StagePipeline extends Construct {
         S3_BUCKET: { value: sourceBucket.bucketName },
         DOCKERFILE_PATH: { value: appConfig.dockerfilePath },
         // A monorepo app builds in its folder: the buildspec changes into it before it looks
-        // for build.yml, and DOCKERFILE_PATH is relative to it (README "Monorepos").
+        // for build.yml, and DOCKERFILE_PATH is relative to it (docs/push-path.md, "Monorepos").
         ...(appConfig.path ? { STACKPILOT_APP_PATH: { value: appConfig.path } } : {}),
         STACKPILOT_APP: { value: app },
         STACKPILOT_STAGE: { value: stage },

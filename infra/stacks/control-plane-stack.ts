@@ -73,7 +73,7 @@ export class ControlPlaneStack extends Stack {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (README).',
+          'A webhook secret is also stored at the git provider; rotating it here alone would break deliveries. Rotate both by hand (docs/push-path.md, "Secrets and rotation").',
       });
     }
     // Waits resume on the pipeline's and the deployment's end events (tokens under callbacks/).

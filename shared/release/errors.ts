@@ -1,6 +1,6 @@
 /**
  * Errors of the release workflow. Each `name` is an Error the `release` state machine
- * matches or fails with (README, "Releases"); each message is one sentence for the
+ * matches or fails with (docs/releases.md); each message is one sentence for the
  * operator, naming the app, stage and revision.
  */
 

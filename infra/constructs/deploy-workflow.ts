@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { allStages, type StackpilotConfig } from '../../shared/config.ts';
 import { stageNames } from '../../shared/naming.ts';
 import { PACKAGING_NODE_FLAGS } from '../../shared/source/memory.ts';
+import { secretArns } from './secret-arns.ts';
 import { StackpilotFunction } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine } from './stackpilot-state-machine.ts';
 
@@ -235,21 +236,4 @@ export class DeployWorkflow extends Construct {
       new CfnOutput(this, key, output).overrideLogicalId(key);
     }
   }
-}
-
-/**
- * The ARNs under which a secret named in `stackpilot.yml` can be read. A name matches the
- * secret's full ARN only with the 6-character suffix Secrets Manager appends; an ARN may be
- * complete or partial (without the suffix), so both forms are allowed.
- */
-function secretArns(stack: Stack, nameOrArn: string): string[] {
-  if (nameOrArn.startsWith('arn:')) return [nameOrArn, `${nameOrArn}-??????`];
-  return [
-    stack.formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${nameOrArn}-??????`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    }),
-  ];
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import {
 import { STATUS_FAILED_METRIC } from '../../shared/commit-status/report.ts';
 import { commitStatusTokenSecret, type StackpilotConfig } from '../../shared/config.ts';
 import { toEventPattern } from './scale-workflow.ts';
+import { secretArns } from './secret-arns.ts';
 import { StackpilotFunction } from './stackpilot-function.ts';
 
 /** CloudWatch namespace of stackpilot's own metrics. */
@@ -108,20 +109,4 @@ export class ExecutionNotifications extends Construct {
       targets: [target(this.routeReleaseAlertFunction)],
     });
   }
-}
-
-/**
- * The ARNs under which a secret named in `stackpilot.yml` can be read: a name matches the full
- * ARN only with the 6-character suffix Secrets Manager appends; an ARN may be complete or partial.
- */
-function secretArns(stack: Stack, nameOrArn: string): string[] {
-  if (nameOrArn.startsWith('arn:')) return [nameOrArn, `${nameOrArn}-??????`];
-  return [
-    stack.formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${nameOrArn}-??????`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    }),
-  ];
 }

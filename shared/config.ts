@@ -251,6 +251,26 @@ function promotionIssues(
   return issues;
 }
 
+/**
+ * A preview per pull request (docs/previews.md): each open pull request of the app's repository
+ * runs as its own ECS service in the cluster of `stage`, served under `/pr-<number>/` on that
+ * stage's front door.
+ */
+const previews = z
+  .object({
+    /** The stage whose cluster, network, front door and environment the previews use. */
+    stage: name,
+    /** Open previews at most; a pull request beyond them is refused (the webhook's answer says so). */
+    max: z.number().int().min(1).max(20).default(3),
+    /** A preview no push has updated for this long is removed. */
+    ttlHours: z.number().int().min(1).max(720).default(72),
+    /** `true`: previews receive the stage's secrets too; by default only its plain variables. */
+    secrets: z.boolean().default(false),
+    /** `true`: pull requests from forks build as well; by default they are ignored (their code would run with the stage's roles). */
+    forks: z.boolean().default(false),
+  })
+  .strict();
+
 const app = z
   .object({
     repository,
@@ -317,6 +337,8 @@ const app = z
     /** Variables ECS reads from Secrets Manager or SSM when a task starts (`environment.ts`). */
     secrets: secretsSchema.default({}),
     stages: z.record(name, stage).refine((s) => Object.keys(s).length > 0, 'at least one stage'),
+    /** A preview per pull request, run in one of the stages' clusters. */
+    previews: previews.optional(),
     /**
      * How the sandbox (`npm start`) runs the app's tasks as local processes. `command` runs with
      * `sh -c` in the unpacked source of the released commit, with PORT and the task's environment.
@@ -331,6 +353,13 @@ const app = z
   .superRefine((appConfig, ctx) => {
     for (const issue of promotionIssues(appConfig.stages)) ctx.addIssue({ code: 'custom', ...issue });
     for (const issue of duplicateNames(appConfig)) ctx.addIssue({ code: 'custom', ...issue });
+    if (appConfig.previews && !Object.hasOwn(appConfig.stages, appConfig.previews.stage)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previews', 'stage'],
+        message: `no stage ${appConfig.previews.stage} in this app to run previews in (stages: ${Object.keys(appConfig.stages).join(', ')})`,
+      });
+    }
     for (const [stageName, stageConfig] of Object.entries(appConfig.stages)) {
       for (const issue of duplicateNames(stageConfig)) {
         ctx.addIssue({ code: 'custom', message: issue.message, path: ['stages', stageName, ...issue.path] });

@@ -49,6 +49,57 @@ export function stageNames(app: string, stage: string) {
 }
 
 /**
+ * The resources of the preview of pull request (GitLab: merge request) `number`, run in the
+ * cluster of `stage` (docs/previews.md). Created and removed at run time by the `preview`
+ * state machine, never by CloudFormation.
+ */
+export function previewNames(app: string, stage: string, number: number) {
+  const base = `${stageResourceName(app, stage)}-pr-${number}`;
+  return {
+    cluster: stageResourceName(app, stage),
+    /** ECS service and task-definition family of the preview. */
+    service: base,
+    taskFamily: base,
+    /** Path prefix of the preview on the stage's front door (stripped before the app sees it). */
+    pathPrefix: `/pr-${number}`,
+    /** Cloud Map service (standard tier), in the stage's namespace. */
+    discoveryService: `pr-${number}`,
+    /**
+     * Target group (hyperscale tier). ELB names are 32 characters at most, so the stage part is
+     * a hash: `sp-<8 hex of app/stage>-pr-<number>`.
+     */
+    targetGroup: `sp-${shortHash(`${app}/${stage}`)}-pr-${number}`,
+    /** The preview's record in the control plane's source bucket. */
+    recordKey: `${previewPrefix(app, stage)}pr-${number}.json`,
+  } as const;
+}
+
+/** Key prefix of the preview records of a stage (`previews/<app>/<stage>/`). */
+export function previewPrefix(app: string, stage: string): string {
+  return `previews/${app}/${stage}/`;
+}
+
+/** The preview pipeline of a stage (previews build in parallel, never superseding the stage's pushes). */
+export function previewPipelineName(app: string, stage: string): string {
+  return `${stageResourceName(app, stage)}-previews`;
+}
+
+/** Key of the previews' source zip (one key, one S3 version per preview build). */
+export function previewSourceKey(app: string, stage: string): string {
+  return `sources/${app}/${stage}/previews/source.zip`;
+}
+
+/** 8 hex digits of FNV-1a: short, stable names where AWS limits the length. */
+function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+/**
  * IAM role the tasks of a stage run as: `stackpilot-<app>-<stage>-task`. A fixed name lets
  * the release workflow pass exactly this role (`iam:PassRole`) without cross-stack references.
  */
@@ -89,7 +140,7 @@ export function matchAlarmName(
   return undefined;
 }
 
-export type StateMachineKind = 'deploy' | 'release' | 'scale';
+export type StateMachineKind = 'deploy' | 'release' | 'scale' | 'preview';
 
 /** `stackpilot-<kind>`: the control plane's state machines have fixed names, so stages can refer to them. */
 export function stateMachineName(kind: StateMachineKind): string {

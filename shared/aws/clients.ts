@@ -9,14 +9,17 @@
  * function's bundle only carries the SDK clients it really calls. The `clients` record
  * holds them all, for the sandbox and tests that attach to every client.
  */
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { tracer } from '../powertools.ts';
@@ -24,6 +27,9 @@ import { tracer } from '../powertools.ts';
 /** Adaptive retry mode backs off on throttling across calls, not just within one. */
 const common = { retryMode: 'adaptive', maxAttempts: 5 } as const;
 
+export const apiGatewayV2Client = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new ApiGatewayV2Client(common),
+);
 export const autoScalingClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new AutoScalingClient(common),
 );
@@ -35,6 +41,9 @@ export const codePipelineClient = /* @__PURE__ */ tracer.captureAWSv3Client(
 );
 export const ecrClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new ECRClient(common));
 export const ecsClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new ECSClient(common));
+export const elbv2Client = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new ElasticLoadBalancingV2Client(common),
+);
 export const eventBridgeClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new EventBridgeClient(common),
 );
@@ -42,19 +51,25 @@ export const s3Client = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ *
 export const secretsManagerClient = /* @__PURE__ */ tracer.captureAWSv3Client(
   /* @__PURE__ */ new SecretsManagerClient(common),
 );
+export const serviceDiscoveryClient = /* @__PURE__ */ tracer.captureAWSv3Client(
+  /* @__PURE__ */ new ServiceDiscoveryClient(common),
+);
 export const sfnClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new SFNClient(common));
 export const ssmClient = /* @__PURE__ */ tracer.captureAWSv3Client(/* @__PURE__ */ new SSMClient(common));
 
 /** Every client, by service: what the sandbox attaches its emulated account to. */
 export const clients = {
+  apiGatewayV2: apiGatewayV2Client,
   autoScaling: autoScalingClient,
   cloudWatch: cloudWatchClient,
   codePipeline: codePipelineClient,
   ecr: ecrClient,
   ecs: ecsClient,
+  elbv2: elbv2Client,
   eventBridge: eventBridgeClient,
   s3: s3Client,
   secretsManager: secretsManagerClient,
+  serviceDiscovery: serviceDiscoveryClient,
   sfn: sfnClient,
   ssm: ssmClient,
 };

@@ -10,14 +10,17 @@
  * does not also break "Roll Back", which calls the same command.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { ApiGatewayV2ServiceException } from '@aws-sdk/client-apigatewayv2';
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineServiceException } from '@aws-sdk/client-codepipeline';
 import { ECRServiceException } from '@aws-sdk/client-ecr';
 import { ECSServiceException } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2ServiceException } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { ServiceDiscoveryServiceException } from '@aws-sdk/client-servicediscovery';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import { SSMServiceException } from '@aws-sdk/client-ssm';
 import type { Clients } from '#shared/aws/clients.ts';
@@ -52,14 +55,17 @@ type ExceptionClass = new (options: any) => Error;
 
 /** Each service's base exception: the SDK builds unmodelled error codes (throttling) on it. */
 const EXCEPTIONS: Record<ServiceName, ExceptionClass> = {
+  apiGatewayV2: ApiGatewayV2ServiceException,
   autoScaling: AutoScalingServiceException,
   cloudWatch: CloudWatchServiceException,
   codePipeline: CodePipelineServiceException,
   ecr: ECRServiceException,
   ecs: ECSServiceException,
+  elbv2: ElasticLoadBalancingV2ServiceException,
   eventBridge: EventBridgeServiceException,
   s3: S3ServiceException,
   secretsManager: SecretsManagerServiceException,
+  serviceDiscovery: ServiceDiscoveryServiceException,
   sfn: SFNServiceException,
   ssm: SSMServiceException,
 };

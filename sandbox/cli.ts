@@ -16,6 +16,7 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   rollback <app> <stage> [--to REVISION]   back to the previous release, or to a revision
   redeploy <app> <stage> [--image IMAGE]   release the running image (or IMAGE) again
   promote <app> <from> <to>       release the image <from> runs to <to>, without a build
+  pr open|update|close <app> --branch B   a pull request on the sandbox: its preview is built, updated, removed
   watch [<execution> | <app> <stage>]      follow a running execution live; exits with its outcome
   run <machine> --input <file|->  one deploy, release or scale execution; prints its output
   load <app> <stage> --rps N [--duration D] | --cpu <pct>   real requests to the stage's URL, or a set CPU
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rollback: async () => (await import('./commands/release.ts')).rollbackCommand,
   redeploy: async () => (await import('./commands/release.ts')).redeployCommand,
   promote: async () => (await import('./commands/promote.ts')).promoteCommand,
+  pr: async () => (await import('./commands/pr.ts')).prCommand,
   watch: async () => (await import('./commands/watch.ts')).watchCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   load: async () => (await import('./commands/load.ts')).loadCommand,

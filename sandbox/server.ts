@@ -25,6 +25,7 @@ import { EventBus, InvalidEvent, lambdaTargetFolder, templateRules } from './eve
 import { executionStatusChangeEvent } from './execution-events.ts';
 import { CommitStatusStore } from './git/commit-status.ts';
 import { type PushNotice, serveGit } from './git/http-backend.ts';
+import { githubPullRequestPayload, PullRequestError, PullRequestStore } from './git/pull-request.ts';
 import { deliverGithubWebhook, githubPushPayload } from './git/push-webhook.ts';
 import { ensureStarterRepository } from './git/repo.ts';
 import { StageHistory, sampleIntervalFor } from './history.ts';
@@ -305,7 +306,55 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     };
 
+    const pullRequest = async (request: unknown) => {
+      try {
+        const { app, action, branch, number, merged } = pullRequestRequest(request);
+        const repo = repositories.find((r) => r.apps.includes(app));
+        if (!repo) {
+          throw new PullRequestError(
+            `no app ${app} in stackpilot.yml (apps: ${repositories.flatMap((r) => r.apps).join(', ')})`,
+            404,
+          );
+        }
+        const gitDir = join(dataDir, 'git', repo.repository);
+        const changed = await new PullRequestStore(gitDir).change(
+          { action, ...(branch ? { branch } : {}), ...(number ? { number } : {}), merged },
+          new Date(clock.now()),
+        );
+        const payload = await githubPullRequestPayload({
+          gitDir,
+          fullName: repo.fullName,
+          cloneUrl: repo.cloneUrl,
+          ...changed,
+        });
+        const result = await deliverGithubWebhook(
+          `${url}/webhooks/github`,
+          webhookSecret,
+          'pull_request',
+          payload,
+        );
+        log(
+          `pull request #${changed.pull.number} ${changed.action} ${changed.pull.head} ${changed.pull.sha.slice(0, 7)} -> webhook ${result.status} ${summarizeBody(result.body)}`,
+        );
+        return {
+          status: 200,
+          body: {
+            number: changed.pull.number,
+            action: changed.action,
+            head: changed.pull.head,
+            commit: changed.pull.sha,
+            webhook: { status: result.status, answer: parseAnswer(result.body) },
+          },
+        };
+      } catch (error) {
+        if (error instanceof PullRequestError)
+          return { status: error.status, body: { message: error.message } };
+        throw error;
+      }
+    };
+
     const routes = {
+      pullRequest,
       webhook: webhookHandler,
       runner,
       bus,
@@ -436,6 +485,8 @@ interface Routes {
   commitStatuses: CommitStatusStore;
   origin: string;
   supervisor: TaskSupervisor;
+  /** Opens, updates or closes a pull request and delivers its `pull_request` webhook (`POST /pulls`). */
+  pullRequest: (request: unknown) => Promise<{ status: number; body: unknown }>;
 }
 
 async function route(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -522,7 +573,7 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
   }
   if (path === '/stages' && method === 'GET') {
     routes.account.tick();
-    return sendJson(res, 200, { stages: stages(routes) });
+    return sendJson(res, 200, { stages: await stages(routes) });
   }
   if (path === '/load' && method === 'POST') {
     const document = parseJson(await buffer(req));
@@ -557,6 +608,12 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
       throw error;
     }
   }
+  if (path === '/pulls' && method === 'POST') {
+    const document = parseJson(await buffer(req));
+    if (!document.ok) return sendJson(res, 400, { message: document.message });
+    const { status, body } = await routes.pullRequest(document.value);
+    return sendJson(res, status, body);
+  }
   if (path === '/health') return sendJson(res, 200, { status: 'ok' });
   const page = pageFile(path);
   if (page && (method === 'GET' || method === 'HEAD')) return sendPageFile(res, page, method);
@@ -567,9 +624,19 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
 }
 
 /** `GET /stages`: the account's view of each stage plus the last release execution. */
-function stages(routes: Routes) {
+async function stages(routes: Routes) {
   const releases = routes.runner.list({ stateMachine: 'release' });
-  return routes.account.snapshot().map((stage) => {
+  // The production adapter on the emulated account (the clients are attached to it).
+  const [{ s3Client }, { listPreviewRecords }] = await Promise.all([
+    import('#shared/aws/clients.ts'),
+    import('#shared/aws/preview-records.ts'),
+  ]);
+  const previews = await Promise.all(
+    routes.account
+      .snapshot()
+      .map(({ app, stage }) => listPreviewRecords(routes.account.sourceBucket, app, stage, s3Client)),
+  );
+  return routes.account.snapshot().map((stage, index) => {
     const last = releases.find((r) => r.input?.app === stage.app && r.input?.stage === stage.stage);
     const status = routes.commitStatuses.latest(`stackpilot/${stage.app}/${stage.stage}`);
     return {
@@ -579,6 +646,7 @@ function stages(routes: Routes) {
       loadSource: routes.account.cloudWatch.loadSource(stage.app, stage.stage),
       processes: routes.supervisor.tasks(stage.app, stage.stage),
       environment: routes.supervisor.environment(stage.app, stage.stage),
+      previews: previews[index] ?? [],
       lastRelease: last
         ? {
             execution: last.name,
@@ -592,6 +660,49 @@ function stages(routes: Routes) {
         : undefined,
     };
   });
+}
+
+/** The body of `POST /pulls`, checked: `{app, action: open|update|close, branch?, number?, merged?}`. */
+function pullRequestRequest(value: unknown): {
+  app: string;
+  action: 'open' | 'update' | 'close';
+  branch?: string;
+  number?: number;
+  merged: boolean;
+} {
+  const { app, action, branch, number, merged } = (value ?? {}) as Record<string, unknown>;
+  if (typeof app !== 'string' || app === '') throw new PullRequestError('name the app ("app")', 400);
+  if (action !== 'open' && action !== 'update' && action !== 'close') {
+    throw new PullRequestError(`"action" must be open, update or close, got ${JSON.stringify(action)}`, 400);
+  }
+  if (branch !== undefined && (typeof branch !== 'string' || branch === '')) {
+    throw new PullRequestError('"branch" must be a branch name', 400);
+  }
+  if (number !== undefined && !(Number.isInteger(number) && (number as number) > 0)) {
+    throw new PullRequestError('"number" must be a pull request number (1, 2, …)', 400);
+  }
+  if (branch === undefined && number === undefined) {
+    throw new PullRequestError(
+      'name the pull request by its branch ("branch") or its number ("number")',
+      400,
+    );
+  }
+  return {
+    app,
+    action,
+    ...(branch ? { branch: branch as string } : {}),
+    ...(number ? { number: number as number } : {}),
+    merged: merged === true,
+  };
+}
+
+/** A webhook's answer as JSON when it is JSON, else its text. */
+function parseAnswer(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
 }
 
 /** An execution without its history, for lists. */

@@ -1,6 +1,7 @@
 /** `stackpilot status`: the stages and the recent executions of a running sandbox. */
 
 import { readFileSync } from 'node:fs';
+import type { PreviewRecord } from '#shared/preview/model.ts';
 import { DEFAULT_DATA_DIR, serverFile, shortCause } from '../location.ts';
 import type { ExecutionRecord } from '../runner.ts';
 import {
@@ -40,6 +41,8 @@ export interface StageView {
   commitStatus?: { state: string; sha: string; description?: string | null };
   /** The stage's front door on loopback. */
   url?: string;
+  /** The previews running in the stage's cluster (their records). */
+  previews?: PreviewRecord[];
 }
 
 export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
@@ -136,6 +139,7 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
       stageRows,
     ),
     '',
+    ...previewTable(stages),
     'RECENT EXECUTIONS',
     executionRows.length > 0
       ? table(
@@ -144,6 +148,27 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
         )
       : '(none yet: push to the starter repository, or stackpilot run ...)',
   ].join('\n');
+}
+
+/** The PREVIEWS table (a row per open preview: pull request, URL, commit, age), when there are any. */
+function previewTable(stages: StageView[]): string[] {
+  const rows = stages.flatMap((s) =>
+    (s.previews ?? []).map((p) => [
+      `${s.app}/${s.stage}`,
+      `#${p.number}`,
+      p.branch ?? '-',
+      p.commit.slice(0, 7),
+      duration(p.createdAt),
+      `${duration(p.updatedAt)} ago`,
+      p.url,
+    ]),
+  );
+  if (rows.length === 0) return [];
+  return [
+    'PREVIEWS',
+    table(['stage', 'pull request', 'branch', 'commit', 'age', 'updated', 'url'], rows),
+    '',
+  ];
 }
 
 function imageTag(image: string | undefined): string {

@@ -19,6 +19,7 @@ import { buffer } from 'node:stream/consumers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
+import { stateMachineName } from '#shared/naming.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { DeployRequestError, deployRequest } from './deploy-request.ts';
 import { EventBus, InvalidEvent, lambdaTargetFolder, templateRules } from './event-bus.ts';
@@ -217,11 +218,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     };
     account.hooks.onRelease = async (request) => {
-      const input = { app: request.app, stage: request.stage, image: request.image, commit: request.commit };
-      const name = `release-${request.pipelineExecutionId}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+      const kind = STATE_MACHINE_KINDS.find((k) => stateMachineName(k) === request.stateMachine);
+      if (!kind)
+        throw new Error(`the pipeline invokes ${request.stateMachine}, which the sandbox does not run`);
+      const name = `${kind}-${request.pipelineExecutionId}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
       let record: ExecutionRecord;
       try {
-        record = runner.start('release', input, name);
+        record = runner.start(kind, request.input, name);
       } catch (error) {
         // The pipeline asked again for a release it already started (a restart): follow that one.
         const existing = runner.byName(name);

@@ -55,7 +55,8 @@ export function emulateBuild(
 
 function commitOf(variables: Record<string, string>, zip: Buffer, entries: ZipEntry[]): string | undefined {
   const variable = Object.entries(variables).find(([name]) => /^commit(_?id|_?sha)?$/i.test(name));
-  if (variable?.[1]) return variable[1];
+  // `HEAD` (the pipeline's default) means the commit in the source zip, as the buildspec reads it.
+  if (variable?.[1] && variable[1] !== 'HEAD') return variable[1];
   const read = (name: string) => {
     const entry = entries.find((e) => e.name === name);
     return entry ? readZipEntry(zip, entry).toString('utf8').trim() : undefined;

@@ -39,13 +39,21 @@ export const SOURCE_MS = 5_000;
 /** How long the Build action takes (a docker build and push). */
 export const BUILD_MS = 60_000;
 
-/** What the Release stage asks of the sandbox: run the release state machine. */
+/**
+ * What the pipeline's last stage asks of the sandbox: run the state machine its Step Functions
+ * action names (`release` for a stage's pipeline, `preview` for the preview pipeline) with the
+ * action's input, its `#{…}` variables resolved as CodePipeline resolves them.
+ */
 export interface ReleaseRequest {
   app: string;
   stage: string;
   image: string;
   commit: string;
   pipelineExecutionId: string;
+  /** The state machine's name, e.g. `stackpilot-release`. */
+  stateMachine: string;
+  /** The action's input with its variables resolved. */
+  input: unknown;
 }
 
 /** How the release execution ended. */
@@ -100,6 +108,12 @@ interface PipelineRecord {
   bucket: string;
   key: string;
   createdAt: number;
+  /** QUEUED/SUPERSEDED run one execution at a time here; PARALLEL runs them all at once. @default QUEUED */
+  executionMode?: 'QUEUED' | 'SUPERSEDED' | 'PARALLEL';
+  /** The pipeline's variables and their defaults. @default PIPELINE_VARIABLES, no defaults */
+  variables?: Record<string, string>;
+  /** The Step Functions action: the state machine's name and its input with `#{…}` variables. */
+  invoke?: { stateMachine: string; input: string };
 }
 
 interface CodePipelineState {
@@ -157,12 +171,11 @@ export class CodePipelineEmulator implements Emulator {
   }
 
   step(t: number): void {
-    for (const name of Object.keys(this.file.value.pipelines)) {
-      // QUEUED execution mode: one execution at a time per pipeline, in start order.
-      const current = this.executionsOf(name)
-        .filter((e) => e.status === 'InProgress')
-        .at(-1);
-      if (current) this.advance(current, t);
+    for (const [name, pipeline] of Object.entries(this.file.value.pipelines)) {
+      const running = this.executionsOf(name).filter((e) => e.status === 'InProgress');
+      // PARALLEL: every execution runs; otherwise one at a time per pipeline, in start order.
+      for (const execution of pipeline.executionMode === 'PARALLEL' ? running : running.slice(-1))
+        this.advance(execution, t);
     }
   }
 
@@ -190,7 +203,7 @@ export class CodePipelineEmulator implements Emulator {
           name,
           version: 1,
           pipelineType: 'V2',
-          executionMode: 'QUEUED',
+          executionMode: pipeline.executionMode ?? 'QUEUED',
           roleArn: `arn:aws:iam::${this.ctx.accountId}:role/${name}-pipeline`,
           artifactStore: { type: 'S3', location: pipeline.bucket },
           stages: [
@@ -201,10 +214,13 @@ export class CodePipelineEmulator implements Emulator {
             }),
             action('Build', { ProjectName: name }),
             action('Release', {
-              StateMachineArn: `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:stateMachine:${stateMachineName('release')}`,
+              StateMachineArn: `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:stateMachine:${pipeline.invoke?.stateMachine ?? stateMachineName('release')}`,
+              ...(pipeline.invoke && { Input: pipeline.invoke.input }),
             }),
           ],
-          variables: PIPELINE_VARIABLES.map((variable) => ({ name: variable })),
+          variables: pipeline.variables
+            ? Object.entries(pipeline.variables).map(([name, defaultValue]) => ({ name, defaultValue }))
+            : PIPELINE_VARIABLES.map((variable) => ({ name: variable })),
         },
         metadata: {
           pipelineArn: this.pipelineArn(name),
@@ -223,8 +239,9 @@ export class CodePipelineEmulator implements Emulator {
         if (same) return { pipelineExecutionId: same.id };
       }
       let sourceVersionId: string | undefined;
+      const declared = Object.keys(this.pipeline(name).variables ?? {});
       for (const variable of input.variables ?? []) {
-        if (!PIPELINE_VARIABLES.includes(variable.name ?? '')) {
+        if (!(declared.length > 0 ? declared : PIPELINE_VARIABLES).includes(variable.name ?? '')) {
           throw awsError(
             ValidationException,
             `Pipeline variable ${variable.name} is not declared in pipeline ${name}.`,
@@ -254,7 +271,10 @@ export class CodePipelineEmulator implements Emulator {
         status: 'InProgress',
         startTime: t,
         lastUpdateTime: t,
-        variables: Object.fromEntries((input.variables ?? []).map((v) => [v.name ?? '', v.value ?? ''])),
+        variables: {
+          ...this.pipeline(name).variables,
+          ...Object.fromEntries((input.variables ?? []).map((v) => [v.name ?? '', v.value ?? ''])),
+        },
         actions: [],
         ...(input.clientRequestToken && { clientRequestToken: input.clientRequestToken }),
         ...(sourceVersionId && { sourceVersionId }),
@@ -469,14 +489,22 @@ export class CodePipelineEmulator implements Emulator {
       );
       return;
     }
-    this.releasing.add(execution.id);
-    hook({
+    const request = {
       app: pipeline.app,
       stage: pipeline.stage,
       image: execution.image ?? '',
       commit: execution.commit ?? '',
       pipelineExecutionId: execution.id,
-    })
+    };
+    let invoke: { stateMachine: string; input: unknown };
+    try {
+      invoke = this.invocation(pipeline, execution, request);
+    } catch (error) {
+      this.fail(execution, action, t, 'JobFailed', `Release failed: ${(error as Error).message}`);
+      return;
+    }
+    this.releasing.add(execution.id);
+    hook({ ...request, ...invoke })
       .then(
         (result) => {
           execution.releaseOutcome = result;
@@ -486,6 +514,34 @@ export class CodePipelineEmulator implements Emulator {
         },
       )
       .finally(() => this.releasing.delete(execution.id));
+  }
+
+  /**
+   * The state machine and input of the pipeline's Step Functions action, its `#{variables.X}`
+   * and `#{Build.X}` resolved from the execution. A pipeline recorded before the sandbox read
+   * the action from the template releases `{app, stage, image, commit}`.
+   */
+  private invocation(
+    pipeline: PipelineRecord,
+    execution: ExecutionRecord,
+    built: { app: string; stage: string; image: string; commit: string },
+  ): { stateMachine: string; input: unknown } {
+    if (!pipeline.invoke) {
+      const { app, stage, image, commit } = built;
+      return { stateMachine: stateMachineName('release'), input: { app, stage, image, commit } };
+    }
+    const outputs = execution.actions.find((a) => a.stageName === 'Build')?.outputVariables ?? {};
+    const resolved = pipeline.invoke.input.replaceAll(
+      /#\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}/g,
+      (all, ns, name) => {
+        const value = ns === 'variables' ? execution.variables[name] : outputs[name];
+        if (value === undefined)
+          throw new Error(`the action's input names ${all}, which the execution does not have`);
+        // The input is JSON: a value goes in as the text of a JSON string.
+        return JSON.stringify(value).slice(1, -1);
+      },
+    );
+    return { stateMachine: pipeline.invoke.stateMachine, input: JSON.parse(resolved) };
   }
 
   private startAction(execution: ExecutionRecord, stageName: StageName, t: number, duration: number): void {

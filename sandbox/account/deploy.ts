@@ -287,7 +287,24 @@ function createPipeline(account: DeployTargets, stack: StackEvaluator, id: strin
       `stack ${stack.stackName}, resource ${id}: the sandbox runs pipelines with an S3 source action and tags stackpilot:app and stackpilot:stage`,
     );
   }
-  account.codePipeline.ensurePipeline(pipeline.name, { app, stage, bucket, key });
+  const invoke = pipeline.stages
+    ?.flatMap((s) => s.actions ?? [])
+    .find((a) => a.actionTypeId?.category === 'Invoke' && a.actionTypeId.provider === 'StepFunctions');
+  const stateMachine = invoke?.configuration?.StateMachineArn?.split(':').at(-1);
+  const mode = pipeline.executionMode;
+  account.codePipeline.ensurePipeline(pipeline.name, {
+    app,
+    stage,
+    bucket,
+    key,
+    ...(mode === 'QUEUED' || mode === 'SUPERSEDED' || mode === 'PARALLEL' ? { executionMode: mode } : {}),
+    variables: Object.fromEntries(
+      (pipeline.variables ?? []).map((v) => [v.name ?? '', v.defaultValue ?? '']),
+    ),
+    ...(stateMachine && invoke?.configuration?.Input
+      ? { invoke: { stateMachine, input: invoke.configuration.Input } }
+      : {}),
+  });
 }
 
 /** Runs a custom resource's Create call once, as its Lambda would; records its physical id. */

@@ -105,11 +105,26 @@ describe('emulated CodePipeline', () => {
     setup.advance(1_000);
 
     const image = `123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop:${COMMIT}`;
-    expect(releases).toEqual([{ app: 'shop', stage: 'dev', image, commit: COMMIT, pipelineExecutionId: id }]);
+    expect(releases).toEqual([
+      {
+        app: 'shop',
+        stage: 'dev',
+        image,
+        commit: COMMIT,
+        pipelineExecutionId: id,
+        // The template's Release action: its input, #{Build.…} resolved.
+        stateMachine: 'stackpilot-release',
+        input: { app: 'shop', stage: 'dev', image, commit: COMMIT },
+      },
+    ]);
     expect(await execution(id)).toMatchObject({
       status: 'Succeeded',
       artifactRevisions: [{ name: 'SourceArtifact', revisionId: first }],
-      variables: [{ name: 'COMMIT', resolvedValue: COMMIT }],
+      // Every variable the pipeline declares, with its default when the start did not set it.
+      variables: [
+        { name: 'COMMIT', resolvedValue: COMMIT },
+        { name: 'DELIVERY_ID', resolvedValue: 'manual' },
+      ],
     });
     const actions = await pipeline.send(
       new ListActionExecutionsCommand({ pipelineName: names.pipeline, filter: { pipelineExecutionId: id } }),

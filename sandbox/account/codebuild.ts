@@ -18,6 +18,8 @@ export function emulateBuild(
   zipPath: string,
   dockerfile: string,
   variables: Record<string, string>,
+  /** A monorepo app's folder (`path` in stackpilot.yml): build.yml and the Dockerfile are there, as the buildspec `cd`s into it. */
+  appPath?: string,
 ): BuildResult {
   let zip: Buffer;
   let entries: ZipEntry[];
@@ -33,15 +35,23 @@ export function emulateBuild(
   const names = new Set(entries.map((e) => e.name));
   const commit = commitOf(variables, zip, entries);
   const of = commit ? ` of commit ${commit.slice(0, 12)}` : '';
-  if (!names.has('build.yml') && !names.has(dockerfile)) {
+  const folder = appPath ? `${appPath}/` : '';
+  if (appPath && ![...names].some((name) => name.startsWith(folder))) {
     return {
       ok: false,
-      message: `Build failed: the source${of} has neither a ${dockerfile} nor a build.yml; add a ${dockerfile} (or a build.yml) at the repository root.`,
+      message: `Build failed: stackpilot: commit ${commit ?? '?'} has no folder ${appPath} (the app's path in stackpilot.yml).`,
     };
   }
-  const buildspecError = names.has('build.yml') ? checkBuildspec(zip, entries) : undefined;
+  const buildYml = `${folder}build.yml`;
+  if (!names.has(buildYml) && !names.has(`${folder}${dockerfile}`)) {
+    return {
+      ok: false,
+      message: `Build failed: the source${of} has neither a ${dockerfile} nor a build.yml; add a ${dockerfile} (or a build.yml) ${appPath ? `in ${appPath}` : 'at the repository root'}.`,
+    };
+  }
+  const buildspecError = names.has(buildYml) ? checkBuildspec(zip, entries, buildYml) : undefined;
   if (buildspecError)
-    return { ok: false, message: `Build failed: YAML_FILE_ERROR: build.yml${of} ${buildspecError}.` };
+    return { ok: false, message: `Build failed: YAML_FILE_ERROR: ${buildYml}${of} ${buildspecError}.` };
   if (!commit) {
     return {
       ok: false,
@@ -49,7 +59,9 @@ export function emulateBuild(
         'Build failed: cannot tell the commit (no COMMIT pipeline variable and no .git/HEAD in the source).',
     };
   }
-  const how = names.has('build.yml') ? 'build.yml' : `the default buildspec (docker build -f ${dockerfile})`;
+  const how = names.has(buildYml)
+    ? buildYml
+    : `the default buildspec (docker build -f ${folder}${dockerfile})`;
   return { ok: true, commit, how };
 }
 
@@ -75,8 +87,8 @@ function commitOf(variables: Record<string, string>, zip: Buffer, entries: ZipEn
 }
 
 /** What CodeBuild would refuse in a buildspec before running it: not YAML, no version, no phases. */
-function checkBuildspec(zip: Buffer, entries: ZipEntry[]): string | undefined {
-  const entry = entries.find((e) => e.name === 'build.yml');
+function checkBuildspec(zip: Buffer, entries: ZipEntry[], name: string): string | undefined {
+  const entry = entries.find((e) => e.name === name);
   if (!entry) return undefined;
   let spec: unknown;
   try {

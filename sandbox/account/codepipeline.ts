@@ -439,8 +439,13 @@ export class CodePipelineEmulator implements Emulator {
       this.fail(execution, action, t, 'JobFailed', message);
       return;
     }
-    const dockerfile = this.ctx.config.apps[pipeline.app]?.dockerfilePath ?? 'Dockerfile';
-    const result = emulateBuild(found.path, dockerfile, execution.variables);
+    const appConfig = this.ctx.config.apps[pipeline.app];
+    const result = emulateBuild(
+      found.path,
+      appConfig?.dockerfilePath ?? 'Dockerfile',
+      execution.variables,
+      appConfig?.path,
+    );
     if (!result.ok) {
       this.fail(execution, action, t, 'JobFailed', result.message);
       return;

@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import { allStages } from '#shared/config.ts';
-import { stageNames } from '#shared/naming.ts';
+import { previewPipelineName, stageNames } from '#shared/naming.ts';
 import { PLACEHOLDER_IMAGE } from '#shared/release/placeholder.ts';
 import type { TaskRecord } from '../account/ecs-model.ts';
 import type { EmulatedAccount } from '../account/index.ts';
@@ -50,7 +50,15 @@ export interface SupervisorOptions {
 /** How a task runs: the app's command in its commit's source, or the placeholder page. */
 type Plan =
   | { kind: 'placeholder' }
-  | { kind: 'process'; commit: string; zipPath: string; command: string; how: string };
+  | {
+      kind: 'process';
+      commit: string;
+      zipPath: string;
+      /** The app's folder in the source (monorepos), where its command runs. */
+      path: string | undefined;
+      command: string;
+      how: string;
+    };
 
 interface Runtime {
   readonly taskArn: string;
@@ -87,7 +95,7 @@ export class TaskSupervisor {
   private readonly doors = new Map<string, FrontDoor>();
   private readonly stages: Map<
     string,
-    { app: string; stage: string; healthCheckPath: string; command?: string }
+    { app: string; stage: string; healthCheckPath: string; command?: string; path?: string }
   >;
   private lastCpuSample = 0;
   private closed = false;
@@ -99,7 +107,14 @@ export class TaskSupervisor {
     this.stages = new Map(
       allStages(options.account.config).map(({ app, stage, appConfig }) => [
         stageNames(app, stage).cluster,
-        { app, stage, healthCheckPath: appConfig.healthCheckPath, command: appConfig.sandbox?.command },
+        {
+          app,
+          stage,
+          healthCheckPath: appConfig.healthCheckPath,
+          command: appConfig.sandbox?.command,
+          // A monorepo app runs in its folder, as its image is built from it.
+          path: appConfig.path,
+        },
       ]),
     );
     options.account.ecs.onTaskPlaced = (task) => this.placed(task);
@@ -205,7 +220,10 @@ export class TaskSupervisor {
     const image = this.options.account.ecs.definitionOf(task)?.containerDefinitions?.[0]?.image ?? '';
     if (image === PLACEHOLDER_IMAGE) return { kind: 'placeholder' };
     const where = `${stage.app}/${stage.stage}`;
-    const source = findSource(this.options.account, stageNames(stage.app, stage.stage).pipeline, image);
+    // A stage's tasks come from its pipeline, a preview's from the stage's preview pipeline.
+    const source =
+      findSource(this.options.account, stageNames(stage.app, stage.stage).pipeline, image) ??
+      findSource(this.options.account, previewPipelineName(stage.app, stage.stage), image);
     if (!source) {
       this.note(
         `${where}:source:${image}`,
@@ -215,7 +233,7 @@ export class TaskSupervisor {
     }
     let packageJson: string | undefined;
     try {
-      packageJson = readZipFile(source.zipPath, 'package.json');
+      packageJson = readZipFile(source.zipPath, stage.path ? `${stage.path}/package.json` : 'package.json');
     } catch (error) {
       this.note(`${where}:zip`, `sandbox: ${where}: cannot read the source zip: ${(error as Error).message}`);
       return undefined;
@@ -228,7 +246,7 @@ export class TaskSupervisor {
       );
       return undefined;
     }
-    return { kind: 'process', commit: source.commit, zipPath: source.zipPath, ...command };
+    return { kind: 'process', commit: source.commit, zipPath: source.zipPath, path: stage.path, ...command };
   }
 
   // ---- the loop (after each tick of the account) ----
@@ -319,7 +337,13 @@ export class TaskSupervisor {
       } else {
         const dir = sourceDir(this.options.dataDir, plan.commit);
         unpackOnce(plan.zipPath, dir);
-        runtime.child = this.spawnTask(runtime, task, container, dir, plan.command);
+        runtime.child = this.spawnTask(
+          runtime,
+          task,
+          container,
+          plan.path ? join(dir, plan.path) : dir,
+          plan.command,
+        );
       }
     } catch (error) {
       this.options.log(

@@ -4,7 +4,7 @@
  * flags win over the configuration.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, findStage } from '#shared/config.ts';
+import { ConfigError, findStage, type StageRef } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import {
   completeTraffic,
@@ -16,6 +16,7 @@ import {
   UnknownInstanceType,
 } from '#shared/cost/model.ts';
 import { defaultPriceTable, type PriceTable } from '#shared/cost/prices.ts';
+import { deployHeadroom, instanceResources, tasksPerInstance } from '#shared/scaling/capacity.ts';
 
 export interface CommandIo {
   readonly stdout: { write(text: string): unknown };
@@ -74,13 +75,38 @@ type Values = {
   [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string;
 };
 
+/**
+ * The previews a stage runs (`previews.stage` of its app): each is one more task in the stage's
+ * cluster, all month at worst (until its TTL), and the instances that many more tasks need.
+ */
+export interface PreviewUsage {
+  readonly max: number;
+  readonly ttlHours: number;
+  /** The stage's usage with `max` previews open: more tasks, and the instances they need. */
+  readonly usage: StageUsage;
+}
+
+function previewUsageOf(ref: StageRef, usage: StageUsage): PreviewUsage | undefined {
+  const previews = ref.appConfig.previews;
+  if (!previews || previews.stage !== ref.stage) return undefined;
+  const perInstance = tasksPerInstance(
+    { cpu: ref.appConfig.cpu, memory: ref.appConfig.memory },
+    instanceResources(ref.stageConfig.instanceType),
+  );
+  const tasks = usage.tasks + previews.max;
+  const slots = tasks + deployHeadroom(ref.stageConfig.tasks.min, ref.stageConfig.deployment);
+  const instances = Math.max(usage.instances, Math.ceil(slots / Math.max(1, perInstance)));
+  return { max: previews.max, ttlHours: previews.ttlHours, usage: { ...usage, tasks, instances } };
+}
+
 /** The usage to price: the stage's configuration if named, then the flags over it. */
-function usageFrom(values: Values, prices: PriceTable): { usage: StageUsage; label: string } {
+function usageFrom(values: Values, prices: PriceTable): { usage: StageUsage; label: string; ref?: StageRef } {
   if ((values.app === undefined) !== (values.stage === undefined)) {
     throw new UsageError('--app and --stage go together');
   }
   let usage: StageUsage = DEFAULT_USAGE;
   let label = 'a stage with the defaults';
+  let found: StageRef | undefined;
   if (values.app !== undefined && values.stage !== undefined) {
     const config = loadConfigFile(values.config);
     const ref = findStage(config, values.app, values.stage);
@@ -99,6 +125,7 @@ function usageFrom(values: Values, prices: PriceTable): { usage: StageUsage; lab
       tasks: ref.stageConfig.tasks.min,
     };
     label = `${ref.app}/${ref.stage} (now ${ref.stageConfig.scale})`;
+    found = ref;
   }
   if (values.region !== undefined && values.region !== prices.region) {
     throw new UsageError(`no price table for region ${values.region}: the table has ${prices.region} only`);
@@ -115,7 +142,7 @@ function usageFrom(values: Values, prices: PriceTable): { usage: StageUsage; lab
     instances: number('instances', values.instances, { integer: true, min: 1 }) ?? usage.instances,
     tasks: number('tasks', values.tasks, { integer: true, min: 0 }) ?? usage.tasks,
   };
-  return { usage, label };
+  return { usage, label, ...(found ? { ref: found } : {}) };
 }
 
 const money = (n: number) => `$${n.toFixed(2)}`;
@@ -152,6 +179,18 @@ export function formatEstimate(estimate: Estimate, label: string, hoursPerMonth:
   return `${lines.join('\n')}\n`;
 }
 
+/** What the stage's previews add, at most: `max` of them open all month. */
+function formatPreviews(estimate: Estimate, withPreviews: Estimate, previews: PreviewUsage): string {
+  const more = (tier: (typeof TIERS)[number]) =>
+    money(withPreviews.tiers[tier].total - estimate.tiers[tier].total);
+  const { usage } = previews;
+  return (
+    `previews: up to ${previews.max} open (a task each in this cluster, removed after ${previews.ttlHours} h without a push); ` +
+    `with all ${previews.max} open all month: ${usage.tasks} task(s) on ${usage.instances} × ${usage.instanceType}, ` +
+    `+${more('standard')} standard, +${more('hyperscale')} hyperscale a month.\n`
+  );
+}
+
 /** Runs `stackpilot cost` with its arguments (after `cost`); returns the exit code. */
 export function costCommand(argv: string[], io: CommandIo, prices: PriceTable = defaultPriceTable()): number {
   let values: Values;
@@ -168,13 +207,17 @@ export function costCommand(argv: string[], io: CommandIo, prices: PriceTable = 
     return EXIT.ok;
   }
   try {
-    const { usage, label } = usageFrom(values, prices);
+    const { usage, label, ref } = usageFrom(values, prices);
     const estimate = estimateStage(prices, usage);
-    io.stdout.write(
-      values.json
-        ? `${JSON.stringify(estimate, null, 2)}\n`
-        : formatEstimate(estimate, label, prices.hoursPerMonth),
-    );
+    const previews = ref && previewUsageOf(ref, usage);
+    const withPreviews = previews && estimateStage(prices, previews.usage);
+    if (values.json) {
+      const more = previews && withPreviews ? { previews: { ...previews, estimate: withPreviews } } : {};
+      io.stdout.write(`${JSON.stringify({ ...estimate, ...more }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    io.stdout.write(formatEstimate(estimate, label, prices.hoursPerMonth));
+    if (previews && withPreviews) io.stdout.write(formatPreviews(estimate, withPreviews, previews));
     return EXIT.ok;
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnknownInstanceType) {

@@ -32,6 +32,36 @@ describe('stackpilot cost', () => {
     expect(stdout).toMatch(/^recommended: standard \(\$\d+\.\d\d a month less than hyperscale\)/m);
   });
 
+  it('adds what the previews of a stage cost at most: max tasks more, and the instances they need', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stackpilot-cost-previews-'));
+    const path = join(dir, 'stackpilot.yml');
+    writeFileSync(
+      path,
+      [
+        'apps:',
+        '  web:',
+        '    repository: { provider: github, url: https://github.com/acme/web.git }',
+        '    cpu: 256',
+        '    memory: 512',
+        '    previews: { stage: dev, max: 4, ttlHours: 48 }',
+        '    stages:',
+        '      dev: { branch: main, instanceType: t3.micro, tasks: { min: 1, max: 2 }, instances: { min: 1, max: 3 } }',
+        '      prod: { branch: release }',
+      ].join('\n'),
+    );
+    const dev = run(['--app', 'web', '--stage', 'dev', '--config', path]);
+    expect(dev.code).toBe(EXIT.ok);
+    // t3.micro holds 1 task of 512 MiB (950 MiB for tasks): 1 task + 1 deploy slot + 4 previews = 6 instances.
+    expect(dev.stdout).toMatch(
+      /^previews: up to 4 open \(a task each in this cluster, removed after 48 h without a push\); with all 4 open all month: 5 task\(s\) on 6 × t3\.micro, \+\$\d+\.\d\d standard, \+\$\d+\.\d\d hyperscale a month\.$/m,
+    );
+    const json = JSON.parse(run(['--app', 'web', '--stage', 'dev', '--config', path, '--json']).stdout);
+    expect(json.previews).toMatchObject({ max: 4, usage: { tasks: 5, instances: 6 } });
+    expect(json.previews.estimate.tiers.standard.total).toBeGreaterThan(json.tiers.standard.total);
+    // Another stage of the app runs no previews.
+    expect(run(['--app', 'web', '--stage', 'prod', '--config', path]).stdout).not.toContain('previews:');
+  });
+
   it('takes the instance type and count of the stage from the configuration', () => {
     const { stdout } = run(['--app', 'starter', '--stage', 'prod']);
     expect(stdout).toContain('EC2 instances (2 × t3.small)');

@@ -6,6 +6,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig, resetRuntimeConfig } from '#shared/config.ts';
@@ -403,5 +404,54 @@ describe('several apps of one repository', () => {
       ],
     });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+});
+
+describe('a verified pull request body never fails the function', () => {
+  /** The opened sample with one field the webhook reads replaced by any JSON value (or removed). */
+  const altered = fc
+    .record({
+      path: fc.constantFrom(
+        ['action'],
+        ['number'],
+        ['pull_request'],
+        ['pull_request', 'merged'],
+        ['pull_request', 'head'],
+        ['pull_request', 'head', 'sha'],
+        ['pull_request', 'head', 'ref'],
+        ['pull_request', 'head', 'repo'],
+        ['pull_request', 'head', 'repo', 'full_name'],
+        ['pull_request', 'base', 'repo'],
+        ['pull_request', 'base', 'repo', 'clone_url'],
+      ),
+      value: fc.option(fc.jsonValue(), { nil: undefined }),
+    })
+    .map(({ path, value }) => {
+      const body = JSON.parse(sample('github-pull-request-opened.json'));
+      let target = body;
+      for (const key of path.slice(0, -1)) target = target[key];
+      const last = path.at(-1) as string;
+      if (value === undefined) delete target[last];
+      else target[last] = value;
+      return JSON.stringify(body);
+    });
+
+  it('answers 200, 202, 400 or 409 with a readable answer, and starts at most one execution', async () => {
+    await fc.assert(
+      fc.asyncProperty(altered, fc.constantFrom<number[]>([], [5, 9]), async (body, open) => {
+        sfn.resetHistory();
+        openPreviews('hello', 'dev', open);
+        const { status, body: answer } = await invoke(githubEvent(body, { event: 'pull_request' }));
+        expect([200, 202, 400, 409]).toContain(status);
+        if (status === 400)
+          expect(answer.message).toEqual(
+            expect.stringMatching(/^body is not a GitHub pull_request payload: /),
+          );
+        if (status === 409) expect(answer.message).toEqual(expect.stringMatching(/previews\.max 2/));
+        if (status === 200) expect(answer.ignored).toEqual(expect.any(String));
+        expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(status === 202 ? 1 : 0);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

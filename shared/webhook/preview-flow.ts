@@ -59,10 +59,14 @@ export async function answerPullRequest(
   deliveryId: string,
   ports: PreviewPorts | undefined,
 ): Promise<PreviewAnswer> {
-  // Open previews are listed only for a deploy, and only for the stages it would deploy to.
+  // Open previews are listed only for a deploy, and only for the stages it would deploy to
+  // (not for an app that ignores this fork's pull request).
   const open = new Map<string, readonly number[]>();
   const key = (app: string, stage: string) => `${app}\u0000${stage}`;
-  const targets = previewChange(pr).kind === 'deploy' ? previewTargets(config, pr) : [];
+  const targets =
+    previewChange(pr).kind === 'deploy'
+      ? previewTargets(config, pr).filter((t) => !pr.fork || t.previews.forks)
+      : [];
   if (targets.length > 0) {
     if (!ports) return misconfigured();
     try {

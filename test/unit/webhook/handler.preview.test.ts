@@ -196,6 +196,7 @@ describe('GitHub pull_request', () => {
       },
     });
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
   });
 
   it('ignores an action that changes no code', async () => {

@@ -1,10 +1,12 @@
 /**
- * GitLab webhook deliveries: the Push Hook and Tag Push Hook fields stackpilot reads.
- * Everything else passes through untouched. Samples: `events/samples/gitlab-push.json`,
- * `events/samples/gitlab-tag-push.json`.
+ * GitLab webhook deliveries: the Push Hook, Tag Push Hook and Merge Request Hook fields
+ * stackpilot reads. Everything else passes through untouched. Samples:
+ * `events/samples/gitlab-push.json`, `events/samples/gitlab-tag-push.json`,
+ * `events/samples/gitlab-merge-request.json`.
  */
 import * as z from 'zod';
 import { commitId, pushedCommit } from './github.ts';
+import { previewNumber } from './preview.ts';
 
 /** `X-Gitlab-Event` of a branch push. */
 export const GITLAB_PUSH_EVENT = 'Push Hook';
@@ -46,3 +48,38 @@ export const gitlabPushEventSchema = z.discriminatedUnion('object_kind', [
 
 export type GitlabPush = z.output<typeof gitlabPushSchema>;
 export type GitlabPushEvent = z.output<typeof gitlabPushEventSchema>;
+
+/** `X-Gitlab-Event` of a merge request event. */
+export const GITLAB_MERGE_REQUEST_EVENT = 'Merge Request Hook';
+
+/**
+ * Body of a GitLab Merge Request Hook: the fields previews read (docs/previews.md).
+ * Sample: `events/samples/gitlab-merge-request.json` (GitLab's documented payload).
+ */
+export const gitlabMergeRequestSchema = z.looseObject({
+  object_kind: z.literal('merge_request'),
+  /** The project the webhook belongs to: the merge request's target project. */
+  project,
+  object_attributes: z.looseObject({
+    /** The merge request's number in its target project (`!<iid>`). */
+    iid: previewNumber,
+    /**
+     * `open`, `reopen`, `update`, `close`, `merge`, and approval actions. Absent from some
+     * deliveries (GitLab's "Test" button on older versions).
+     */
+    action: z.string().min(1).optional(),
+    /** The head branch, in the source project. */
+    source_branch: z.string().min(1),
+    /** The project the head branch lives in; differs from the target for a fork (null when it was deleted). */
+    source_project_id: z.number().int().nullable(),
+    target_project_id: z.number().int(),
+    /** The target project; the same as `project` for a project webhook. */
+    target: project.partial().optional(),
+    /** The head commit. */
+    last_commit: z.looseObject({ id: commitId }).nullable().optional(),
+    /** Present on an `update` only when it brought new commits: the head before them. */
+    oldrev: commitId.nullable().optional(),
+  }),
+});
+
+export type GitlabMergeRequest = z.output<typeof gitlabMergeRequestSchema>;

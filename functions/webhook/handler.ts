@@ -2,7 +2,8 @@
  * Webhook endpoint (API Gateway HTTP API payload 2.0, or a Lambda function URL):
  * `POST /webhooks/github` and `POST /webhooks/gitlab`. Verifies the delivery, decides whether
  * the push deploys anything, and starts one `deploy` execution per tracked stage, named after
- * the delivery so a redelivery answers with the execution it already started.
+ * the delivery so a redelivery answers with the execution it already started. Pull (merge)
+ * request events deploy or remove previews (`shared/webhook/preview-flow.ts`).
  */
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -11,9 +12,11 @@ import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import { isTransient } from '#shared/errors.ts';
 import { instrument, logger } from '#shared/powertools.ts';
 import { classifyEvent, decidePush } from '#shared/webhook/decide.ts';
-import { webhookEnvironment } from '#shared/webhook/environment.ts';
+import { type WebhookEnvironment, webhookEnvironment } from '#shared/webhook/environment.ts';
+import { answerPullRequest, awsPreviewPorts } from '#shared/webhook/preview-flow.ts';
+import { parseGithubPullRequest, parseGitlabMergeRequest } from '#shared/webhook/pull-request.ts';
 import { parseGithubPush, parseGitlabPush, parseJsonBody } from '#shared/webhook/push.ts';
-import { deliveryId, header, json, rawBody, route } from '#shared/webhook/request.ts';
+import { deliveryId, header, json, type Provider, rawBody, route } from '#shared/webhook/request.ts';
 import { verifyGithubSignature, verifyGitlabToken } from '#shared/webhook/signature.ts';
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -38,7 +41,7 @@ async function webhook(event: APIGatewayProxyEventV2): Promise<Response> {
   const body = rawBody(event);
   if (!body.ok) return json(body.status, { message: body.message });
 
-  let env: ReturnType<typeof webhookEnvironment>;
+  let env: WebhookEnvironment;
   try {
     env = webhookEnvironment();
   } catch (error) {
@@ -73,9 +76,10 @@ async function webhook(event: APIGatewayProxyEventV2): Promise<Response> {
     provider,
     header(event.headers, provider === 'github' ? 'x-github-event' : 'x-gitlab-event'),
   );
-  if (!kind.push) return ignored(kind.ignored, delivery);
+  if (kind.kind === 'ignored') return ignored(kind.ignored, delivery);
   const document = parseJsonBody(body.bytes, header(event.headers, 'content-type'));
   if (!document.ok) return json(document.status, { message: document.message });
+  if (kind.kind === 'pull-request') return pullRequest(env, provider, document.value, delivery);
   const push = provider === 'github' ? parseGithubPush(document.value) : parseGitlabPush(document.value);
   if (!push.ok) return json(push.status, { message: push.message });
 
@@ -99,6 +103,25 @@ async function webhook(event: APIGatewayProxyEventV2): Promise<Response> {
   const more = skipped.length > 0 ? { skipped } : {};
   const [only] = executions;
   return json(202, executions.length === 1 && only ? { ...only, ...more } : { executions, ...more });
+}
+
+/** A pull (merge) request event: previews (docs/previews.md). */
+async function pullRequest(
+  env: WebhookEnvironment,
+  provider: Provider,
+  document: unknown,
+  delivery: string,
+): Promise<Response> {
+  const pr = provider === 'github' ? parseGithubPullRequest(document) : parseGitlabMergeRequest(document);
+  if (!pr.ok) return json(pr.status, { message: pr.message });
+  const ports = env.previews && awsPreviewPorts(env.deployStateMachineArn, env.previews);
+  const answer = await answerPullRequest(env.config, pr.value, delivery, ports);
+  if (answer.status === 'failed') return awsFailure(answer.what, answer.error);
+  if (answer.status === 200) return ignored(answer.body.ignored, delivery);
+  const { number, commit } = pr.value;
+  if (answer.status === 409) logger.info('preview refused', { deliveryId: delivery, number, ...answer.body });
+  else logger.info('preview started', { deliveryId: delivery, number, commit, executions: answer.started });
+  return json(answer.status, answer.body);
 }
 
 /** The Lambda handler. */

@@ -1,10 +1,11 @@
 /**
  * What a verified delivery means for stackpilot: deploy some stages, or nothing (with the
  * reason, answered to the provider and shown in its delivery log). Pure: no AWS, no clock.
+ * Pull request events are decided in `preview.ts`.
  */
 import type { DeployInput } from '#events/deploy.ts';
-import { GITHUB_PING_EVENT, GITHUB_PUSH_EVENT } from '#events/github.ts';
-import { GITLAB_PUSH_EVENT, GITLAB_TAG_PUSH_EVENT } from '#events/gitlab.ts';
+import { GITHUB_PING_EVENT, GITHUB_PULL_REQUEST_EVENT, GITHUB_PUSH_EVENT } from '#events/github.ts';
+import { GITLAB_MERGE_REQUEST_EVENT, GITLAB_PUSH_EVENT, GITLAB_TAG_PUSH_EVENT } from '#events/gitlab.ts';
 import {
   allStages,
   normalizeRepoUrl,
@@ -16,23 +17,29 @@ import type { Push } from './push.ts';
 import { type Provider, sha256Hex } from './request.ts';
 import { pathMatcher, samplePaths, watchGlobs } from './watch.ts';
 
-export type EventKind = { push: true } | { push: false; ignored: string };
+export type EventKind = { kind: 'push' } | { kind: 'pull-request' } | { kind: 'ignored'; ignored: string };
 
-/** Whether a delivery's event type (`X-GitHub-Event` / `X-Gitlab-Event`) is a push worth parsing. */
+/**
+ * What a delivery's event type (`X-GitHub-Event` / `X-Gitlab-Event`) is: a push, a pull
+ * (merge) request event (previews), or something stackpilot ignores, with the reason.
+ */
 export function classifyEvent(provider: Provider, event: string | undefined): EventKind {
   const name = event?.trim();
   if (!name)
     return {
-      push: false,
+      kind: 'ignored',
       ignored: `no ${provider === 'github' ? 'X-GitHub-Event' : 'X-Gitlab-Event'} header: not a push`,
     };
   if (provider === 'github') {
-    if (name === GITHUB_PUSH_EVENT) return { push: true };
-    if (name === GITHUB_PING_EVENT) return { push: false, ignored: 'ping: the webhook is set up' };
-  } else if (name === GITLAB_PUSH_EVENT || name === GITLAB_TAG_PUSH_EVENT) {
-    return { push: true };
+    if (name === GITHUB_PUSH_EVENT) return { kind: 'push' };
+    if (name === GITHUB_PULL_REQUEST_EVENT) return { kind: 'pull-request' };
+    if (name === GITHUB_PING_EVENT) return { kind: 'ignored', ignored: 'ping: the webhook is set up' };
+  } else {
+    if (name === GITLAB_PUSH_EVENT || name === GITLAB_TAG_PUSH_EVENT) return { kind: 'push' };
+    if (name === GITLAB_MERGE_REQUEST_EVENT) return { kind: 'pull-request' };
   }
-  return { push: false, ignored: `event "${name.slice(0, 64)}" is not a push` };
+  const what = provider === 'github' ? 'a pull request' : 'a merge request';
+  return { kind: 'ignored', ignored: `event "${name.slice(0, 64)}" is neither a push nor ${what}` };
 }
 
 /** One deploy execution to start. */

@@ -73,7 +73,8 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
   }
 }
 
-function describe(error: z.ZodError, what: string): string {
+/** A 400 message naming the first bad fields of a body that is not a `what` payload. */
+export function describe(error: z.ZodError, what: string): string {
   const problems = error.issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);

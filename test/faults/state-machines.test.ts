@@ -300,7 +300,16 @@ for (const machine of STATE_MACHINES) {
 }
 
 /** Samples that are webhook bodies: `webhook.test.ts` generates deliveries from them. */
-const WEBHOOK_BODIES = ['github-push.json', 'gitlab-push.json', 'gitlab-tag-push.json'];
+const WEBHOOK_BODIES = [
+  'github-push.json',
+  'gitlab-push.json',
+  'gitlab-tag-push.json',
+  'github-pull-request-opened.json',
+  'github-pull-request-synchronize.json',
+  'github-pull-request-reopened.json',
+  'github-pull-request-closed.json',
+  'gitlab-merge-request.json',
+];
 /**
  * AWS events no rule starts a state machine with (the AWS conformance suite checks that): their
  * rules go to a function (the wait relay, commit status, release alert) or to a stage's alert topic.

@@ -22,14 +22,20 @@ const push = (over: Partial<Push> = {}): Push => ({
 
 describe('classifyEvent', () => {
   it.each([
-    ['github', 'push', { push: true }],
-    ['github', 'ping', { push: false, ignored: 'ping: the webhook is set up' }],
-    ['github', 'pull_request', { push: false, ignored: 'event "pull_request" is not a push' }],
-    ['github', undefined, { push: false, ignored: 'no X-GitHub-Event header: not a push' }],
-    ['gitlab', 'Push Hook', { push: true }],
-    ['gitlab', 'Tag Push Hook', { push: true }],
-    ['gitlab', 'Pipeline Hook', { push: false, ignored: 'event "Pipeline Hook" is not a push' }],
-    ['gitlab', '', { push: false, ignored: 'no X-Gitlab-Event header: not a push' }],
+    ['github', 'push', { kind: 'push' }],
+    ['github', 'pull_request', { kind: 'pull-request' }],
+    ['github', 'ping', { kind: 'ignored', ignored: 'ping: the webhook is set up' }],
+    ['github', 'issues', { kind: 'ignored', ignored: 'event "issues" is neither a push nor a pull request' }],
+    ['github', undefined, { kind: 'ignored', ignored: 'no X-GitHub-Event header: not a push' }],
+    ['gitlab', 'Push Hook', { kind: 'push' }],
+    ['gitlab', 'Tag Push Hook', { kind: 'push' }],
+    ['gitlab', 'Merge Request Hook', { kind: 'pull-request' }],
+    [
+      'gitlab',
+      'Pipeline Hook',
+      { kind: 'ignored', ignored: 'event "Pipeline Hook" is neither a push nor a merge request' },
+    ],
+    ['gitlab', '', { kind: 'ignored', ignored: 'no X-Gitlab-Event header: not a push' }],
   ] as const)('%s %s', (provider, event, expected) => {
     expect(classifyEvent(provider, event)).toEqual(expected);
   });

@@ -154,7 +154,10 @@ describe('GitHub deliveries', () => {
 
   it('ignores other event types after verifying them', async () => {
     const { status, body } = await invoke(githubEvent('{"action":"opened"}', { event: 'issues' }));
-    expect({ status, body }).toEqual({ status: 200, body: { ignored: 'event "issues" is not a push' } });
+    expect({ status, body }).toEqual({
+      status: 200,
+      body: { ignored: 'event "issues" is neither a push nor a pull request' },
+    });
   });
 
   it('verifies and reads a base64-encoded body', async () => {
@@ -338,13 +341,13 @@ describe('GitLab deliveries', () => {
     });
   });
 
-  it('ignores other hooks such as Merge Request Hook', async () => {
+  it('ignores other hooks such as Pipeline Hook', async () => {
     const { status, body } = await invoke(
-      gitlabEvent('{"object_kind":"merge_request"}', { event: 'Merge Request Hook' }),
+      gitlabEvent('{"object_kind":"pipeline"}', { event: 'Pipeline Hook' }),
     );
     expect({ status, body }).toEqual({
       status: 200,
-      body: { ignored: 'event "Merge Request Hook" is not a push' },
+      body: { ignored: 'event "Pipeline Hook" is neither a push nor a merge request' },
     });
   });
 

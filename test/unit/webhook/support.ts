@@ -11,6 +11,9 @@ export const GITHUB_SECRET_ARN =
 export const GITLAB_TOKEN_ARN =
   'arn:aws:secretsmanager:us-east-1:111122223333:secret:stackpilot-gitlab-GhIjKl';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:stackpilot-deploy';
+export const PREVIEW_STATE_MACHINE_ARN =
+  'arn:aws:states:us-east-1:111122223333:stateMachine:stackpilot-preview';
+export const PREVIEW_BUCKET = 'stackpilot-control-sources-111122223333';
 
 /** Hello-World (GitHub's documentation repository) on two stages, Diaspora (GitLab's sample) on one. */
 export const config = parseConfig({
@@ -26,8 +29,29 @@ export const config = parseConfig({
   },
 });
 
+/**
+ * Previews of the repositories of GitHub's pull_request examples (Codertocat/Hello-World) and of
+ * GitLab's documented merge request (the hook's project gitlabhq/gitlab-test), in stage `dev`.
+ */
+export const previewConfig = parseConfig({
+  apps: {
+    hello: {
+      repository: { provider: 'github', url: 'https://github.com/Codertocat/Hello-World.git' },
+      stages: { prod: { branch: 'master' }, dev: { branch: 'develop' } },
+      previews: { stage: 'dev', max: 2 },
+    },
+    gitlab: {
+      repository: { provider: 'gitlab', url: 'http://example.com/gitlabhq/gitlab-test.git' },
+      stages: { dev: { branch: 'master' } },
+      previews: { stage: 'dev' },
+    },
+  },
+});
+
 /** Sets the function's environment (the handler reads it on first use); the configuration travels inline, as in the sandbox. */
 export function setEnvironment(value = config): void {
+  process.env.PREVIEW_STATE_MACHINE_ARN = PREVIEW_STATE_MACHINE_ARN;
+  process.env.PREVIEW_BUCKET = PREVIEW_BUCKET;
   process.env.DEPLOY_STATE_MACHINE_ARN = STATE_MACHINE_ARN;
   process.env.GITHUB_WEBHOOK_SECRET_ARN = GITHUB_SECRET_ARN;
   process.env.GITLAB_WEBHOOK_TOKEN_ARN = GITLAB_TOKEN_ARN;

@@ -77,10 +77,15 @@ export const TASK_FUNCTIONS: Readonly<Record<string, string>> = {
   ReleaseScalingLeaseFunctionArn: 'release-scaling-lease',
   AwaitEventFunctionArn: 'await-event',
   LeaveReleaseStageFunctionArn: 'leave-release-stage',
+  PreparePreviewFunctionArn: 'prepare-preview',
+  DeployPreviewFunctionArn: 'deploy-preview',
+  CheckPreviewFunctionArn: 'check-preview',
+  RecordPreviewFunctionArn: 'record-preview',
+  RemovePreviewFunctionArn: 'remove-preview',
 };
 
 /** The state machines of the control plane. */
-export const STATE_MACHINE_KINDS: readonly StateMachineName[] = ['deploy', 'release', 'scale'];
+export const STATE_MACHINE_KINDS: readonly StateMachineName[] = ['deploy', 'release', 'scale', 'preview'];
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 

@@ -176,7 +176,7 @@ export class TaskTokens {
 /** Folder of the ASL files. */
 export const STATE_MACHINES_DIR = fileURLToPath(new URL('../state-machines/', import.meta.url));
 
-export type StateMachineName = 'deploy' | 'release' | 'scale';
+export type StateMachineName = 'deploy' | 'release' | 'scale' | 'preview';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL documents are untyped JSON.
 export type AslDefinition = Record<string, any>;

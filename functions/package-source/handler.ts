@@ -10,7 +10,7 @@ import { type DeployInput, deployInputSchema } from '#events/deploy.ts';
 import { clients } from '#shared/aws/clients.ts';
 import { findStage, normalizeRepoUrl, runtimeConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
-import { stageNames } from '#shared/naming.ts';
+import { previewSourceKey, stageNames } from '#shared/naming.ts';
 import { instrumentTask } from '#shared/powertools.ts';
 import { brief, SourceBucketNotVersioned } from '#shared/source/errors.ts';
 import { tokenCredentials } from '#shared/source/fetch-commit.ts';
@@ -28,6 +28,8 @@ export interface PackageSourceResult {
   readonly bytes: number;
   /** Files and symlinks of the commit in the zip. */
   readonly files: number;
+  /** The pull request whose preview this zip is for (the preview pipeline builds it). */
+  readonly preview?: number;
 }
 
 /**
@@ -71,6 +73,11 @@ function resolveStage(input: DeployInput) {
       `repository ${brief(input.repository.url)} is not the repository of app ${input.app} (${configured.url})`,
     );
   }
+  if (input.preview && stage.appConfig.previews?.stage !== input.stage) {
+    throw new InvalidInput(
+      `app ${input.app} runs no previews in stage ${input.stage} (stackpilot.yml: apps.${input.app}.previews.stage)`,
+    );
+  }
   return stage;
 }
 
@@ -89,10 +96,13 @@ export async function packageSourceTask(
   const token = tokenSecret
     ? await readRepositoryToken(tokenSecret, dependencies.secretsManager ?? clients.secretsManager)
     : undefined;
-  const key = stageNames(input.app, input.stage).sourceKey;
+  const key = input.preview
+    ? previewSourceKey(input.app, input.stage)
+    : stageNames(input.app, input.stage).sourceKey;
   const result = await packageSource({
     url: input.repository.url,
-    ref: input.ref,
+    // A pull request's head is fetched by commit id; the zip's branch is the pull request's.
+    ref: input.preview ? `refs/heads/${input.preview.branch ?? `pr-${input.preview.number}`}` : input.ref,
     commit: input.commit,
     bucket,
     key,
@@ -128,6 +138,7 @@ export async function packageSourceTask(
     commit: result.commit,
     bytes: result.bytes,
     files: result.files,
+    ...(input.preview ? { preview: input.preview.number } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export const startPipelineInputSchema = z
     deliveryId: z.string().min(1),
     /** S3 version id of the source zip ("Package Source" result). */
     versionId: z.string().min(1),
+    /** The whole "Package Source" result: `preview` says the zip is a pull request's, for the preview pipeline. */
+    source: z.object({ preview: z.number().int().min(1).optional() }).optional(),
     /** `$$.Execution.Id`: the idempotency token is derived from it. */
     executionId: z.string().min(1),
   })
@@ -35,7 +37,7 @@ export interface StartPipelineResult {
 
 export async function startPipeline(event: unknown): Promise<StartPipelineResult> {
   const input = parseInput(startPipelineInputSchema, event, 'Start Pipeline input');
-  const request = startRequest(input);
+  const request = startRequest({ ...input, preview: input.source?.preview });
   const pipelineExecutionId = await startPipelineExecution(request);
   logger.info('pipeline started', {
     pipeline: request.name,

@@ -3,13 +3,16 @@
  * exact source zip version the deploy uploaded, with the commit as a pipeline variable.
  */
 import { createHash } from 'node:crypto';
-import { stageNames } from '../naming.ts';
+import { previewPipelineName, stageNames } from '../naming.ts';
 
 /** Name of the pipeline's S3 source action, whose revision the deploy pins. */
 export const SOURCE_ACTION_NAME = 'Source';
 
 /** Pipeline-level variables a deploy sets; the stage's pipeline declares them. */
 export const PIPELINE_VARIABLES = { commit: 'COMMIT', deliveryId: 'DELIVERY_ID' } as const;
+
+/** The variable of the preview pipeline naming the pull request a build is for (docs/previews.md). */
+export const PREVIEW_VARIABLE = 'PREVIEW';
 
 export interface StartFacts {
   readonly app: string;
@@ -20,6 +23,8 @@ export interface StartFacts {
   readonly versionId: string;
   /** The Step Functions execution (ARN) that starts the pipeline. */
   readonly executionId: string;
+  /** A pull request's preview: the stage's preview pipeline builds it. */
+  readonly preview?: number;
 }
 
 /**
@@ -37,7 +42,10 @@ const variableValue = (value: string) => value.slice(0, 1000);
 /** The request, in the SDK's `StartPipelineExecutionInput` shape. */
 export function startRequest(facts: StartFacts) {
   return {
-    name: stageNames(facts.app, facts.stage).pipeline,
+    name:
+      facts.preview === undefined
+        ? stageNames(facts.app, facts.stage).pipeline
+        : previewPipelineName(facts.app, facts.stage),
     clientRequestToken: clientRequestToken(facts.executionId, facts.deliveryId),
     sourceRevisions: [
       {
@@ -49,6 +57,7 @@ export function startRequest(facts: StartFacts) {
     variables: [
       { name: PIPELINE_VARIABLES.commit, value: facts.commit },
       { name: PIPELINE_VARIABLES.deliveryId, value: variableValue(facts.deliveryId) },
+      ...(facts.preview === undefined ? [] : [{ name: PREVIEW_VARIABLE, value: String(facts.preview) }]),
     ],
   };
 }

@@ -17,6 +17,13 @@ export const previewRecordSchema = z
     image: z.string().min(1),
     /** Full URL of the preview: the stage's front door URL and `/pr-<number>/`. */
     url: z.string().min(1),
+    /**
+     * `deploying` from the moment the preview's resources are made (so a failed deploy still
+     * has a record that removal and expiry find), `serving` once its task is healthy, `failed`
+     * when its last deploy failed (`error` says why).
+     */
+    status: z.enum(['deploying', 'serving', 'failed']).default('serving'),
+    error: z.string().min(1).optional(),
     /** The pull request's head branch, for people reading the list. */
     branch: z.string().min(1).optional(),
     /** When the preview first served, and when a push last updated it (ISO 8601). */

@@ -25,6 +25,16 @@ describe('start request', () => {
     });
   });
 
+  it("starts a pull request's build in the stage's preview pipeline, with the number as PREVIEW", () => {
+    const request = startRequest({ ...facts, preview: 7 });
+    expect(request.name).toBe('stackpilot-starter-dev-previews');
+    expect(request.variables).toEqual([
+      { name: 'COMMIT', value: facts.commit },
+      { name: 'DELIVERY_ID', value: facts.deliveryId },
+      { name: 'PREVIEW', value: '7' },
+    ]);
+  });
+
   it('derives the same token for the same execution and a different one for another execution', () => {
     const token = clientRequestToken(facts.executionId, facts.deliveryId);
     expect(token).toMatch(/^[0-9a-f]{64}$/);

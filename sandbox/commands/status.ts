@@ -150,7 +150,7 @@ export function formatStatus(stages: StageView[], executions: Omit<ExecutionReco
   ].join('\n');
 }
 
-/** The PREVIEWS table (a row per open preview: pull request, URL, commit, age), when there are any. */
+/** The PREVIEWS table (a row per open preview: pull request, URL, commit, status, age), when there are any. */
 function previewTable(stages: StageView[]): string[] {
   const rows = stages.flatMap((s) =>
     (s.previews ?? []).map((p) => [
@@ -158,6 +158,7 @@ function previewTable(stages: StageView[]): string[] {
       `#${p.number}`,
       p.branch ?? '-',
       p.commit.slice(0, 7),
+      p.status,
       duration(p.createdAt),
       `${duration(p.updatedAt)} ago`,
       p.url,
@@ -166,7 +167,7 @@ function previewTable(stages: StageView[]): string[] {
   if (rows.length === 0) return [];
   return [
     'PREVIEWS',
-    table(['stage', 'pull request', 'branch', 'commit', 'age', 'updated', 'url'], rows),
+    table(['stage', 'pull request', 'branch', 'commit', 'status', 'age', 'updated', 'url'], rows),
     '',
   ];
 }

@@ -27,7 +27,9 @@ export interface AppStageProps {
 
 /**
  * Everything one app stage runs on: network, ECS cluster on EC2 and its service, the front
- * door of its scale tier, the pipeline from source zip to release, and the scaling alarms.
+ * door of its scale tier (and the parameter that tells the `preview` state machine about it),
+ * the pipeline from source zip to release (and, in the stage that runs the app's previews, the
+ * preview pipeline), and the scaling alarms.
  * Resources carry the deterministic names of `shared/naming.ts`, which the control plane's
  * functions use to find them.
  */
@@ -82,6 +84,7 @@ export class AppStage extends Construct {
       appConfig,
       sourceBucket: props.sourceBucket,
       repository: props.repository,
+      previews: appConfig.previews?.stage === stage,
     });
     this.alarms = new StageAlarms(this, 'Alarms', {
       app,

@@ -9,11 +9,18 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { AppConfig, StageConfig } from '../../shared/config.ts';
 import { certificateRegion, certificateRegionProblem } from '../../shared/domain.ts';
 import { APP_CONTAINER_NAME } from '../../shared/naming.ts';
+import { type FrontDoor, frontDoorParameter } from '../../shared/preview/front-door.ts';
 import { DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
+
+/** A front door of either tier without its URL (the URL is known last: a custom domain replaces it). */
+type FrontDoorIds = {
+  [Scale in FrontDoor['scale']]: Omit<Extract<FrontDoor, { scale: Scale }>, 'url'>;
+}[FrontDoor['scale']];
 
 /** Steady-state and burst request limits of the standard tier's API (requests per second). */
 export interface ApiThrottle {
@@ -46,6 +53,11 @@ export interface StageFrontDoorProps {
  * - `hyperscale`: an internet-facing Application Load Balancer with a target group on the
  *   service, health checked on the configured path; HTTPS with HTTP redirected to it when a
  *   certificate ARN is configured.
+ *
+ * Either way the stage publishes what a preview needs to be routed through it (the SSM String
+ * parameter `frontDoorParameter(app, stage)`, JSON of `shared/preview/front-door.ts`, its
+ * identifiers filled in by CloudFormation): the API, VPC link and Cloud Map namespace, or the
+ * serving listener and the VPC.
  */
 export class StageFrontDoor extends Construct {
   /** The URL that serves the app: `https://<domain.name>` with a custom domain. */
@@ -58,6 +70,8 @@ export class StageFrontDoor extends Construct {
   readonly domainName?: apigwv2.DomainName;
   /** The DNS name `domain.name` must point at (alias or CNAME) when stackpilot does not write the record. */
   readonly domainTarget?: string;
+  /** `frontDoorParameter(app, stage)`: the front door as the `preview` state machine reads it. */
+  readonly parameter: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: StageFrontDoorProps) {
     super(scope, id);
@@ -70,10 +84,13 @@ export class StageFrontDoor extends Construct {
         props,
       );
     }
+    // What the preview state machine needs of this front door, besides its URL.
+    let routing: FrontDoorIds;
     if (stageConfig.scale === 'standard') {
-      const { api, stage } = this.standard(props);
+      const { api, stage, vpcLink, namespaceId } = this.standard(props);
       this.httpApi = api;
       this.url = api.apiEndpoint;
+      routing = { scale: 'standard', apiId: api.apiId, vpcLinkId: vpcLink.vpcLinkId, namespaceId };
       if (stageConfig.domain) {
         this.domainName = new apigwv2.DomainName(this, 'Domain', {
           domainName: stageConfig.domain.name,
@@ -88,11 +105,12 @@ export class StageFrontDoor extends Construct {
         this.domainTarget = this.domainName.regionalDomainName;
       }
     } else {
-      const { loadBalancer, targetGroup } = this.hyperscale(props, certificateArn);
+      const { loadBalancer, targetGroup, listener } = this.hyperscale(props, certificateArn);
       this.loadBalancer = loadBalancer;
       this.targetGroup = targetGroup;
       const scheme = certificateArn ? 'https' : 'http';
       this.url = `${scheme}://${loadBalancer.loadBalancerDnsName}`;
+      routing = { scale: 'hyperscale', listenerArn: listener.listenerArn, vpcId: props.vpc.vpcId };
       if (stageConfig.domain) this.domainTarget = loadBalancer.loadBalancerDnsName;
     }
     if (stageConfig.domain) {
@@ -100,6 +118,22 @@ export class StageFrontDoor extends Construct {
       if (stageConfig.domain.hostedZoneId)
         this.aliasRecord(stageConfig.domain.name, stageConfig.domain.hostedZoneId);
     }
+    this.parameter = this.publish(props, { ...routing, url: this.url });
+  }
+
+  /**
+   * The front door parameter: on every stage, so that moving `previews.stage` needs no other
+   * change to the stage. The JSON is joined by CloudFormation (`Fn::Join` of the ids).
+   */
+  private publish(props: StageFrontDoorProps, frontDoor: FrontDoor): ssm.StringParameter {
+    const { scale, url, ...ids } = frontDoor;
+    return new ssm.StringParameter(this, 'Parameter', {
+      parameterName: frontDoorParameter(props.app, props.stage),
+      description: `stackpilot ${props.app}/${props.stage}: the ${scale} front door, for the previews routed through it`,
+      // The schema's key order: scale, url, then the ids of the tier.
+      stringValue: Stack.of(this).toJsonString({ scale, url, ...ids }),
+      tier: ssm.ParameterTier.STANDARD,
+    });
   }
 
   /**
@@ -142,7 +176,13 @@ export class StageFrontDoor extends Construct {
     });
   }
 
-  private standard(props: StageFrontDoorProps): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+  private standard(props: StageFrontDoorProps): {
+    api: apigwv2.HttpApi;
+    stage: apigwv2.HttpStage;
+    vpcLink: apigwv2.VpcLink;
+    /** The Cloud Map namespace the service registers its tasks in. */
+    namespaceId: string;
+  } {
     const { app, stage, vpc, service } = props;
     const cloudMapService = service.cloudMapService;
     if (!cloudMapService) {
@@ -195,13 +235,18 @@ export class StageFrontDoor extends Construct {
         });
       }
     }
-    return { api, stage: defaultStage };
+    return { api, stage: defaultStage, vpcLink, namespaceId: cloudMapService.namespace.namespaceId };
   }
 
   private hyperscale(
     props: StageFrontDoorProps,
     certificateArn?: string,
-  ): { loadBalancer: elbv2.ApplicationLoadBalancer; targetGroup: elbv2.ApplicationTargetGroup } {
+  ): {
+    loadBalancer: elbv2.ApplicationLoadBalancer;
+    targetGroup: elbv2.ApplicationTargetGroup;
+    /** The listener that serves the app: HTTPS with a certificate (HTTP only redirects), else HTTP. */
+    listener: elbv2.ApplicationListener;
+  } {
     const { appConfig, vpc, service } = props;
     const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
@@ -250,10 +295,10 @@ export class StageFrontDoor extends Construct {
       });
       const targetGroup = https.addTargets('Service', targets);
       loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
-      return { loadBalancer, targetGroup };
+      return { loadBalancer, targetGroup, listener: https };
     }
     const http = loadBalancer.addListener('Http', { port: 80 });
     // Adding the service as a target opened the dynamic host ports from the load balancer to the instances.
-    return { loadBalancer, targetGroup: http.addTargets('Service', targets) };
+    return { loadBalancer, targetGroup: http.addTargets('Service', targets), listener: http };
   }
 }

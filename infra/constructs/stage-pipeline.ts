@@ -13,7 +13,13 @@ import { Construct } from 'constructs';
 import { parse as parseYaml } from 'yaml';
 import type { AppConfig } from '../../shared/config.ts';
 import { secretSource } from '../../shared/environment.ts';
-import { stageNames, stateMachineName } from '../../shared/naming.ts';
+import {
+  previewPipelineName,
+  previewSourceKey,
+  type StateMachineKind,
+  stageNames,
+  stateMachineName,
+} from '../../shared/naming.ts';
 import { acknowledge, arnPrefix, arnToken, refToken, wildcardAction, wildcardResource } from './nag.ts';
 import { PROJECT_ROOT } from './stackpilot-function.ts';
 
@@ -24,8 +30,11 @@ export const DEFAULT_BUILDSPEC_PATH = join(PROJECT_ROOT, 'infra', 'buildspec', '
 export const PIPELINE_CONTRACT = {
   /** Source action whose S3 object version `StartPipelineExecution.sourceRevisions` pins. */
   sourceActionName: 'Source',
-  /** Pipeline variables set by `StartPipelineExecution.variables`. */
-  variables: { commit: 'COMMIT', deliveryId: 'DELIVERY_ID' },
+  /**
+   * Pipeline variables set by `StartPipelineExecution.variables`; only the preview pipeline
+   * declares `PREVIEW` (the pull request number).
+   */
+  variables: { commit: 'COMMIT', deliveryId: 'DELIVERY_ID', preview: 'PREVIEW' },
   /** Namespace of the build's exported variables (`IMAGE_URI`, `COMMIT`). */
   buildNamespace: 'Build',
 } as const;
@@ -37,6 +46,12 @@ export interface StagePipelineProps {
   /** The control plane's versioned source bucket. */
   readonly sourceBucket: s3.IBucket;
   readonly repository: ecr.IRepository;
+  /**
+   * Whether previews run in this stage (the app's `previews.stage`): a second pipeline then
+   * builds pull requests with the same project ({@link StagePipeline.previewPipeline}).
+   * @default false
+   */
+  readonly previews?: boolean;
 }
 
 /**
@@ -45,9 +60,16 @@ export interface StagePipelineProps {
  * deploy state machine starts the pipeline pinned to an object version) -> Build = CodeBuild
  * (privileged Docker) with TinyStacks' variables, exporting the image URI tagged with the
  * commit -> Release = the `release` state machine with `{app, stage, image, commit}`.
+ *
+ * In the stage that runs the app's previews, the preview pipeline
+ * (`stackpilot-<app>-<stage>-previews`, PARALLEL: pull requests build side by side and never
+ * supersede each other or the stage's pushes) has the same shape on the previews' source key,
+ * with the same project and artifact bucket; its last stage starts the `preview` state machine.
  */
 export class StagePipeline extends Construct {
   readonly pipeline: codepipeline.Pipeline;
+  /** The preview pipeline, in the stage named by the app's `previews.stage` only. */
+  readonly previewPipeline?: codepipeline.Pipeline;
   readonly project: codebuild.PipelineProject;
 
   constructor(scope: Construct, id: string, props: StagePipelineProps) {
@@ -119,96 +141,49 @@ export class StagePipeline extends Construct {
       },
     );
 
-    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+    const shared = { project: this.project, artifactBucket: artifacts, sourceBucket };
+    this.pipeline = sourceToStateMachine(this, 'Pipeline', {
+      ...shared,
       pipelineName: names.pipeline,
-      pipelineType: codepipeline.PipelineType.V2,
+      // A newer push replaces an older one still waiting: only the latest commit is released.
       executionMode: codepipeline.ExecutionMode.SUPERSEDED,
-      artifactBucket: artifacts,
-      restartExecutionOnUpdate: false,
-      variables: [
-        new codepipeline.Variable({
-          variableName: PIPELINE_CONTRACT.variables.commit,
-          defaultValue: 'HEAD',
-          description:
-            'Commit being deployed (set by the deploy state machine; HEAD = the commit in the source zip)',
-        }),
-        new codepipeline.Variable({
-          variableName: PIPELINE_CONTRACT.variables.deliveryId,
-          defaultValue: 'manual',
-          description: 'Webhook delivery that started this execution',
-        }),
-      ],
+      sourceKey: names.sourceKey,
+      variables: [],
+      buildEnvironment: {},
+      invoke: { stageName: 'Release', kind: 'release', input: { app, stage } },
     });
-
-    const source = new codepipeline.Artifact('Source');
-    this.pipeline.addStage({
-      stageName: 'Source',
-      actions: [
-        new actions.S3SourceAction({
-          actionName: PIPELINE_CONTRACT.sourceActionName,
-          bucket: sourceBucket,
-          bucketKey: names.sourceKey,
-          // The deploy state machine starts the pipeline with the exact object version it uploaded.
-          trigger: actions.S3Trigger.NONE,
-          output: source,
-        }),
-      ],
-    });
-    this.pipeline.addStage({
-      stageName: 'Build',
-      actions: [
-        new actions.CodeBuildAction({
-          actionName: 'Build',
-          project: this.project,
-          input: source,
-          variablesNamespace: PIPELINE_CONTRACT.buildNamespace,
-          environmentVariables: {
-            COMMIT: { value: `#{variables.${PIPELINE_CONTRACT.variables.commit}}` },
-            DELIVERY_ID: { value: `#{variables.${PIPELINE_CONTRACT.variables.deliveryId}}` },
-          },
-        }),
-      ],
-    });
-    // By name, not by reference: the release state machine lives in the control plane stack.
-    const release = sfn.StateMachine.fromStateMachineName(this, 'Release', stateMachineName('release'));
-    this.pipeline.addStage({
-      stageName: 'Release',
-      actions: [
-        new actions.StepFunctionInvokeAction({
-          actionName: 'Release',
-          stateMachine: release,
-          // CodePipeline resolves #{…} variables inside the action's configuration, including this input.
-          stateMachineInput: actions.StateMachineInput.literal({
-            app,
-            stage,
-            image: `#{${PIPELINE_CONTRACT.buildNamespace}.IMAGE_URI}`,
-            commit: `#{${PIPELINE_CONTRACT.buildNamespace}.COMMIT}`,
+    if (props.previews) {
+      const preview = `#{variables.${PIPELINE_CONTRACT.variables.preview}}`;
+      this.previewPipeline = sourceToStateMachine(this, 'PreviewPipeline', {
+        ...shared,
+        pipelineName: previewPipelineName(app, stage),
+        // Each pull request builds on its own: one never supersedes another, nor a push to the stage.
+        executionMode: codepipeline.ExecutionMode.PARALLEL,
+        sourceKey: previewSourceKey(app, stage),
+        variables: [
+          new codepipeline.Variable({
+            variableName: PIPELINE_CONTRACT.variables.preview,
+            defaultValue: '0',
+            description: 'Number of the pull (merge) request whose preview this execution builds',
           }),
-        }),
-      ],
-    });
+        ],
+        buildEnvironment: { STACKPILOT_PREVIEW: { value: preview } },
+        // The number arrives as a digit string (CodePipeline substitutes text): the preview input accepts it.
+        invoke: {
+          stageName: 'Preview',
+          kind: 'preview',
+          input: { app, stage, number: preview, action: 'deploy' },
+        },
+      });
+    }
 
-    const artifactObjects = [
-      wildcardAction('s3:GetObject*'),
-      wildcardAction('s3:GetBucket*'),
-      wildcardAction('s3:List*'),
-      wildcardAction('s3:DeleteObject*'),
-      wildcardAction('s3:Abort*'),
-      wildcardResource(`${arnToken(artifacts)}/*`),
-    ];
     acknowledge(
       this.project,
       'CDK grants of this project only: objects of its own artifact bucket, its own log group and report groups (named after the project), and ecr:GetAuthorizationToken, which has no resource.',
-      ...artifactObjects,
+      ...artifactFindings(artifacts),
       wildcardResource('*'),
       wildcardResource(`${arnPrefix(this, 'codebuild')}report-group/${refToken(this.project)}-*`),
       wildcardResource(`${arnPrefix(this, 'logs')}log-group:/aws/codebuild/${refToken(this.project)}:*`),
-    );
-    acknowledge(
-      this.pipeline,
-      'CDK grants of this pipeline only: objects of its artifact bucket, versions of the source zip key in the source bucket, and the executions of the release state machine it starts (execution ARNs are only known at run time).',
-      ...artifactObjects,
-      wildcardResource(`${arnPrefix(this, 'states')}execution:${stateMachineName('release')}:*`),
     );
   }
 
@@ -236,4 +211,128 @@ export class StagePipeline extends Construct {
       );
     }
   }
+}
+
+/** What {@link sourceToStateMachine} builds: the stage pipeline or the preview pipeline. */
+interface PipelineSpec {
+  readonly pipelineName: string;
+  readonly executionMode: codepipeline.ExecutionMode;
+  /** The build project (shared by a stage's pipelines). */
+  readonly project: codebuild.IProject;
+  readonly artifactBucket: s3.IBucket;
+  readonly sourceBucket: s3.IBucket;
+  /** Key of the source zip in the source bucket. */
+  readonly sourceKey: string;
+  /** Variables besides COMMIT and DELIVERY_ID. */
+  readonly variables: codepipeline.Variable[];
+  /** Build action variables besides COMMIT and DELIVERY_ID. */
+  readonly buildEnvironment: Record<string, codebuild.BuildEnvironmentVariable>;
+  /**
+   * The last stage (and its one action): it starts `stackpilot-<kind>` with `input` followed
+   * by the built `image` and `commit`.
+   */
+  readonly invoke: { readonly stageName: string; readonly kind: StateMachineKind; readonly input: object };
+}
+
+/**
+ * A V2 pipeline: Source = the S3 object `sourceKey`, no polling and no event trigger (the deploy
+ * state machine starts it pinned to an object version) -> Build = the project, with the pipeline's
+ * COMMIT and DELIVERY_ID, exporting IMAGE_URI and COMMIT -> the state machine `stackpilot-<kind>`,
+ * invoked by name.
+ */
+function sourceToStateMachine(scope: Construct, id: string, spec: PipelineSpec): codepipeline.Pipeline {
+  const pipeline = new codepipeline.Pipeline(scope, id, {
+    pipelineName: spec.pipelineName,
+    pipelineType: codepipeline.PipelineType.V2,
+    executionMode: spec.executionMode,
+    artifactBucket: spec.artifactBucket,
+    restartExecutionOnUpdate: false,
+    variables: [
+      new codepipeline.Variable({
+        variableName: PIPELINE_CONTRACT.variables.commit,
+        defaultValue: 'HEAD',
+        description:
+          'Commit being deployed (set by the deploy state machine; HEAD = the commit in the source zip)',
+      }),
+      new codepipeline.Variable({
+        variableName: PIPELINE_CONTRACT.variables.deliveryId,
+        defaultValue: 'manual',
+        description: 'Webhook delivery that started this execution',
+      }),
+      ...spec.variables,
+    ],
+  });
+
+  const source = new codepipeline.Artifact('Source');
+  pipeline.addStage({
+    stageName: 'Source',
+    actions: [
+      new actions.S3SourceAction({
+        actionName: PIPELINE_CONTRACT.sourceActionName,
+        bucket: spec.sourceBucket,
+        bucketKey: spec.sourceKey,
+        // The deploy state machine starts the pipeline with the exact object version it uploaded.
+        trigger: actions.S3Trigger.NONE,
+        output: source,
+      }),
+    ],
+  });
+  pipeline.addStage({
+    stageName: 'Build',
+    actions: [
+      new actions.CodeBuildAction({
+        actionName: 'Build',
+        project: spec.project,
+        input: source,
+        variablesNamespace: PIPELINE_CONTRACT.buildNamespace,
+        environmentVariables: {
+          COMMIT: { value: `#{variables.${PIPELINE_CONTRACT.variables.commit}}` },
+          DELIVERY_ID: { value: `#{variables.${PIPELINE_CONTRACT.variables.deliveryId}}` },
+          ...spec.buildEnvironment,
+        },
+      }),
+    ],
+  });
+  // By name, not by reference: the state machines live in the control plane stack.
+  const { stageName, kind, input } = spec.invoke;
+  const stateMachine = sfn.StateMachine.fromStateMachineName(
+    scope,
+    `${stageName}StateMachine`,
+    stateMachineName(kind),
+  );
+  pipeline.addStage({
+    stageName,
+    actions: [
+      new actions.StepFunctionInvokeAction({
+        actionName: stageName,
+        stateMachine,
+        // CodePipeline resolves #{…} variables inside the action's configuration, including this input.
+        stateMachineInput: actions.StateMachineInput.literal({
+          ...input,
+          image: `#{${PIPELINE_CONTRACT.buildNamespace}.IMAGE_URI}`,
+          commit: `#{${PIPELINE_CONTRACT.buildNamespace}.COMMIT}`,
+        }),
+      }),
+    ],
+  });
+
+  acknowledge(
+    pipeline,
+    `CDK grants of this pipeline only: objects of its artifact bucket, versions of the source zip key in the source bucket, and the executions of the ${kind} state machine it starts (execution ARNs are only known at run time).`,
+    ...artifactFindings(spec.artifactBucket),
+    wildcardResource(`${arnPrefix(scope, 'states')}execution:${stateMachineName(kind)}:*`),
+  );
+  return pipeline;
+}
+
+/** The IAM5 findings of CDK's grants on the objects of a pipeline artifact bucket. */
+function artifactFindings(artifacts: s3.IBucket): string[] {
+  return [
+    wildcardAction('s3:GetObject*'),
+    wildcardAction('s3:GetBucket*'),
+    wildcardAction('s3:List*'),
+    wildcardAction('s3:DeleteObject*'),
+    wildcardAction('s3:Abort*'),
+    wildcardResource(`${arnToken(artifacts)}/*`),
+  ];
 }

@@ -18,7 +18,7 @@ export const USAGE = `usage: stackpilot <command> [flags]    (stackpilot <comman
   promote <app> <from> <to>       release the image <from> runs to <to>, without a build
   pr open|update|close <app> --branch B   a pull request on the sandbox: its preview is built, updated, removed
   watch [<execution> | <app> <stage>]      follow a running execution live; exits with its outcome
-  run <machine> --input <file|->  one deploy, release or scale execution; prints its output
+  run <machine> --input <file|->  one deploy, release, scale or preview execution; prints its output
   load <app> <stage> --rps N [--duration D] | --cpu <pct>   real requests to the stage's URL, or a set CPU
   logs <app> <stage> [--follow] [--since 10m]   the output of the stage's tasks
   history <execution> [--json]    the state-by-state history of an execution (also: logs <execution>)

@@ -541,7 +541,7 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     const stateMachine = url.searchParams.get('stateMachine') ?? undefined;
     if (stateMachine && !STATE_MACHINE_KINDS.includes(stateMachine as StateMachineName)) {
       return sendJson(res, 400, {
-        message: `no state machine ${stateMachine}; use deploy, release or scale`,
+        message: `no state machine ${stateMachine}; use deploy, release, scale or preview`,
       });
     }
     const limit = Number(url.searchParams.get('limit') ?? 50);
@@ -558,7 +558,7 @@ async function route(routes: Routes, req: IncomingMessage, res: ServerResponse):
     };
     if (!STATE_MACHINE_KINDS.includes(stateMachine as StateMachineName)) {
       return sendJson(res, 400, {
-        message: `stateMachine must be deploy, release or scale, got ${stateMachine}`,
+        message: `stateMachine must be deploy, release, scale or preview, got ${stateMachine}`,
       });
     }
     try {

@@ -23,7 +23,7 @@ import {
 import { defaultSfnClient, followOnSandbox, runOnAws, startOnSandbox } from './execution.ts';
 import { importServer } from './from-source.ts';
 
-export const RUN_USAGE = `usage: stackpilot run <deploy|release|scale> --input <file|-> [--name NAME] [--aws]
+export const RUN_USAGE = `usage: stackpilot run <deploy|release|scale|preview> --input <file|-> [--name NAME] [--aws]
                       [--timeout SECONDS] [--url URL | --data DIR]
   one execution with the JSON input (a file, or - for stdin), followed to its end;
   prints the output JSON (exit 0) or the Error and Cause on stderr (exit 1).
@@ -38,7 +38,7 @@ const options = {
   timeout: { type: 'string' },
 } as const;
 
-const KINDS: readonly StateMachineKind[] = ['deploy', 'release', 'scale'];
+const KINDS: readonly StateMachineKind[] = ['deploy', 'release', 'scale', 'preview'];
 
 export interface RunDependencies {
   /** The Step Functions client of `--aws` (tests pass a mocked one). */
@@ -54,9 +54,9 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDependencie
     return EXIT.ok;
   }
   const [kind, extra] = positionals;
-  if (!kind) throw new UsageError('run needs a state machine: deploy, release or scale');
+  if (!kind) throw new UsageError('run needs a state machine: deploy, release, scale or preview');
   if (!KINDS.includes(kind as StateMachineKind))
-    throw new UsageError(`no state machine ${kind}; use deploy, release or scale`);
+    throw new UsageError(`no state machine ${kind}; use deploy, release, scale or preview`);
   if (extra) throw new UsageError(`unexpected argument ${extra}`);
   if (!values.input) throw new UsageError('run needs --input <file|-> (the samples are in events/samples/)');
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);

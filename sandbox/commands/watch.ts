@@ -29,7 +29,7 @@ export const WATCH_USAGE = `usage: stackpilot watch [<execution> | <app> <stage>
                        [--url URL | --data DIR]
   follows an execution live until it ends, then exits with its outcome (0 succeeded, 1 not)
   <execution>    its name (stackpilot status lists them; an execution ARN with --aws)
-  <app> <stage>  the stage's running execution (deploy, release or scale), else its last one
+  <app> <stage>  the stage's running execution (deploy, release, scale or preview), else its last one
   (nothing)      the running execution, when exactly one runs
   on a terminal one block is redrawn; in a pipe each state is one line
   --json         the ended execution as JSON on stdout
@@ -47,7 +47,7 @@ export interface WatchDependencies {
   readonly pollMs?: number;
 }
 
-const KINDS = ['deploy', 'release', 'scale'] as const;
+const KINDS = ['deploy', 'release', 'scale', 'preview'] as const;
 
 export async function watchCommand(argv: string[], io: CliIo, deps: WatchDependencies = {}): Promise<number> {
   const { values, positionals } = parse(argv, options);

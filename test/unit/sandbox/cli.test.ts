@@ -55,7 +55,7 @@ describe('stackpilot CLI usage', () => {
       /--timeout must be a positive number of seconds, got soon/,
     ],
     [['status', '--bogus'], /stackpilot status: Unknown option '--bogus'/],
-    [['run'], /run needs a state machine: deploy, release or scale/],
+    [['run'], /run needs a state machine: deploy, release, scale or preview/],
     [['run', 'rollout', '--input', 'x.json'], /no state machine rollout/],
     [['run', 'deploy'], /run needs --input <file\|->/],
     [

@@ -297,15 +297,19 @@ export type FailedExecution = z.output<typeof failedExecutionSchema>;
  * resources were already being made, marks its record `failed` so that closing the pull request
  * or the expiry still removes them.
  */
-export async function failPreview(
-  execution: {
-    prepared?: PreparedPreview;
-    deployment?: DeployedPreview;
-    action: string;
-    error: { Error: string; Cause?: string };
-  },
-  deps: PreviewDeps,
-): Promise<PreviewFailure> {
+export async function failPreview(execution: FailedExecution, deps: PreviewDeps): Promise<PreviewFailure> {
+  const failure = explainFailure(execution);
+  if (execution.prepared) {
+    const { app, stage, number } = execution.prepared;
+    const before = await getPreviewRecord(deps.bucket, app, stage, number, deps.clients.s3);
+    const record = recordOf(execution.prepared, before, deps.now().toISOString(), 'failed', failure.cause);
+    await putPreviewRecord(deps.bucket, record, deps.clients.s3);
+  }
+  return failure;
+}
+
+/** The step that failed (how far the execution came tells), and its error's message. */
+export function explainFailure(execution: FailedExecution): PreviewFailure {
   const step =
     execution.action === 'remove'
       ? 'Remove Preview'
@@ -314,17 +318,7 @@ export async function failPreview(
         : !execution.deployment
           ? 'Deploy Preview'
           : 'Check Preview';
-  const cause = `${step} failed: ${causeMessage(execution.error.Cause)}`;
-  if (execution.prepared) {
-    const { app, stage, number } = execution.prepared;
-    const before = await getPreviewRecord(deps.bucket, app, stage, number, deps.clients.s3);
-    await putPreviewRecord(
-      deps.bucket,
-      recordOf(execution.prepared, before, deps.now().toISOString(), 'failed', cause),
-      deps.clients.s3,
-    );
-  }
-  return { error: execution.error.Error, cause };
+  return { error: execution.error.Error, cause: `${step} failed: ${causeMessage(execution.error.Cause)}` };
 }
 
 /** The message of a Lambda error's Cause (`{"errorMessage": …}`), or the Cause as it is. */

@@ -2,8 +2,10 @@
  * `cdk deploy` into the emulated account: every stack of the synthesized app, in deployment
  * order, each resource after those it refers to, created from its evaluated template
  * properties through the SDK inputs the converter builds. What the sandbox models is created
- * (buckets, secrets, the ECR repository, cluster, task definition, service, Auto Scaling
- * group, alarms, pipelines) and `Custom::AWS` resources run their Create call (the released
+ * (buckets, secrets, SSM parameters, the ECR repository, cluster, task definition, service,
+ * Auto Scaling group, alarms, pipelines, and the front doors: HTTP APIs with their VPC links,
+ * integrations and routes, Cloud Map namespaces and services, target groups and listeners)
+ * and `Custom::AWS` resources run their Create call (the released
  * image's SSM parameter, a service's initial desired count); the rest (VPCs, roles, Lambda
  * functions, state machines the sandbox runs from the ASL files) only has physical ids.
  *
@@ -23,21 +25,30 @@ import {
   toCreateAutoScalingGroup,
   toCreateBucket,
   toCreateCluster,
+  toCreateDiscoveryService,
+  toCreateIntegration,
   toCreatePipeline,
   toCreateRepository,
+  toCreateRoute,
   toCreateSecret,
   toCreateService,
+  toCreateTargetGroup,
+  toListener,
   toPutMetricAlarm,
+  toPutParameter,
   toPutRule,
   toRegisterTaskDefinition,
 } from '../templates/index.ts';
+import type { ApiGatewayV2Emulator } from './apigatewayv2.ts';
 import type { AutoScalingEmulator } from './auto-scaling.ts';
 import type { CloudWatchEmulator } from './cloudwatch.ts';
 import type { CodePipelineEmulator } from './codepipeline.ts';
 import type { EcrEmulator } from './ecr.ts';
 import type { EcsEmulator } from './ecs.ts';
+import type { Elbv2Emulator } from './elbv2.ts';
 import type { S3Emulator } from './s3.ts';
 import type { SecretsManagerEmulator } from './secrets-manager.ts';
+import type { ServiceDiscoveryEmulator } from './servicediscovery.ts';
 import type { SsmEmulator } from './ssm.ts';
 import { JsonFile } from './store.ts';
 
@@ -53,6 +64,9 @@ export interface DeployTargets {
   readonly cloudWatch: CloudWatchEmulator;
   readonly secretsManager: SecretsManagerEmulator;
   readonly ssm: SsmEmulator;
+  readonly apiGatewayV2: ApiGatewayV2Emulator;
+  readonly serviceDiscovery: ServiceDiscoveryEmulator;
+  readonly elbv2: Elbv2Emulator;
   /** Answers one SDK command (what a custom resource's Lambda would send). */
   dispatch(clientName: string, commandName: string, input: unknown): Promise<Record<string, unknown>>;
 }
@@ -198,6 +212,14 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
         case 'Custom::AWS':
           await runCustomResource(account, state, stack, id);
           break;
+        case 'AWS::SSM::Parameter': {
+          const input = toPutParameter(stack.physicalName(id), stack.properties(id));
+          // CloudFormation writes a new version only when the value changes.
+          if (account.ssm.value(input.Name ?? '') !== input.Value) account.ssm.commands.PutParameter(input);
+          break;
+        }
+        default:
+          await createFrontDoorResource(account, stack, id, type);
       }
     }
     // What a finished `cdk deploy` leaves: the new services' tasks placed and RUNNING.
@@ -207,6 +229,62 @@ export async function deployTemplates(account: DeployTargets, templates: Templat
   for (const arn of replaced) account.ecs.commands.DeregisterTaskDefinition({ taskDefinition: arn });
   state.save();
   return { hash: templates.hash, app, rules, functions, environment: sharedEnvironment(functions) };
+}
+
+/** The resources of the stages' front doors (API Gateway, Cloud Map, ELB), with the ids their stack gives them. */
+async function createFrontDoorResource(
+  account: DeployTargets,
+  stack: StackEvaluator,
+  id: string,
+  type: string,
+): Promise<void> {
+  switch (type) {
+    case 'AWS::ApiGatewayV2::Api':
+      account.apiGatewayV2.ensureApi({
+        apiId: stack.ref(id),
+        name: String(stack.property(id, 'Name') ?? stack.physicalName(id)),
+        protocolType: stack.property(id, 'ProtocolType') as string | undefined,
+        description: stack.property(id, 'Description') as string | undefined,
+        tags: stack.property(id, 'Tags') as Record<string, string> | undefined,
+      });
+      break;
+    case 'AWS::ApiGatewayV2::VpcLink':
+      account.apiGatewayV2.ensureVpcLink({ vpcLinkId: stack.ref(id), name: stack.physicalName(id) });
+      break;
+    case 'AWS::ApiGatewayV2::Integration':
+      account.apiGatewayV2.ensureIntegration(stack.ref(id), toCreateIntegration(stack.properties(id)));
+      break;
+    case 'AWS::ApiGatewayV2::Route':
+      account.apiGatewayV2.ensureRoute(stack.ref(id), toCreateRoute(stack.properties(id)));
+      break;
+    case 'AWS::ServiceDiscovery::PrivateDnsNamespace':
+      account.serviceDiscovery.ensureNamespace({
+        id: stack.ref(id),
+        arn: String(stack.getAtt(id, 'Arn')),
+        name: String(stack.property(id, 'Name')),
+        description: stack.property(id, 'Description') as string | undefined,
+        tags: stack.property(id, 'Tags') as { Key: string; Value: string }[] | undefined,
+      });
+      break;
+    case 'AWS::ServiceDiscovery::Service':
+      account.serviceDiscovery.ensureService({
+        id: stack.ref(id),
+        arn: String(stack.getAtt(id, 'Arn')),
+        input: toCreateDiscoveryService(stack.properties(id)),
+      });
+      break;
+    case 'AWS::ElasticLoadBalancingV2::TargetGroup':
+      account.elbv2.ensureTargetGroup(
+        stack.ref(id),
+        toCreateTargetGroup(stack.physicalName(id), stack.properties(id)),
+      );
+      break;
+    case 'AWS::ElasticLoadBalancingV2::Listener': {
+      const { Tags, ...listener } = toListener(stack.properties(id));
+      account.elbv2.ensureListener({ ...listener, ListenerArn: stack.ref(id) }, Tags);
+      break;
+    }
+  }
 }
 
 /**

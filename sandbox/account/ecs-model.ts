@@ -3,7 +3,16 @@
  * epoch milliseconds; the records are plain JSON (they are the state file).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { KeyValuePair, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type {
+  CapacityProviderStrategyItem,
+  KeyValuePair,
+  LaunchType,
+  LoadBalancer,
+  PlacementStrategy,
+  ServiceRegistry,
+  Tag,
+  TaskDefinition,
+} from '@aws-sdk/client-ecs';
 
 /** How long a task takes from placement to RUNNING (image pull and start), or to failing. */
 export const TASK_START_MS = 10_000;
@@ -22,9 +31,11 @@ export const MAX_SERVICE_EVENTS = 100;
 
 export interface TaskDefinitionRecord {
   /** The definition without its dates (JSON keeps numbers, not Dates). */
-  definition: Omit<TaskDefinition, 'registeredAt' | 'deregisteredAt'>;
+  definition: Omit<TaskDefinition, 'registeredAt' | 'deregisteredAt' | 'deleteRequestedAt'>;
   registeredAt: number;
   deregisteredAt?: number;
+  /** When DeleteTaskDefinitions asked (status DELETE_IN_PROGRESS until no task uses it). */
+  deleteRequestedAt?: number;
 }
 
 export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -83,6 +94,25 @@ export interface ServiceRecord {
   plannedDeployments?: DeploymentPlan[];
   lastPlacementFailureAt?: number;
   steady: boolean;
+  /**
+   * ACTIVE until DeleteService; DRAINING while its tasks stop; INACTIVE once they have (still
+   * described, as ECS does). @default 'ACTIVE' (records written before services could be deleted)
+   */
+  status?: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  /** The CreateService `clientToken`: the same request again answers the same service. */
+  clientToken?: string;
+  /** How it is placed and where its tasks register, as CreateService gave them. */
+  launchType?: LaunchType;
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  placementStrategy?: PlacementStrategy[];
+  serviceRegistries?: ServiceRegistry[];
+  loadBalancers?: LoadBalancer[];
+  healthCheckGracePeriodSeconds?: number;
+}
+
+/** A service ECS still runs (a deleted one is DRAINING, then INACTIVE). */
+export function serviceActive(service: Pick<ServiceRecord, 'status'>): boolean {
+  return (service.status ?? 'ACTIVE') === 'ACTIVE';
 }
 
 export interface InstanceRecord {

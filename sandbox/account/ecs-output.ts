@@ -44,6 +44,9 @@ export class EcsOutputs {
       ...structuredClone(record.definition),
       registeredAt: new Date(record.registeredAt),
       ...(record.deregisteredAt !== undefined && { deregisteredAt: new Date(record.deregisteredAt) }),
+      ...(record.deleteRequestedAt !== undefined && {
+        deleteRequestedAt: new Date(record.deleteRequestedAt),
+      }),
     };
   }
 
@@ -56,15 +59,21 @@ export class EcsOutputs {
     );
     const count = (d: DeploymentRecord | undefined, status: TaskRecord['lastStatus']) =>
       live.filter((t) => (!d || t.deploymentId === d.id) && t.lastStatus === status).length;
+    const placement = {
+      // Without a capacity provider strategy, a service runs on the EC2 launch type (ECS's default here).
+      ...(service.capacityProviderStrategy?.length
+        ? { capacityProviderStrategy: service.capacityProviderStrategy }
+        : { launchType: service.launchType ?? 'EC2' }),
+    };
     return {
       serviceArn: service.serviceArn,
       serviceName: service.serviceName,
       clusterArn: this.arns.cluster(service.clusterName),
-      status: 'ACTIVE',
+      status: service.status ?? 'ACTIVE',
       desiredCount: service.desiredCount,
       runningCount: count(undefined, 'RUNNING'),
       pendingCount: count(undefined, 'PENDING'),
-      launchType: 'EC2',
+      ...placement,
       schedulingStrategy: 'REPLICA',
       taskDefinition: this.arns.taskDefinition(service.taskDefinition),
       deploymentController: { type: 'ECS' },
@@ -73,10 +82,12 @@ export class EcsOutputs {
         maximumPercent: service.maximumPercent,
         minimumHealthyPercent: service.minimumHealthyPercent,
       },
-      placementStrategy: [
-        { type: 'spread', field: 'attribute:ecs.availability-zone' },
-        { type: 'spread', field: 'instanceId' },
-      ],
+      ...(service.placementStrategy?.length ? { placementStrategy: service.placementStrategy } : {}),
+      loadBalancers: service.loadBalancers ?? [],
+      serviceRegistries: service.serviceRegistries ?? [],
+      ...(service.healthCheckGracePeriodSeconds !== undefined && {
+        healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds,
+      }),
       deployments: service.deployments.map((d) => ({
         id: d.id,
         status: d.status,
@@ -87,7 +98,7 @@ export class EcsOutputs {
         failedTasks: d.failedTasks,
         createdAt: new Date(d.createdAt),
         updatedAt: new Date(d.updatedAt),
-        launchType: 'EC2',
+        ...placement,
         rolloutState: d.rolloutState,
         rolloutStateReason: d.rolloutStateReason,
       })),

@@ -196,6 +196,11 @@ export class EcsScheduler {
   }
 
   private schedule(service: ServiceRecord, t: number): void {
+    if (service.status === 'INACTIVE') return;
+    if (service.status === 'DRAINING') {
+      this.drain(service, t);
+      return;
+    }
     const primary = service.deployments[0];
     if (!primary) return;
     this.checkCircuitBreaker(service, t);
@@ -252,6 +257,27 @@ export class EcsScheduler {
     }
 
     this.settle(service, current, t);
+  }
+
+  /**
+   * A deleted service: its tasks stop (no minimum healthy percent holds any more), and once
+   * none is left it is INACTIVE.
+   */
+  private drain(service: ServiceRecord, t: number): void {
+    const live = this.liveTasks(service);
+    for (const task of live)
+      this.stopTask(task, t, `Scaling activity initiated by (deployment ${service.deployments[0]?.id})`);
+    if (live.length > 0) {
+      const ids = live.map((task) => `(task ${task.taskArn.slice(task.taskArn.lastIndexOf('/') + 1)})`);
+      this.serviceEvent(service, `has stopped ${live.length} running tasks: ${ids.join(' ')}.`, t);
+    }
+    const stopping = Object.values(this.state.tasks).some(
+      (task) =>
+        task.clusterName === service.clusterName &&
+        task.serviceName === service.serviceName &&
+        task.lastStatus !== 'STOPPED',
+    );
+    if (!stopping) service.status = 'INACTIVE';
   }
 
   /** Marks the primary deployment COMPLETED when it runs its count alone, and drops old deployments. */

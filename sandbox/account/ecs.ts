@@ -12,6 +12,10 @@ import {
   type CreateClusterCommandOutput,
   type CreateServiceCommandInput,
   type CreateServiceCommandOutput,
+  type DeleteServiceCommandInput,
+  type DeleteServiceCommandOutput,
+  type DeleteTaskDefinitionsCommandInput,
+  type DeleteTaskDefinitionsCommandOutput,
   type DeregisterTaskDefinitionCommandInput,
   type DeregisterTaskDefinitionCommandOutput,
   type DescribeClustersCommandInput,
@@ -66,6 +70,7 @@ import {
   newDeploymentId,
   newResourceId,
   type ServiceRecord,
+  serviceActive,
   type TaskDefinitionRecord,
   type TaskRecord,
 } from './ecs-model.ts';
@@ -83,9 +88,15 @@ export class EcsEmulator implements Emulator {
   private readonly scheduler: EcsScheduler;
   private readonly out: EcsOutputs;
 
+  /**
+   * @param loadBalancersOf the load balancers a target group is attached to (through a listener
+   *   or rule), undefined when there is no such target group: what CreateService checks of its
+   *   `loadBalancers`, as ECS does.
+   */
   constructor(
     private readonly ctx: AccountContext,
     dataDir: string,
+    private readonly loadBalancersOf: (targetGroupArn: string) => string[] | undefined,
   ) {
     this.file = new JsonFile(join(dataDir, 'account', 'ecs.json'), emptyEcsState);
     const arns = {
@@ -106,6 +117,7 @@ export class EcsEmulator implements Emulator {
 
   step(t: number): void {
     this.scheduler.step(t);
+    this.finishDeletions();
   }
 
   // ---- knobs and hooks for the rest of the sandbox ----
@@ -259,6 +271,23 @@ export class EcsEmulator implements Emulator {
     };
   }
 
+  /**
+   * The tasks that have not stopped of the services that register with a Cloud Map service
+   * (`serviceRegistries`) or a target group (`loadBalancers`): its instances, its targets.
+   */
+  registeredTasks(registry: { registryArn: string } | { targetGroupArn: string }): TaskRecord[] {
+    const services = Object.values(this.state.services).filter((s) =>
+      'registryArn' in registry
+        ? s.serviceRegistries?.some((r) => r.registryArn === registry.registryArn)
+        : s.loadBalancers?.some((l) => l.targetGroupArn === registry.targetGroupArn),
+    );
+    return Object.values(this.state.tasks).filter(
+      (task) =>
+        task.lastStatus !== 'STOPPED' &&
+        services.some((s) => s.clusterName === task.clusterName && s.serviceName === task.serviceName),
+    );
+  }
+
   /** A stage's service as `GET /stages` shows it. */
   view(clusterName: string, serviceName: string) {
     const service = this.state.services[`${clusterName}/${serviceName}`];
@@ -367,6 +396,43 @@ export class EcsEmulator implements Emulator {
       }
       return { taskDefinition: this.out.taskDefinition(key) };
     },
+    DeleteTaskDefinitions: (
+      input: DeleteTaskDefinitionsCommandInput,
+    ): Result<DeleteTaskDefinitionsCommandOutput> => {
+      const refs = input.taskDefinitions ?? [];
+      if (refs.length === 0)
+        throw awsError(
+          InvalidParameterException,
+          'size of TaskDefinition references list must be greater than 0',
+        );
+      if (refs.length > 10)
+        throw awsError(InvalidParameterException, 'Size of TaskDefinition references list cannot exceed 10');
+      const deleted: string[] = [];
+      const failures: { arn: string; reason: string }[] = [];
+      for (const ref of refs) {
+        const key = ref.startsWith('arn:') ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
+        const record = this.state.taskDefinitions[key];
+        const reason = !/^[^:]+:\d+$/.test(key)
+          ? 'The specified task definition identifier is invalid. Specify a valid name or ARN and try again.'
+          : !record
+            ? 'The specified task definition does not exist. Specify a valid account, family, revision and try again.'
+            : record.definition.status === 'ACTIVE'
+              ? 'The specified task definition is still in ACTIVE status. Please deregister the target and try again.'
+              : undefined;
+        if (reason || !record) {
+          failures.push({
+            arn: ref.startsWith('arn:') ? ref : this.taskDefinitionArn(key),
+            reason: reason ?? '',
+          });
+          continue;
+        }
+        // ECS deletes it once no task or service uses it (`finishDeletions`).
+        record.definition.status = 'DELETE_IN_PROGRESS';
+        record.deleteRequestedAt ??= this.ctx.clock.now();
+        deleted.push(key);
+      }
+      return { taskDefinitions: deleted.map((key) => this.out.taskDefinition(key)), failures };
+    },
     ListTaskDefinitions: (
       input: ListTaskDefinitionsCommandInput,
     ): Result<ListTaskDefinitionsCommandOutput> => {
@@ -407,9 +473,25 @@ export class EcsEmulator implements Emulator {
       const clusterName = this.cluster(input.cluster);
       const name = input.serviceName ?? '';
       const id = `${clusterName}/${name}`;
-      if (this.state.services[id])
+      const existing = this.state.services[id];
+      if (existing?.status === 'DRAINING')
+        throw awsError(InvalidParameterException, 'Unable to Start a service that is still Draining.');
+      if (existing && serviceActive(existing)) {
+        // The same request again (a retry) answers the service it created.
+        if (input.clientToken && existing.clientToken === input.clientToken)
+          return { service: this.out.service(existing) };
         throw awsError(InvalidParameterException, 'Creation of service was not idempotent.');
+      }
+      if (input.launchType && input.capacityProviderStrategy?.length) {
+        throw awsError(
+          InvalidParameterException,
+          'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
+        );
+      }
+      for (const { targetGroupArn } of input.loadBalancers ?? []) this.checkTargetGroup(targetGroupArn);
       const key = this.taskDefinitionKey(input.taskDefinition);
+      if (this.state.taskDefinitions[key]?.definition.status !== 'ACTIVE')
+        throw awsError(InvalidParameterException, 'TaskDefinition is inactive');
       const t = this.ctx.clock.now();
       const config = input.deploymentConfiguration;
       const service: ServiceRecord = {
@@ -428,19 +510,54 @@ export class EcsEmulator implements Emulator {
         deployments: [],
         events: [],
         steady: false,
+        status: 'ACTIVE',
+        ...(input.clientToken && { clientToken: input.clientToken }),
+        ...(input.launchType && { launchType: input.launchType }),
+        ...(input.capacityProviderStrategy?.length && {
+          capacityProviderStrategy: input.capacityProviderStrategy,
+        }),
+        placementStrategy: input.placementStrategy ?? [],
+        serviceRegistries: input.serviceRegistries ?? [],
+        loadBalancers: input.loadBalancers ?? [],
+        ...(input.healthCheckGracePeriodSeconds !== undefined && {
+          healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds,
+        }),
       };
       this.state.services[id] = service;
       if (input.tags) this.state.tags[service.serviceArn] = input.tags;
+      else delete this.state.tags[service.serviceArn];
       this.startDeployment(service, key, t);
+      return { service: this.out.service(service) };
+    },
+    DeleteService: (input: DeleteServiceCommandInput): Result<DeleteServiceCommandOutput> => {
+      const clusterName = this.cluster(input.cluster);
+      const ref = input.service ?? '';
+      const service = this.state.services[`${clusterName}/${ref.slice(ref.lastIndexOf('/') + 1)}`];
+      if (!service) throw awsError(ServiceNotFoundException, 'Service not found.');
+      if (!serviceActive(service)) throw awsError(ServiceNotActiveException, 'Service was not ACTIVE.');
+      if (service.desiredCount > 0 && !input.force) {
+        throw awsError(
+          InvalidParameterException,
+          'The service cannot be stopped while it is scaled above 0.',
+        );
+      }
+      // Its tasks stop at the next step; then it is INACTIVE (`ecs-scheduler.ts`).
+      service.status = 'DRAINING';
+      service.desiredCount = 0;
+      service.steady = false;
+      for (const d of service.deployments) d.desiredCount = 0;
       return { service: this.out.service(service) };
     },
     ListServices: (input: ListServicesCommandInput): Result<ListServicesCommandOutput> => {
       const clusterName = this.cluster(input.cluster);
-      return {
-        serviceArns: Object.values(this.state.services)
-          .filter((s) => s.clusterName === clusterName)
+      const { items, nextToken } = page(
+        Object.values(this.state.services)
+          .filter((s) => s.clusterName === clusterName && s.status !== 'INACTIVE')
           .map((s) => s.serviceArn),
-      };
+        input.maxResults ?? 10,
+        input.nextToken,
+      );
+      return { serviceArns: items, ...(nextToken && { nextToken }) };
     },
     DescribeServices: (input: DescribeServicesCommandInput): Result<DescribeServicesCommandOutput> => {
       const clusterName = this.cluster(input.cluster);
@@ -681,8 +798,44 @@ export class EcsEmulator implements Emulator {
   private serviceRecord(clusterName: string, ref: string): ServiceRecord {
     const service = this.state.services[`${clusterName}/${ref.slice(ref.lastIndexOf('/') + 1)}`];
     if (!service) throw awsError(ServiceNotFoundException, 'Service not found.');
-    if (!service.deployments.length) throw awsError(ServiceNotActiveException, 'Service was not ACTIVE.');
+    if (!service.deployments.length || !serviceActive(service))
+      throw awsError(ServiceNotActiveException, 'Service was not ACTIVE.');
     return service;
+  }
+
+  /** ECS places targets in a target group only when a load balancer forwards to it. */
+  private checkTargetGroup(targetGroupArn: string | undefined): void {
+    const loadBalancers = this.loadBalancersOf(targetGroupArn ?? '');
+    if (loadBalancers === undefined)
+      throw awsError(
+        InvalidParameterException,
+        `Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.`,
+      );
+    if (loadBalancers.length === 0) {
+      throw awsError(
+        InvalidParameterException,
+        `The target group with targetGroupArn ${targetGroupArn} does not have an associated load balancer.`,
+      );
+    }
+  }
+
+  /** Deletes the DELETE_IN_PROGRESS revisions no task and no service deployment uses any more. */
+  private finishDeletions(): void {
+    for (const [key, record] of Object.entries(this.state.taskDefinitions)) {
+      if (record.definition.status !== 'DELETE_IN_PROGRESS') continue;
+      const arn = this.taskDefinitionArn(key);
+      const used =
+        Object.values(this.state.tasks).some(
+          (t) => t.taskDefinitionArn === arn && t.lastStatus !== 'STOPPED',
+        ) ||
+        Object.values(this.state.services).some(
+          (s) => serviceActive(s) && s.deployments.some((d) => d.taskDefinition === key),
+        );
+      if (!used) {
+        delete this.state.taskDefinitions[key];
+        delete this.state.tags[arn];
+      }
+    }
   }
 
   /** `family`, `family:revision` or an ARN, to the `family:revision` key of an existing definition. */

@@ -10,6 +10,7 @@ import { allStages, type StackpilotConfig } from '#shared/config.ts';
 import { APP_CONTAINER_NAME, stageNames } from '#shared/naming.ts';
 import { type AppTemplatesOptions, appTemplates } from '../templates/synth.ts';
 import type { TemplateSet } from '../templates/template.ts';
+import { ApiGatewayV2Emulator } from './apigatewayv2.ts';
 import { AutoScalingEmulator } from './auto-scaling.ts';
 import { type Clock, type ResumableClock, scaledClock } from './clock.ts';
 import { CloudWatchEmulator } from './cloudwatch.ts';
@@ -17,11 +18,13 @@ import { CodePipelineEmulator, type ReleaseHook } from './codepipeline.ts';
 import { type DeployedApp, deployTemplates } from './deploy.ts';
 import { EcrEmulator } from './ecr.ts';
 import { EcsEmulator } from './ecs.ts';
+import { Elbv2Emulator } from './elbv2.ts';
 import { NotEmulated } from './errors.ts';
 import { EventBridgeEmulator } from './event-bridge.ts';
 import { CloudWatchLogsEmulator } from './logs.ts';
 import { S3Emulator } from './s3.ts';
 import { SecretsManagerEmulator } from './secrets-manager.ts';
+import { ServiceDiscoveryEmulator } from './servicediscovery.ts';
 import { SsmEmulator } from './ssm.ts';
 import { type StepFunctionsBackend, StepFunctionsEmulator } from './step-functions.ts';
 import { JsonFile } from './store.ts';
@@ -102,6 +105,9 @@ const CLIENTS: Record<string, keyof ServiceEmulators> = {
   SSMClient: 'ssm',
   EventBridgeClient: 'eventBridge',
   CloudWatchLogsClient: 'logs',
+  ApiGatewayV2Client: 'apiGatewayV2',
+  ServiceDiscoveryClient: 'serviceDiscovery',
+  ElasticLoadBalancingV2Client: 'elbv2',
 };
 
 interface ServiceEmulators {
@@ -116,6 +122,9 @@ interface ServiceEmulators {
   ssm: SsmEmulator;
   eventBridge: EventBridgeEmulator;
   logs: CloudWatchLogsEmulator;
+  apiGatewayV2: ApiGatewayV2Emulator;
+  serviceDiscovery: ServiceDiscoveryEmulator;
+  elbv2: Elbv2Emulator;
 }
 
 export type EmulatedAccount = ReturnType<typeof createEmulatedAccount>;
@@ -157,7 +166,10 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   };
 
   const s3 = new S3Emulator(ctx, dataDir);
-  const ecs = new EcsEmulator(ctx, dataDir);
+  // ECS places a service's targets only in a target group a load balancer forwards to.
+  const ecs: EcsEmulator = new EcsEmulator(ctx, dataDir, (targetGroupArn) =>
+    elbv2.loadBalancersOf(targetGroupArn),
+  );
   const ecr = new EcrEmulator(ctx, dataDir);
   const autoScaling = new AutoScalingEmulator(ctx, dataDir, ecs);
   const codePipeline = new CodePipelineEmulator(ctx, dataDir, s3, ecr, () => hooks.onRelease);
@@ -168,6 +180,10 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
   const eventBridge = new EventBridgeEmulator(ctx);
   // The tasks' output (the ECS task runner appends it), by the awslogs driver's group and stream.
   const logs = new CloudWatchLogsEmulator(dataDir, () => clock.now());
+  // The front doors: a task ECS runs is an instance of its service's Cloud Map service, a target of its target group.
+  const apiGatewayV2 = new ApiGatewayV2Emulator(ctx, dataDir);
+  const serviceDiscovery = new ServiceDiscoveryEmulator(ctx, dataDir, ecs);
+  const elbv2: Elbv2Emulator = new Elbv2Emulator(ctx, dataDir, ecs);
   for (const [name, value] of Object.entries(options.secrets ?? {})) secretsManager.put(name, value);
 
   const emulators: ServiceEmulators = {
@@ -182,6 +198,9 @@ export function createEmulatedAccount(options: EmulatedAccountOptions) {
     ssm,
     eventBridge,
     logs,
+    apiGatewayV2,
+    serviceDiscovery,
+    elbv2,
   };
   // Order matters within a step: instances come and go, then tasks move, then metrics and pipelines.
   const stepping: Emulator[] = [autoScaling, ecs, cloudWatch, codePipeline];

@@ -2,13 +2,15 @@
  * From evaluated CloudFormation resource properties (PascalCase, as the template writes
  * them) to the inputs of the AWS SDK v3 commands that create the same resources, typed with
  * the SDK's own input types. ECS and CodePipeline take camelCase; Auto Scaling, CloudWatch,
- * EventBridge, S3, Secrets Manager and SSM take PascalCase like CloudFormation. Free-form
+ * EventBridge, S3, Secrets Manager, SSM, API Gateway v2, Cloud Map and ELBv2 take PascalCase
+ * like CloudFormation. Free-form
  * maps (Docker labels, log options, action configurations) keep their keys.
  *
  * Where CloudFormation itself supplies a value the template leaves out, the converter says so
  * in a comment (an ECS service without DesiredCount starts with one task).
  */
 import { randomInt } from 'node:crypto';
+import type { CreateIntegrationCommandInput, CreateRouteCommandInput } from '@aws-sdk/client-apigatewayv2';
 import type { CreateAutoScalingGroupCommandInput } from '@aws-sdk/client-auto-scaling';
 import type { PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import type { CreatePipelineCommandInput } from '@aws-sdk/client-codepipeline';
@@ -18,10 +20,18 @@ import type {
   CreateServiceCommandInput,
   RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
+import type {
+  Action,
+  CreateTargetGroupCommandInput,
+  Tag as ElbTag,
+  Listener,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { PutRuleCommandInput, PutTargetsCommandInput } from '@aws-sdk/client-eventbridge';
 import type { CreateBucketCommandInput, PutBucketVersioningCommandInput } from '@aws-sdk/client-s3';
 import type { CreateSecretCommandInput } from '@aws-sdk/client-secrets-manager';
+import type { CreateServiceCommandInput as CreateDiscoveryServiceCommandInput } from '@aws-sdk/client-servicediscovery';
 import type { CreateStateMachineCommandInput } from '@aws-sdk/client-sfn';
+import type { PutParameterCommandInput } from '@aws-sdk/client-ssm';
 import { TemplateError } from './template.ts';
 
 type Properties = Readonly<Record<string, unknown>>;
@@ -212,6 +222,66 @@ export function toCreatePipeline(props: Properties): CreatePipelineCommandInput 
     pipeline,
     ...(Array.isArray(Tags) && { tags: camelKeys(Tags) as CreatePipelineCommandInput['tags'] }),
   };
+}
+
+/** `AWS::ApiGatewayV2::Integration` -> CreateIntegration (the same property names). */
+export function toCreateIntegration(props: Properties): CreateIntegrationCommandInput {
+  return {
+    ...props,
+    ApiId: String(required(props, 'ApiId', 'AWS::ApiGatewayV2::Integration')),
+    IntegrationType: required(
+      props,
+      'IntegrationType',
+      'AWS::ApiGatewayV2::Integration',
+    ) as CreateIntegrationCommandInput['IntegrationType'],
+  };
+}
+
+/** `AWS::ApiGatewayV2::Route` -> CreateRoute (the same property names). */
+export function toCreateRoute(props: Properties): CreateRouteCommandInput {
+  return {
+    ...props,
+    ApiId: String(required(props, 'ApiId', 'AWS::ApiGatewayV2::Route')),
+    RouteKey: String(required(props, 'RouteKey', 'AWS::ApiGatewayV2::Route')),
+  };
+}
+
+/** `AWS::ServiceDiscovery::Service` -> Cloud Map CreateService (the same property names). */
+export function toCreateDiscoveryService(props: Properties): CreateDiscoveryServiceCommandInput {
+  return { ...props, Name: String(required(props, 'Name', 'AWS::ServiceDiscovery::Service')) };
+}
+
+/**
+ * `AWS::ElasticLoadBalancingV2::TargetGroup` -> CreateTargetGroup. Its attributes
+ * (`TargetGroupAttributes`: deregistration delay, stickiness) and `Targets` are other calls.
+ */
+export function toCreateTargetGroup(name: string, props: Properties): CreateTargetGroupCommandInput {
+  const { TargetGroupAttributes: _attributes, Targets: _targets, Name: _name, ...rest } = props;
+  return { ...rest, Name: name } as CreateTargetGroupCommandInput;
+}
+
+/** `AWS::ElasticLoadBalancingV2::Listener` -> what CreateListener takes (and returns) of it. */
+export function toListener(
+  props: Properties,
+): Omit<Listener, 'ListenerArn'> & { LoadBalancerArn: string; Tags?: ElbTag[] } {
+  return defined({
+    LoadBalancerArn: String(required(props, 'LoadBalancerArn', 'AWS::ElasticLoadBalancingV2::Listener')),
+    Port: numberOrUndefined(props.Port),
+    Protocol: props.Protocol as Listener['Protocol'],
+    DefaultActions: required(props, 'DefaultActions', 'AWS::ElasticLoadBalancingV2::Listener') as Action[],
+    Tags: props.Tags as ElbTag[] | undefined,
+  });
+}
+
+/** `AWS::SSM::Parameter` -> PutParameter (CloudFormation overwrites the value on an update). */
+export function toPutParameter(name: string, props: Properties): PutParameterCommandInput {
+  return defined({
+    Name: name,
+    Value: String(required(props, 'Value', 'AWS::SSM::Parameter')),
+    Type: required(props, 'Type', 'AWS::SSM::Parameter') as PutParameterCommandInput['Type'],
+    Description: props.Description as string | undefined,
+    Overwrite: true,
+  });
 }
 
 /** `AWS::S3::Bucket` -> CreateBucket, and PutBucketVersioning when the template sets versioning. */

@@ -190,17 +190,70 @@ export const RESOURCE_TYPES: Readonly<Record<string, TypeModel>> = {
       // What the AWS/ApplicationELB metrics take as their LoadBalancer dimension.
       LoadBalancerFullName: loadBalancerFullName,
       LoadBalancerName: named,
+      LoadBalancerArn: (r) => arn(r, 'elasticloadbalancing', `loadbalancer/${loadBalancerFullName(r)}`),
+      // `<name>-<digits>.<region>.elb.amazonaws.com` (internet-facing; DNS names are lowercase).
+      DNSName: (r) =>
+        `${r.name.toLowerCase()}-${parseInt(stableSuffix(r.logicalId, 8, 'hex'), 16)}.${r.region}.elb.${r.urlSuffix}`,
     },
   },
   'AWS::ElasticLoadBalancingV2::TargetGroup': {
-    ref: (r) =>
-      arn(
-        r,
-        'elasticloadbalancing',
-        `targetgroup/${generatedName(r.stackName, r.logicalId, { maxLength: 32 })}/${stableSuffix(r.logicalId, 16, 'hex')}`,
-      ),
+    nameProperty: 'Name',
+    generated: { maxLength: 32 },
+    ref: targetGroupArn,
+    attributes: {
+      TargetGroupArn: targetGroupArn,
+      TargetGroupName: named,
+      TargetGroupFullName: (r) => targetGroupArn(r).slice(targetGroupArn(r).indexOf('targetgroup/')),
+    },
+  },
+  'AWS::ElasticLoadBalancingV2::Listener': {
+    // `listener/app/<load balancer>/<id>/<listener id>`: under its load balancer's ARN.
+    ref: listenerArn,
+    attributes: { ListenerArn: listenerArn },
+  },
+  'AWS::EC2::VPC': {
+    ref: (r) => `vpc-${stableSuffix(`${r.stackName}/${r.logicalId}`, 17, 'hex')}`,
+    attributes: {
+      VpcId: (r) => `vpc-${stableSuffix(`${r.stackName}/${r.logicalId}`, 17, 'hex')}`,
+      CidrBlock: (r) => r.property('CidrBlock'),
+    },
+  },
+  'AWS::ApiGatewayV2::Api': {
+    ref: (r) => apiGatewayId(r, 10),
+    attributes: {
+      ApiId: (r) => apiGatewayId(r, 10),
+      ApiEndpoint: (r) => `https://${apiGatewayId(r, 10)}.execute-api.${r.region}.${r.urlSuffix}`,
+    },
+  },
+  'AWS::ApiGatewayV2::VpcLink': {
+    ref: (r) => apiGatewayId(r, 6),
+    attributes: { VpcLinkId: (r) => apiGatewayId(r, 6) },
+  },
+  'AWS::ApiGatewayV2::Integration': {
+    ref: (r) => apiGatewayId(r, 7),
+    attributes: { IntegrationId: (r) => apiGatewayId(r, 7) },
+  },
+  'AWS::ApiGatewayV2::Route': {
+    ref: (r) => apiGatewayId(r, 7),
+    attributes: { RouteId: (r) => apiGatewayId(r, 7) },
   },
 };
+
+/** `targetgroup/<name>/<id>`, its name the generated one when the template sets none (at most 32 characters). */
+function targetGroupArn(r: ResourceIdentity): string {
+  return arn(r, 'elasticloadbalancing', `targetgroup/${r.name}/${stableSuffix(r.logicalId, 16, 'hex')}`);
+}
+
+/** A listener's ARN: its load balancer's, `loadbalancer/` becoming `listener/`, and the listener's id. */
+function listenerArn(r: ResourceIdentity): string {
+  const loadBalancer = String(r.property('LoadBalancerArn'));
+  return `${loadBalancer.replace(':loadbalancer/', ':listener/')}/${stableSuffix(`${r.stackName}/${r.logicalId}`, 16, 'hex')}`;
+}
+
+/** API Gateway ids: lowercase letters and digits (10 for an API, 7 for an integration or route, 6 for a VPC link). */
+function apiGatewayId(r: ResourceIdentity, length: number): string {
+  return stableSuffix(`${r.stackName}/${r.logicalId}`, length).toLowerCase();
+}
 
 /** `app/<name>/<id>`: an Application Load Balancer's full name (its ARN's resource part). */
 function loadBalancerFullName(r: ResourceIdentity): string {

@@ -1,10 +1,15 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { PREVIEW_BUCKET_ENV } from '../../shared/aws/preview-records.ts';
 import type { StackpilotConfig } from '../../shared/config.ts';
+import { previewPipelineName, previewPrefix, previewSourceKey } from '../../shared/naming.ts';
+import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../../shared/webhook/environment.ts';
 import { DeployWorkflow } from '../constructs/deploy-workflow.ts';
 import { ExecutionNotifications } from '../constructs/execution-notifications.ts';
+import { PreviewWorkflow, previewStages } from '../constructs/preview-workflow.ts';
 import { ReleaseWorkflow } from '../constructs/release-workflow.ts';
 import { ScaleWorkflow } from '../constructs/scale-workflow.ts';
 import { TaskCallbacks } from '../constructs/task-callbacks.ts';
@@ -33,6 +38,8 @@ export class ControlPlaneStack extends Stack {
   readonly scale: ScaleWorkflow;
   /** Commit statuses of deploys and alerts of failed releases, from the executions' events. */
   readonly notifications: ExecutionNotifications;
+  /** The `preview` state machine (`stackpilot-preview`), its functions and the expiry; only when an app has `previews`. */
+  readonly preview?: PreviewWorkflow;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
@@ -96,5 +103,67 @@ export class ControlPlaneStack extends Stack {
       deployStateMachine: this.deploy.stateMachine,
       releaseStateMachine: this.release.stateMachine,
     });
+    if (previewStages(props.config).length > 0) {
+      this.preview = new PreviewWorkflow(this, 'Preview', {
+        config: props.config,
+        bucket: this.sourceBucket,
+      });
+      this.connectPreviews(props.config, this.preview);
+    }
+  }
+
+  /**
+   * The push path's part in previews: the webhook counts a stage's open previews (its records)
+   * and starts the `preview` state machine (removals) or a deploy (builds); the deploy packages a
+   * pull request as the stage's previews source zip and starts the stage's preview pipeline.
+   */
+  private connectPreviews(config: StackpilotConfig, preview: PreviewWorkflow): void {
+    const stages = previewStages(config);
+    const { webhookFunction, packageSourceFunction, startPipelineFunction, checkPipelineFunction } =
+      this.deploy;
+    webhookFunction.addEnvironment(PREVIEW_STATE_MACHINE_ARN_ENV, preview.stateMachine.stateMachineArn);
+    webhookFunction.addEnvironment(PREVIEW_BUCKET_ENV, this.sourceBucket.bucketName);
+    webhookFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartPreviewExecutions',
+        actions: ['states:StartExecution'],
+        resources: [preview.stateMachine.stateMachineArn],
+      }),
+    );
+    const recordPrefixes = stages.map((s) => `${previewPrefix(s.app, s.stage)}*`);
+    webhookFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CountOpenPreviews',
+        actions: ['s3:ListBucket'],
+        resources: [this.sourceBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': recordPrefixes } },
+      }),
+    );
+    packageSourceFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WritePreviewSourceZips',
+        // PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: stages.map((s) => this.sourceBucket.arnForObjects(previewSourceKey(s.app, s.stage))),
+      }),
+    );
+    const pipelines = stages.map((s) =>
+      this.formatArn({ service: 'codepipeline', resource: previewPipelineName(s.app, s.stage) }),
+    );
+    startPipelineFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartPreviewPipelines',
+        actions: ['codepipeline:StartPipelineExecution'],
+        resources: pipelines,
+      }),
+    );
+    // The deploy waits for the preview pipeline as for a stage's (and checks it the same way).
+    checkPipelineFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPreviewPipelineExecutions',
+        actions: ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
+        resources: pipelines,
+      }),
+    );
   }
 }

@@ -135,6 +135,20 @@ export class ApiGatewayV2Emulator implements Emulator {
     this.createRoute(routeId, input);
   }
 
+  /**
+   * The routes and integrations of each API with an integration to `integrationUri` (a stage's
+   * Cloud Map service): what the sandbox's front door of that stage routes by.
+   */
+  apisIntegrating(integrationUri: string): { apiId: string; routes: Route[]; integrations: Integration[] }[] {
+    return Object.values(this.state.apis)
+      .filter((api) => Object.values(api.integrations).some((i) => i.IntegrationUri === integrationUri))
+      .map((api) => ({
+        apiId: api.apiId,
+        routes: structuredClone(Object.values(api.routes)),
+        integrations: structuredClone(Object.values(api.integrations)),
+      }));
+  }
+
   // ---- the commands ----
 
   readonly commands = {

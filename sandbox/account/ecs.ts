@@ -288,6 +288,13 @@ export class EcsEmulator implements Emulator {
     );
   }
 
+  /** The services of a cluster that are not INACTIVE, as DescribeServices shows them. */
+  services(clusterName: string): Service[] {
+    return Object.values(this.state.services)
+      .filter((s) => s.clusterName === clusterName && s.status !== 'INACTIVE')
+      .map((s) => this.out.service(s));
+  }
+
   /** A stage's service as `GET /stages` shows it. */
   view(clusterName: string, serviceName: string) {
     const service = this.state.services[`${clusterName}/${serviceName}`];

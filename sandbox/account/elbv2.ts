@@ -145,6 +145,17 @@ export class Elbv2Emulator implements Emulator {
     return [...new Set(listeners.map((l) => l.LoadBalancerArn))];
   }
 
+  /**
+   * The listeners whose default action forwards to `targetGroupArn` (a stage's target group)
+   * and their rules, as DescribeRules lists them: what the sandbox's front door of that stage
+   * routes by.
+   */
+  listenersForwardingTo(targetGroupArn: string): { listenerArn: string; rules: Rule[] }[] {
+    return Object.values(this.state.listeners)
+      .filter((l) => (l.DefaultActions ?? []).some((a) => forwardedTargetGroups(a).includes(targetGroupArn)))
+      .map((l) => ({ listenerArn: l.ListenerArn, rules: this.rulesOf(l) }));
+  }
+
   // ---- the commands ----
 
   readonly commands = {

@@ -1,7 +1,9 @@
 /**
- * A stage's front door: a loopback HTTP proxy that balances round-robin over the stage's
- * RUNNING, healthy tasks, as API Gateway over Cloud Map (standard) or the ALB (hyperscale)
- * does. With no healthy task it answers 503, as both do.
+ * A stage's front door: a loopback HTTP proxy that sends each request where the stage's API
+ * Gateway (standard) or load balancer (hyperscale) would (`routing.ts`: the stage's service, or
+ * a preview's by its path prefix, the path rewritten) and balances round-robin over that
+ * service's RUNNING, healthy tasks, as API Gateway over Cloud Map or the ALB does. With no
+ * healthy task it answers 503, as both do.
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,36 +20,44 @@ export class RoundRobin {
   }
 }
 
-export interface FrontDoorOptions {
-  /** The stage, for messages. */
+/** Where the front door sends one request. */
+export interface DoorTarget {
+  /** What serves it, for messages (and the key of its round-robin turn). */
   readonly name: string;
-  /** The loopback ports of the stage's healthy tasks, now. */
-  readonly targets: () => number[];
+  /** The loopback ports of its healthy tasks, now. */
+  readonly ports: readonly number[];
+  /** The path and query string the task receives. */
+  readonly url: string;
+}
+
+export interface FrontDoorOptions {
+  /** Where a request goes, by its method and URL (path and query string). */
+  readonly route: (method: string, url: string) => DoorTarget;
   /** @default 0: a free port */
   readonly port?: number;
 }
 
 export class FrontDoor {
   private readonly server: Server;
-  private readonly balancer = new RoundRobin();
+  /** One turn per target (the stage's service, each preview's). */
+  private readonly balancers = new Map<string, RoundRobin>();
   /** Requests answered, by status class, since the start (for the load report). */
   readonly counts = { requests: 0, status5xx: 0, noTarget: 0 };
 
   private constructor(private readonly options: FrontDoorOptions) {
     this.server = createServer((req, res) => {
       this.counts.requests += 1;
-      const port = this.balancer.next(this.options.targets());
+      const target = this.options.route(req.method ?? 'GET', req.url ?? '/');
+      const port = this.balancer(target.name).next(target.ports);
       if (port === undefined) {
         this.counts.noTarget += 1;
         this.counts.status5xx += 1;
         res.writeHead(503, { 'content-type': 'application/json' });
-        res.end(
-          `${JSON.stringify({ message: `no healthy task of ${this.options.name} to serve the request` })}\n`,
-        );
+        res.end(`${JSON.stringify({ message: `no healthy task of ${target.name} to serve the request` })}\n`);
         return;
       }
       const upstream = request(
-        { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+        { host: '127.0.0.1', port, method: req.method, path: target.url, headers: req.headers },
         (answer) => {
           if ((answer.statusCode ?? 502) >= 500) this.counts.status5xx += 1;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -63,6 +73,15 @@ export class FrontDoor {
     });
     // Keep-alive connections would outlive a close(): the sandbox closes them on stop.
     this.server.keepAliveTimeout = 2000;
+  }
+
+  private balancer(name: string): RoundRobin {
+    let balancer = this.balancers.get(name);
+    if (!balancer) {
+      balancer = new RoundRobin();
+      this.balancers.set(name, balancer);
+    }
+    return balancer;
   }
 
   /** Opens the front door on 127.0.0.1. */

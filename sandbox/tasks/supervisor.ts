@@ -8,10 +8,13 @@
  *   (`command.ts`), on its own loopback port, with the container's environment, PORT and
  *   its secrets; the stage's placeholder revision runs BusyBox's page in process;
  * - its container health check is a real HTTP GET of the health check path: HEALTHY puts it
- *   behind the stage's front door, UNHEALTHY makes ECS stop it and count it as failed;
+ *   behind the stage's front door (which routes as the stage's API Gateway or load balancer
+ *   does: to the stage's service, or a preview's by its path), UNHEALTHY makes ECS stop it and
+ *   count it as failed;
  * - a process that exits is a stopped task with its exit code; a task ECS stops gets SIGTERM,
  *   then SIGKILL after the container's stop timeout;
- * - its output goes to the log sink (awslogs group and stream); its CPU feeds CloudWatch.
+ * - its output goes to the log sink (awslogs group and stream); the CPU of the stage's service's
+ *   tasks feeds CloudWatch.
  *
  * Where an app cannot run this way, the sandbox says so once per stage and its tasks stay
  * records, as before.
@@ -29,9 +32,10 @@ import type { TaskRecord } from '../account/ecs-model.ts';
 import type { EmulatedAccount } from '../account/index.ts';
 import { exitCodeOf, localCommand, shellLine } from './command.ts';
 import { groupCpuSeconds } from './cpu.ts';
-import { FrontDoor } from './front-door.ts';
+import { type DoorTarget, FrontDoor } from './front-door.ts';
 import { HealthState, healthCheckTiming, realTiming } from './health.ts';
 import { awslogsStream, LineSplitter, type LogSink } from './logs.ts';
+import { apiDoorRoutes, type DoorRoute, decideRoute, listenerDoorRoutes } from './routing.ts';
 import { findSource, readZipFile, sourceDir, unpackOnce } from './source.ts';
 
 /** How a stage's secret looks wherever the sandbox shows it, and what a task gets without a value. */
@@ -64,6 +68,8 @@ interface Runtime {
   readonly taskArn: string;
   readonly app: string;
   readonly stage: string;
+  /** Its ECS service: the stage's, or a preview's in the stage's cluster. */
+  readonly service: string | undefined;
   readonly kind: Plan['kind'];
   readonly commit?: string;
   readonly cpuUnits: number;
@@ -135,7 +141,7 @@ export class TaskSupervisor {
       this.options.account.ecs.supervise(task);
     }
     for (const { app, stage } of this.stages.values()) {
-      const door = await FrontDoor.open({ name: `${app}/${stage}`, targets: () => this.targets(app, stage) });
+      const door = await FrontDoor.open({ route: (method, url) => this.route(app, stage, method, url) });
       this.doors.set(`${app}/${stage}`, door);
     }
     return this.urls();
@@ -146,8 +152,53 @@ export class TaskSupervisor {
     return Object.fromEntries([...this.doors].map(([key, door]) => [key, door.url]));
   }
 
-  /** The loopback ports of a stage's RUNNING, healthy tasks that ECS has not asked to stop. */
-  targets(app: string, stage: string): number[] {
+  /**
+   * Where the stage's front door sends a request: the service the stage's routes give it
+   * (`routing.ts`), the ports of that service's healthy tasks, and the path they receive.
+   */
+  route(app: string, stage: string, method: string, url: string): DoorTarget {
+    const stageService = stageNames(app, stage).service;
+    const decision = decideRoute({ method, url }, this.doorRoutes(app, stage), stageService);
+    const name =
+      decision.via === 'default'
+        ? `${app}/${stage}`
+        : `${app}/${stage} ${decision.via} (${decision.service ?? 'no service'})`;
+    return {
+      name,
+      ports: decision.service ? this.targets(app, stage, decision.service) : [],
+      url: decision.url,
+    };
+  }
+
+  /**
+   * The routes of the stage's front door besides its default: the routes of the HTTP API that
+   * integrates with the stage service's Cloud Map service (standard), the rules of the listener
+   * that forwards to its target group (hyperscale), each with the ECS service behind it.
+   */
+  private doorRoutes(app: string, stage: string): DoorRoute[] {
+    const { ecs, apiGatewayV2, elbv2 } = this.options.account;
+    const names = stageNames(app, stage);
+    let services: ReturnType<typeof ecs.services>;
+    try {
+      services = ecs.services(names.cluster);
+    } catch {
+      return [];
+    }
+    const own = services.find((s) => s.serviceName === names.service);
+    const apis = (own?.serviceRegistries ?? []).flatMap((r) =>
+      apiGatewayV2.apisIntegrating(r.registryArn ?? ''),
+    );
+    const listeners = (own?.loadBalancers ?? []).flatMap((l) =>
+      elbv2.listenersForwardingTo(l.targetGroupArn ?? ''),
+    );
+    return [
+      ...apis.flatMap((api) => apiDoorRoutes(api.routes, api.integrations, services)),
+      ...listeners.flatMap((listener) => listenerDoorRoutes(listener.rules, services)),
+    ];
+  }
+
+  /** The loopback ports of the RUNNING, healthy tasks of a service of the stage (default: the stage's own) that ECS has not asked to stop. */
+  targets(app: string, stage: string, service = stageNames(app, stage).service): number[] {
     const tasks = new Map(this.options.account.ecs.liveTasks().map(({ task }) => [task.taskArn, task]));
     return [...this.runtimes.values()]
       .filter((r) => {
@@ -155,6 +206,7 @@ export class TaskSupervisor {
         return (
           r.app === app &&
           r.stage === stage &&
+          r.service === service &&
           !r.exited &&
           r.killAt === undefined &&
           r.port !== undefined &&
@@ -172,6 +224,7 @@ export class TaskSupervisor {
       .filter((r) => r.app === app && r.stage === stage)
       .map((r) => ({
         id: r.taskArn.slice(r.taskArn.lastIndexOf('/') + 1),
+        service: r.service,
         kind: r.kind,
         port: r.port,
         pid: r.child?.pid,
@@ -320,6 +373,7 @@ export class TaskSupervisor {
       taskArn: task.taskArn,
       app: stage.app,
       stage: stage.stage,
+      service: task.serviceName,
       kind: plan.kind,
       ...(plan.kind === 'process' && { commit: plan.commit }),
       cpuUnits: task.cpu || 1024,
@@ -497,9 +551,14 @@ export class TaskSupervisor {
     });
   }
 
-  /** The stages' CPU: what their processes used since the last sample, over what their tasks reserve. */
+  /**
+   * The stages' CPU: what the processes of each stage's service used since the last sample,
+   * over what their tasks reserve (a preview's tasks are another service: not the stage's CPU).
+   */
   private measureCpu(now: number): void {
-    const processes = [...this.runtimes.values()].filter((r) => r.child?.pid !== undefined && !r.exited);
+    const processes = [...this.runtimes.values()].filter(
+      (r) => r.child?.pid !== undefined && !r.exited && r.service === stageNames(r.app, r.stage).service,
+    );
     const used = groupCpuSeconds(new Set(processes.map((r) => r.child?.pid as number)));
     const byStage = new Map<string, { cores: number; reserved: number; measured: boolean }>();
     for (const { app, stage } of this.stages.values())

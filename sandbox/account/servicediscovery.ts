@@ -147,7 +147,7 @@ export class ServiceDiscoveryEmulator implements Emulator {
       const namespaces = this.namespaceFilter(input);
       const services = Object.values(this.state.services)
         .filter((s) => !namespaces || namespaces.includes(s.namespaceId))
-        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+        .sort((a, b) => a.createdAt - b.createdAt);
       const { items, next } = pageOf(services, input.MaxResults, input.NextToken, { default: 100, max: 100 });
       return { Services: items.map((s) => this.summary(s)), ...(next && { NextToken: next }) };
     },

@@ -9,11 +9,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiGatewayV2ServiceException } from '@aws-sdk/client-apigatewayv2';
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineServiceException } from '@aws-sdk/client-codepipeline';
 import { ECSServiceException } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2ServiceException } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3ServiceException } from '@aws-sdk/client-s3';
+import { ServiceDiscoveryServiceException } from '@aws-sdk/client-servicediscovery';
 import { clients } from '#shared/aws/clients.ts';
 import type { StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
@@ -53,6 +56,9 @@ const EXCEPTIONS: Record<string, ExceptionClass> = {
   AutoScaling: AutoScalingServiceException,
   CloudWatch: CloudWatchServiceException,
   CodePipeline: CodePipelineServiceException,
+  ApiGatewayV2: ApiGatewayV2ServiceException,
+  ServiceDiscovery: ServiceDiscoveryServiceException,
+  ElasticLoadBalancingV2: ElasticLoadBalancingV2ServiceException,
 };
 
 /** The error the SDK throws when `service` answers with `spec` (an instance of the service's exception class). */

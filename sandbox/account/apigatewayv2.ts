@@ -135,18 +135,21 @@ export class ApiGatewayV2Emulator implements Emulator {
     this.createRoute(routeId, input);
   }
 
-  /**
-   * The routes and integrations of each API with an integration to `integrationUri` (a stage's
-   * Cloud Map service): what the sandbox's front door of that stage routes by.
-   */
-  apisIntegrating(integrationUri: string): { apiId: string; routes: Route[]; integrations: Integration[] }[] {
+  /** The ids of the APIs with an integration to `integrationUri` (a stage's Cloud Map service). */
+  apisIntegrating(integrationUri: string): string[] {
     return Object.values(this.state.apis)
       .filter((api) => Object.values(api.integrations).some((i) => i.IntegrationUri === integrationUri))
-      .map((api) => ({
-        apiId: api.apiId,
-        routes: structuredClone(Object.values(api.routes)),
-        integrations: structuredClone(Object.values(api.integrations)),
-      }));
+      .map((api) => api.apiId);
+  }
+
+  /** An API's routes and integrations (undefined when there is no such API): what the sandbox's front door routes by. */
+  routing(apiId: string): { routes: Route[]; integrations: Integration[] } | undefined {
+    const api = this.state.apis[apiId];
+    if (!api) return undefined;
+    return {
+      routes: structuredClone(Object.values(api.routes)),
+      integrations: structuredClone(Object.values(api.integrations)),
+    };
   }
 
   // ---- the commands ----

@@ -137,23 +137,27 @@ export class Elbv2Emulator implements Emulator {
   loadBalancersOf(targetGroupArn: string): string[] | undefined {
     if (!this.state.targetGroups[targetGroupArn]) return undefined;
     const listeners = Object.values(this.state.listeners).filter((l) =>
-      [
-        ...(l.DefaultActions ?? []),
-        ...this.listenerRules(l.ListenerArn).flatMap((r) => r.Actions ?? []),
-      ].some((a) => forwardedTargetGroups(a).includes(targetGroupArn)),
+      [...(l.DefaultActions ?? []), ...this.ruleRecords(l.ListenerArn).flatMap((r) => r.Actions ?? [])].some(
+        (a) => forwardedTargetGroups(a).includes(targetGroupArn),
+      ),
     );
     return [...new Set(listeners.map((l) => l.LoadBalancerArn))];
   }
 
-  /**
-   * The listeners whose default action forwards to `targetGroupArn` (a stage's target group)
-   * and their rules, as DescribeRules lists them: what the sandbox's front door of that stage
-   * routes by.
-   */
-  listenersForwardingTo(targetGroupArn: string): { listenerArn: string; rules: Rule[] }[] {
+  /** The ARNs of the listeners whose default action forwards to `targetGroupArn` (a stage's target group). */
+  listenersForwardingTo(targetGroupArn: string): string[] {
     return Object.values(this.state.listeners)
       .filter((l) => (l.DefaultActions ?? []).some((a) => forwardedTargetGroups(a).includes(targetGroupArn)))
-      .map((l) => ({ listenerArn: l.ListenerArn, rules: this.rulesOf(l) }));
+      .map((l) => l.ListenerArn);
+  }
+
+  /**
+   * A listener's rules as DescribeRules lists them (undefined when there is no such listener):
+   * what the sandbox's front door routes by.
+   */
+  listenerRules(listenerArn: string): Rule[] | undefined {
+    const listener = this.state.listeners[listenerArn];
+    return listener ? structuredClone(this.rulesOf(listener)) : undefined;
   }
 
   // ---- the commands ----
@@ -247,7 +251,7 @@ export class Elbv2Emulator implements Emulator {
           `Priority '${priority}' must be between ${PRIORITIES.min} and ${PRIORITIES.max} (inclusive)`,
         );
       }
-      if (this.listenerRules(listener.ListenerArn).some((r) => r.Priority === String(priority)))
+      if (this.ruleRecords(listener.ListenerArn).some((r) => r.Priority === String(priority)))
         throw awsError(PriorityInUseException, `Priority '${priority}' is currently in use`);
       if (!input.Conditions?.length) throw validation('A rule must have at least one condition');
       if (!input.Actions?.length) throw validation('A rule must have at least one action');
@@ -333,14 +337,14 @@ export class Elbv2Emulator implements Emulator {
     return listener;
   }
 
-  private listenerRules(listenerArn: string): RuleRecord[] {
+  private ruleRecords(listenerArn: string): RuleRecord[] {
     return Object.values(this.state.rules).filter((r) => r.listenerArn === listenerArn);
   }
 
   /** A listener's rules by priority, its default rule last (what DescribeRules lists). */
   private rulesOf(listener: ListenerRecord): Rule[] {
     return [
-      ...this.listenerRules(listener.ListenerArn)
+      ...this.ruleRecords(listener.ListenerArn)
         .sort((a, b) => Number(a.Priority) - Number(b.Priority))
         .map(ruleOutput),
       {

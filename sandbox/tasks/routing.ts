@@ -20,6 +20,7 @@
 import type { Integration, Route } from '@aws-sdk/client-apigatewayv2';
 import type { Service } from '@aws-sdk/client-ecs';
 import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { type FrontDoor, frontDoorSchema } from '#shared/preview/front-door.ts';
 import { forwardedTargetGroups } from '../account/elbv2.ts';
 
 /** A route of an HTTP API (besides `$default`) and the ECS service behind its integration. */
@@ -183,6 +184,17 @@ export function rewritePath(path: string, rewrite: RuleDoorRoute['rewrite']): st
 }
 
 // ---- from what the emulated account describes ----
+
+/** The front door a stage publishes (its SSM parameter's value); undefined when absent or not valid. */
+export function publishedFrontDoor(value: string | undefined): FrontDoor | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = frontDoorSchema.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The routes of an HTTP API that reach a service (all but `$default`): each with the ECS

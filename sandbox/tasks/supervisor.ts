@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import { allStages } from '#shared/config.ts';
 import { previewPipelineName, stageNames } from '#shared/naming.ts';
+import { frontDoorParameter } from '#shared/preview/front-door.ts';
 import { PLACEHOLDER_IMAGE } from '#shared/release/placeholder.ts';
 import type { TaskRecord } from '../account/ecs-model.ts';
 import type { EmulatedAccount } from '../account/index.ts';
@@ -35,7 +36,13 @@ import { groupCpuSeconds } from './cpu.ts';
 import { type DoorTarget, FrontDoor } from './front-door.ts';
 import { HealthState, healthCheckTiming, realTiming } from './health.ts';
 import { awslogsStream, LineSplitter, type LogSink } from './logs.ts';
-import { apiDoorRoutes, type DoorRoute, decideRoute, listenerDoorRoutes } from './routing.ts';
+import {
+  apiDoorRoutes,
+  type DoorRoute,
+  decideRoute,
+  listenerDoorRoutes,
+  publishedFrontDoor,
+} from './routing.ts';
 import { findSource, readZipFile, sourceDir, unpackOnce } from './source.ts';
 
 /** How a stage's secret looks wherever the sandbox shows it, and what a task gets without a value. */
@@ -171,29 +178,34 @@ export class TaskSupervisor {
   }
 
   /**
-   * The routes of the stage's front door besides its default: the routes of the HTTP API that
-   * integrates with the stage service's Cloud Map service (standard), the rules of the listener
-   * that forwards to its target group (hyperscale), each with the ECS service behind it.
+   * The routes of the stage's front door besides its default, each with the ECS service behind
+   * it: the routes of the stage's HTTP API (standard) or the rules of its serving listener
+   * (hyperscale), as its published front door parameter names them; a stage stack from before
+   * the parameter is found from its service: the API integrating with its Cloud Map service,
+   * the listener forwarding to its target group.
    */
   private doorRoutes(app: string, stage: string): DoorRoute[] {
-    const { ecs, apiGatewayV2, elbv2 } = this.options.account;
+    const { ecs, apiGatewayV2, elbv2, ssm } = this.options.account;
     const names = stageNames(app, stage);
-    let services: ReturnType<typeof ecs.services>;
-    try {
-      services = ecs.services(names.cluster);
-    } catch {
-      return [];
-    }
+    const services = ecs.services(names.cluster);
     const own = services.find((s) => s.serviceName === names.service);
-    const apis = (own?.serviceRegistries ?? []).flatMap((r) =>
-      apiGatewayV2.apisIntegrating(r.registryArn ?? ''),
-    );
-    const listeners = (own?.loadBalancers ?? []).flatMap((l) =>
-      elbv2.listenersForwardingTo(l.targetGroupArn ?? ''),
-    );
+    const door = publishedFrontDoor(ssm.value(frontDoorParameter(app, stage)));
+    const apiIds = door
+      ? door.scale === 'standard'
+        ? [door.apiId]
+        : []
+      : (own?.serviceRegistries ?? []).flatMap((r) => apiGatewayV2.apisIntegrating(r.registryArn ?? ''));
+    const listenerArns = door
+      ? door.scale === 'hyperscale'
+        ? [door.listenerArn]
+        : []
+      : (own?.loadBalancers ?? []).flatMap((l) => elbv2.listenersForwardingTo(l.targetGroupArn ?? ''));
     return [
-      ...apis.flatMap((api) => apiDoorRoutes(api.routes, api.integrations, services)),
-      ...listeners.flatMap((listener) => listenerDoorRoutes(listener.rules, services)),
+      ...apiIds.flatMap((id) => {
+        const api = apiGatewayV2.routing(id);
+        return api ? apiDoorRoutes(api.routes, api.integrations, services) : [];
+      }),
+      ...listenerArns.flatMap((arn) => listenerDoorRoutes(elbv2.listenerRules(arn) ?? [], services)),
     ];
   }
 

@@ -126,9 +126,11 @@ describe("a stage's front door routes a preview's path to the preview's tasks", 
     const stageMap = (await setup.cloudMap.send(new ListServicesCommand({}))).Services?.[0];
     const { Service: stageService } = await setup.cloudMap.send(new GetServiceCommand({ Id: stageMap?.Id }));
     const namespaceId = stageService?.NamespaceId;
-    const apiId = setup.account.apiGatewayV2.apisIntegrating(stageMap?.Arn ?? '')[0]?.apiId ?? '';
-    const vpcLinkId = setup.account.apiGatewayV2.apisIntegrating(stageMap?.Arn ?? '')[0]?.integrations[0]
-      ?.ConnectionId;
+    // As a stage stack from before the front door parameter: the door finds its API from its service.
+    if (setup.account.ssm.value('/stackpilot/shop/dev/front-door') !== undefined)
+      setup.account.ssm.commands.DeleteParameter({ Name: '/stackpilot/shop/dev/front-door' });
+    const apiId = setup.account.apiGatewayV2.apisIntegrating(stageMap?.Arn ?? '')[0] ?? '';
+    const vpcLinkId = setup.account.apiGatewayV2.routing(apiId)?.integrations[0]?.ConnectionId;
 
     const { Service } = await setup.cloudMap.send(
       new CreateServiceCommand({
@@ -212,6 +214,18 @@ describe("a stage's front door routes a preview's path to the preview's tasks", 
       }),
     );
     const targetGroupArn = created.TargetGroups?.[0]?.TargetGroupArn;
+    // The stage publishes its front door: the listener it names is the one the door routes by.
+    setup.account.ssm.commands.PutParameter({
+      Name: '/stackpilot/shop/dev/front-door',
+      Type: 'String',
+      Overwrite: true,
+      Value: JSON.stringify({
+        scale: 'hyperscale',
+        url: 'http://shop.example.com',
+        listenerArn: Listeners?.[0]?.ListenerArn,
+        vpcId: TargetGroups?.[0]?.VpcId,
+      }),
+    });
     const rule = await setup.elb.send(
       new CreateRuleCommand({
         ListenerArn: Listeners?.[0]?.ListenerArn,

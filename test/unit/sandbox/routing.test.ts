@@ -13,6 +13,7 @@ import {
   listenerDoorRoutes,
   matchRouteKey,
   pathPatternRegex,
+  publishedFrontDoor,
 } from '../../../sandbox/tasks/routing.ts';
 
 const STAGE = 'stackpilot-shop-dev';
@@ -152,6 +153,14 @@ describe('the front door routes as the load balancer does (hyperscale)', () => {
 });
 
 describe('routes from what the emulated account describes', () => {
+  it("reads the stage's published front door, ignoring a value that is not one", () => {
+    const door = { scale: 'standard', url: 'https://x', apiId: 'a', vpcLinkId: 'v', namespaceId: 'n' };
+    expect(publishedFrontDoor(JSON.stringify(door))).toEqual(door);
+    expect(publishedFrontDoor(undefined)).toBeUndefined();
+    expect(publishedFrontDoor('not json')).toBeUndefined();
+    expect(publishedFrontDoor(JSON.stringify({ ...door, scale: 'other' }))).toBeUndefined();
+  });
+
   const cloudMapArn = 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-preview1';
   const stageMapArn = 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-stage';
   const targetGroupArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/sp-1-pr-1/abc';

@@ -42,6 +42,8 @@ export const deployPreviewInputSchema = z
     /** The image the preview pipeline built, in the app's ECR repository. */
     image: z.string().min(1).max(255),
     commit,
+    /** The pull request's head branch, for the preview list (`-` or absent: not known). */
+    branch: z.string().min(1).max(255).optional(),
   })
   .strict();
 

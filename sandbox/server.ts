@@ -20,6 +20,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import { stateMachineName } from '#shared/naming.ts';
+import { previewUrl } from '#shared/preview/model.ts';
 import { createEmulatedAccount, type EmulatedAccount, scaledClock } from './account/index.ts';
 import { DeployRequestError, deployRequest } from './deploy-request.ts';
 import { EventBus, InvalidEvent, lambdaTargetFolder, templateRules } from './event-bus.ts';
@@ -642,14 +643,17 @@ async function stages(routes: Routes) {
   return routes.account.snapshot().map((stage, index) => {
     const last = releases.find((r) => r.input?.app === stage.app && r.input?.stage === stage.stage);
     const status = routes.commitStatuses.latest(`stackpilot/${stage.app}/${stage.stage}`);
+    const url = routes.supervisor.urls()[`${stage.app}/${stage.stage}`];
     return {
       ...stage,
       commitStatus: status && { state: status.state, sha: status.sha, description: status.description },
-      url: routes.supervisor.urls()[`${stage.app}/${stage.stage}`],
+      url,
+      // A record holds the URL the stage's stack published (the API's or the load balancer's on
+      // AWS); here the same front door is the stage's loopback one.
+      previews: (previews[index] ?? []).map((p) => (url ? { ...p, url: previewUrl(url, p.number) } : p)),
       loadSource: routes.account.cloudWatch.loadSource(stage.app, stage.stage),
       processes: routes.supervisor.tasks(stage.app, stage.stage),
       environment: routes.supervisor.environment(stage.app, stage.stage),
-      previews: previews[index] ?? [],
       lastRelease: last
         ? {
             execution: last.name,

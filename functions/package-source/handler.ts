@@ -29,7 +29,7 @@ export interface PackageSourceResult {
   /** Files and symlinks of the commit in the zip. */
   readonly files: number;
   /** The pull request whose preview this zip is for (the preview pipeline builds it). */
-  readonly preview?: number;
+  readonly preview?: { readonly number: number; readonly branch?: string };
 }
 
 /**
@@ -138,7 +138,7 @@ export async function packageSourceTask(
     commit: result.commit,
     bytes: result.bytes,
     files: result.files,
-    ...(input.preview ? { preview: input.preview.number } : {}),
+    ...(input.preview ? { preview: input.preview } : {}),
   };
 }
 

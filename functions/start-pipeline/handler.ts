@@ -19,7 +19,13 @@ export const startPipelineInputSchema = z
     /** S3 version id of the source zip ("Package Source" result). */
     versionId: z.string().min(1),
     /** The whole "Package Source" result: `preview` says the zip is a pull request's, for the preview pipeline. */
-    source: z.object({ preview: z.number().int().min(1).optional() }).optional(),
+    source: z
+      .object({
+        preview: z
+          .object({ number: z.number().int().min(1), branch: z.string().min(1).optional() })
+          .optional(),
+      })
+      .optional(),
     /** `$$.Execution.Id`: the idempotency token is derived from it. */
     executionId: z.string().min(1),
   })

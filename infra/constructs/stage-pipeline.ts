@@ -34,7 +34,12 @@ export const PIPELINE_CONTRACT = {
    * Pipeline variables set by `StartPipelineExecution.variables`; only the preview pipeline
    * declares `PREVIEW` (the pull request number).
    */
-  variables: { commit: 'COMMIT', deliveryId: 'DELIVERY_ID', preview: 'PREVIEW' },
+  variables: {
+    commit: 'COMMIT',
+    deliveryId: 'DELIVERY_ID',
+    preview: 'PREVIEW',
+    previewBranch: 'PREVIEW_BRANCH',
+  },
   /** Namespace of the build's exported variables (`IMAGE_URI`, `COMMIT`). */
   buildNamespace: 'Build',
 } as const;
@@ -166,13 +171,24 @@ export class StagePipeline extends Construct {
             defaultValue: '0',
             description: 'Number of the pull (merge) request whose preview this execution builds',
           }),
+          new codepipeline.Variable({
+            variableName: PIPELINE_CONTRACT.variables.previewBranch,
+            defaultValue: '-',
+            description: 'Head branch of that pull request, for the preview list',
+          }),
         ],
         buildEnvironment: { STACKPILOT_PREVIEW: { value: preview } },
         // The number arrives as a digit string (CodePipeline substitutes text): the preview input accepts it.
         invoke: {
           stageName: 'Preview',
           kind: 'preview',
-          input: { app, stage, number: preview, action: 'deploy' },
+          input: {
+            app,
+            stage,
+            number: preview,
+            action: 'deploy',
+            branch: `#{variables.${PIPELINE_CONTRACT.variables.previewBranch}}`,
+          },
         },
       });
     }

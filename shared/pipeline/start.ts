@@ -12,7 +12,7 @@ export const SOURCE_ACTION_NAME = 'Source';
 export const PIPELINE_VARIABLES = { commit: 'COMMIT', deliveryId: 'DELIVERY_ID' } as const;
 
 /** The variable of the preview pipeline naming the pull request a build is for (docs/previews.md). */
-export const PREVIEW_VARIABLE = 'PREVIEW';
+export const PREVIEW_VARIABLES = { number: 'PREVIEW', branch: 'PREVIEW_BRANCH' } as const;
 
 export interface StartFacts {
   readonly app: string;
@@ -24,7 +24,7 @@ export interface StartFacts {
   /** The Step Functions execution (ARN) that starts the pipeline. */
   readonly executionId: string;
   /** A pull request's preview: the stage's preview pipeline builds it. */
-  readonly preview?: number;
+  readonly preview?: { readonly number: number; readonly branch?: string };
 }
 
 /**
@@ -57,7 +57,13 @@ export function startRequest(facts: StartFacts) {
     variables: [
       { name: PIPELINE_VARIABLES.commit, value: facts.commit },
       { name: PIPELINE_VARIABLES.deliveryId, value: variableValue(facts.deliveryId) },
-      ...(facts.preview === undefined ? [] : [{ name: PREVIEW_VARIABLE, value: String(facts.preview) }]),
+      ...(facts.preview === undefined
+        ? []
+        : [
+            { name: PREVIEW_VARIABLES.number, value: String(facts.preview.number) },
+            // The pipeline declares a default ("-") for a preview started without a branch.
+            { name: PREVIEW_VARIABLES.branch, value: variableValue(facts.preview.branch ?? '-') },
+          ]),
     ],
   };
 }

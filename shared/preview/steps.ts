@@ -112,6 +112,7 @@ export const preparedPreviewSchema = z.object({
   taskDefinitionArn: z.string(),
   url: z.string(),
   frontDoor: frontDoorSchema,
+  branch: z.string().optional(),
 });
 export type PreparedPreview = z.output<typeof preparedPreviewSchema>;
 
@@ -152,6 +153,7 @@ export async function preparePreview(input: DeployPreviewInput, deps: PreviewDep
     taskDefinitionArn: registered.taskDefinitionArn as string,
     url: previewUrl(frontDoor.url, number),
     frontDoor,
+    ...(input.branch && input.branch !== '-' ? { branch: input.branch } : {}),
   };
 }
 
@@ -262,7 +264,7 @@ function recordOf(
     url,
     status,
     ...(error ? { error } : {}),
-    ...(before?.branch ? { branch: before.branch } : {}),
+    ...((prepared.branch ?? before?.branch) ? { branch: prepared.branch ?? before?.branch } : {}),
     createdAt: before?.createdAt ?? now,
     updatedAt: now,
   };

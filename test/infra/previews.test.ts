@@ -127,7 +127,7 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
     });
 
   describe('the preview pipeline', () => {
-    it('builds pull requests of web in dev: V2, PARALLEL, from the previews source key, with COMMIT, DELIVERY_ID and PREVIEW', () => {
+    it('builds pull requests of web in dev: V2, PARALLEL, from the previews source key, with COMMIT, DELIVERY_ID, PREVIEW and PREVIEW_BRANCH', () => {
       stageTemplate('web', 'dev').hasResourceProperties('AWS::CodePipeline::Pipeline', {
         Name: previewPipelineName('web', 'dev'),
         PipelineType: 'V2',
@@ -136,6 +136,7 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
           Match.objectLike({ Name: 'COMMIT', DefaultValue: 'HEAD' }),
           Match.objectLike({ Name: 'DELIVERY_ID', DefaultValue: 'manual' }),
           Match.objectLike({ Name: 'PREVIEW', DefaultValue: '0' }),
+          Match.objectLike({ Name: 'PREVIEW_BRANCH', DefaultValue: '-' }),
         ],
         Stages: [
           Match.objectLike({
@@ -197,6 +198,7 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
           stage,
           number: '#{variables.PREVIEW}',
           action: 'deploy',
+          branch: '#{variables.PREVIEW_BRANCH}',
           image: '#{Build.IMAGE_URI}',
           commit: '#{Build.COMMIT}',
         });

@@ -26,12 +26,13 @@ describe('start request', () => {
   });
 
   it("starts a pull request's build in the stage's preview pipeline, with the number as PREVIEW", () => {
-    const request = startRequest({ ...facts, preview: 7 });
+    const request = startRequest({ ...facts, preview: { number: 7, branch: 'feature/login' } });
     expect(request.name).toBe('stackpilot-starter-dev-previews');
     expect(request.variables).toEqual([
       { name: 'COMMIT', value: facts.commit },
       { name: 'DELIVERY_ID', value: facts.deliveryId },
       { name: 'PREVIEW', value: '7' },
+      { name: 'PREVIEW_BRANCH', value: 'feature/login' },
     ]);
   });
 

@@ -813,10 +813,11 @@ export class EcsEmulator implements Emulator {
   /** ECS places targets in a target group only when a load balancer forwards to it. */
   private checkTargetGroup(targetGroupArn: string | undefined): void {
     const loadBalancers = this.loadBalancersOf(targetGroupArn ?? '');
+    // What ECS answers for a target group that does not exist (it cannot tell it from a role without access).
     if (loadBalancers === undefined)
       throw awsError(
         InvalidParameterException,
-        `Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.`,
+        'Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.',
       );
     if (loadBalancers.length === 0) {
       throw awsError(

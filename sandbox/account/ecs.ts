@@ -448,7 +448,8 @@ export class EcsEmulator implements Emulator {
         .filter(
           ([, r]) =>
             r.definition.status === status &&
-            (!input.familyPrefix || r.definition.family?.startsWith(input.familyPrefix)),
+            // Despite its name, familyPrefix is "the full family name" (API reference): moto agrees.
+            (!input.familyPrefix || r.definition.family === input.familyPrefix),
         )
         .sort(
           ([, a], [, b]) =>

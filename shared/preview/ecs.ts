@@ -14,7 +14,6 @@ import {
   type Service,
 } from '@aws-sdk/client-ecs';
 import { PreviewStillDraining } from './errors.ts';
-import { revisionsOfFamily } from './plan.ts';
 
 /** The service `name` of `cluster` as ECS lists it (ACTIVE, DRAINING or INACTIVE), or undefined when it never existed. */
 export async function findService(
@@ -59,11 +58,12 @@ async function listRevisions(
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
+    // `familyPrefix` takes the full family name (the API reference): `…-pr-1` does not list `…-pr-12`.
     const page = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken }));
     arns.push(...(page.taskDefinitionArns ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
-  return revisionsOfFamily(arns, family);
+  return arns;
 }
 
 /**

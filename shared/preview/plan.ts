@@ -165,8 +165,3 @@ export function freePriority(used: readonly number[]): number | undefined {
   for (let p = PREVIEW_PRIORITIES.first; p <= PREVIEW_PRIORITIES.last; p += 1) if (!taken.has(p)) return p;
   return undefined;
 }
-
-/** The revisions of exactly `family` among ARNs listed by family prefix (`…-pr-1` also lists `…-pr-12`). */
-export function revisionsOfFamily(arns: readonly string[], family: string): string[] {
-  return arns.filter((arn) => /task-definition\/(.+):\d+$/.exec(arn)?.[1] === family);
-}

@@ -2,7 +2,8 @@
  * The preview adapters on moto (`shared/preview/routes.ts`, `ecs.ts`): a preview's route on a
  * standard front door (Cloud Map service, HTTP API integrations and routes through a VPC link)
  * and on a hyperscale one (target group, listener rule), each made twice (idempotent) and
- * removed; and the deletion of exactly the preview's task-definition family. The front doors are
+ * removed; the front door parameter read; the preview's service created and deleted; and the
+ * deletion of exactly the preview's task-definition family. The front doors are
  * made here as the stage stack makes them (an HTTP API with its VPC link and namespace; an ALB
  * with an HTTP listener), with the setup clients: only the adapters' calls are checked.
  */
@@ -14,7 +15,12 @@ import {
   GetIntegrationsCommand,
   GetRoutesCommand,
 } from '@aws-sdk/client-apigatewayv2';
-import { ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -28,12 +34,15 @@ import {
   ListServicesCommand,
   ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
 import { previewNames } from '#shared/naming.ts';
-import { deleteFamily } from '#shared/preview/ecs.ts';
-import type { FrontDoor } from '#shared/preview/front-door.ts';
+import { createService, deleteFamily, deleteService, findService } from '#shared/preview/ecs.ts';
+import { type FrontDoor, frontDoorParameter } from '#shared/preview/front-door.ts';
+import { previewServiceInput } from '#shared/preview/plan.ts';
 import { ensureRoute, removeRoute } from '#shared/preview/routes.ts';
+import { readFrontDoor } from '#shared/preview/steps.ts';
 import { connectToMoto, motoEndpoint, setupClient } from './support/connect.ts';
 import { queryCall, xmlValue } from './support/moto-api.ts';
 
@@ -157,6 +166,65 @@ describe.skipIf(!motoEndpoint())('the preview adapters on moto', () => {
     });
   });
 
+  it('reads the front door the stage published, and refuses a missing one by name', async () => {
+    const ssm = setupClient(SSMClient, account);
+    const door = {
+      scale: 'standard',
+      url: 'https://api.example',
+      apiId: 'a1',
+      vpcLinkId: 'v1',
+      namespaceId: 'ns-1',
+    };
+    await ssm.send(
+      new PutParameterCommand({
+        Name: frontDoorParameter('starter', 'dev'),
+        Type: 'String',
+        Value: JSON.stringify(door),
+      }),
+    );
+    expect(await readFrontDoor('starter', 'dev', { clients })).toEqual(door);
+    await expect(readFrontDoor('starter', 'qa', { clients })).rejects.toMatchObject({
+      name: 'FrontDoorNotPublished',
+      message: expect.stringContaining('/stackpilot/starter/qa/front-door does not exist'),
+    });
+  });
+
+  it("creates the preview's service as the plan says, and deletes it", async () => {
+    const eight = previewNames(facts.app, facts.stage, 8);
+    const ecs = setupClient(ECSClient, account);
+    await ecs.send(new CreateClusterCommand({ clusterName: eight.cluster }));
+    const registered = await clients.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: eight.taskFamily,
+        containerDefinitions: [
+          { name: 'app', image: 'busybox', memory: 128, portMappings: [{ containerPort: 8080 }] },
+        ],
+      }),
+    );
+    const input = previewServiceInput(
+      { launchType: 'EC2', placementStrategy: [{ type: 'spread', field: 'instanceId' }] },
+      {
+        ...facts,
+        number: 8,
+        taskDefinitionArn: registered.taskDefinition?.taskDefinitionArn as string,
+        containerPort: 8080,
+      },
+      { kind: 'cloud-map', registryArn: 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1' },
+      'token-1',
+    );
+    const created = await createService(input, clients.ecs);
+    expect(created).toMatchObject({ serviceName: eight.service, status: 'ACTIVE', desiredCount: 1 });
+    expect((await findService(eight.cluster, eight.service, clients.ecs))?.status).toBe('ACTIVE');
+
+    // ECS answers DRAINING until the task has stopped: the step is retried until it is INACTIVE.
+    const deleted = await deleteService(eight.cluster, eight.service, clients.ecs).then(
+      () => 'INACTIVE',
+      (error: Error) => error.name,
+    );
+    expect(['INACTIVE', 'PreviewStillDraining']).toContain(deleted);
+    expect((await findService(eight.cluster, eight.service, clients.ecs))?.status).not.toBe('ACTIVE');
+  });
+
   it("deletes exactly the preview's task-definition family (not pr-70's)", async () => {
     const register = (family: string) =>
       clients.ecs.send(
@@ -169,9 +237,11 @@ describe.skipIf(!motoEndpoint())('the preview adapters on moto', () => {
     for (const family of [names.taskFamily, names.taskFamily, other]) await register(family);
 
     expect(await deleteFamily(names.taskFamily, clients.ecs)).toBe(2);
-    const active = await clients.ecs.send(new ListTaskDefinitionsCommand({ status: 'ACTIVE' }));
-    expect(active.taskDefinitionArns?.map((a) => a.replace(/^.*task-definition\//, ''))).toEqual([
-      `${other}:1`,
-    ]);
+    const active = async (family: string) =>
+      (
+        await clients.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE' }))
+      ).taskDefinitionArns?.map((a) => a.replace(/^.*task-definition\//, ''));
+    expect(await active(names.taskFamily)).toEqual([]);
+    expect(await active(other)).toEqual([`${other}:1`]);
   });
 });

@@ -127,6 +127,42 @@ export const INVENTORY: readonly InventoryEntry[] = [
   { service: 'ECR', command: 'DescribeImages', adapters: ['ecr-images: imageInRepository'] },
   { service: 'EventBridge', command: 'PutEvents', adapters: ['alert-events: putReleaseFailed'] },
   { service: 'SSM', command: 'PutParameter', adapters: ['released-image: recordReleasedImage'] },
+  // Previews (shared/preview/): the route, the service, the family, the front door.
+  { service: 'SSM', command: 'GetParameter', adapters: ['preview/steps: readFrontDoor'] },
+  { service: 'ECS', command: 'CreateService', adapters: ['preview/ecs: createService'] },
+  { service: 'ECS', command: 'DeleteService', adapters: ['preview/ecs: deleteService'] },
+  { service: 'ECS', command: 'ListTaskDefinitions', adapters: ['preview/ecs: deleteFamily'] },
+  { service: 'ECS', command: 'DeregisterTaskDefinition', adapters: ['preview/ecs: deleteFamily'] },
+  { service: 'ECS', command: 'DeleteTaskDefinitions', adapters: ['preview/ecs: deleteFamily'] },
+  ...[
+    'CreateIntegration',
+    'GetIntegrations',
+    'DeleteIntegration',
+    'CreateRoute',
+    'GetRoutes',
+    'DeleteRoute',
+  ].map((command) => ({
+    service: 'ApiGatewayV2',
+    command,
+    adapters: ['preview/routes: ensureRoute, removeRoute'],
+  })),
+  ...['CreateService', 'ListServices', 'DeleteService'].map((command) => ({
+    service: 'ServiceDiscovery',
+    command,
+    adapters: ['preview/routes: ensureRoute, removeRoute'],
+  })),
+  ...[
+    'CreateTargetGroup',
+    'DescribeTargetGroups',
+    'DeleteTargetGroup',
+    'CreateRule',
+    'DescribeRules',
+    'DeleteRule',
+  ].map((command) => ({
+    service: 'ElasticLoadBalancingV2',
+    command,
+    adapters: ['preview/routes: ensureRoute, removeRoute'],
+  })),
 ];
 
 export const inventoryKey = (entry: { service: string; command: string }) =>
@@ -134,14 +170,17 @@ export const inventoryKey = (entry: { service: string; command: string }) =>
 
 /** `@aws-sdk/client-auto-scaling` -> `AutoScaling`: the client class's name without `Client`. */
 const SERVICES: Readonly<Record<string, string>> = {
+  apigatewayv2: 'ApiGatewayV2',
   'auto-scaling': 'AutoScaling',
   cloudwatch: 'CloudWatch',
   codepipeline: 'CodePipeline',
   ecr: 'ECR',
   ecs: 'ECS',
+  'elastic-load-balancing-v2': 'ElasticLoadBalancingV2',
   eventbridge: 'EventBridge',
   s3: 'S3',
   'secrets-manager': 'SecretsManager',
+  servicediscovery: 'ServiceDiscovery',
   sfn: 'SFN',
   ssm: 'SSM',
 };

@@ -4,7 +4,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { previewNames } from '#shared/naming.ts';
 import {
   apiRoutes,
   freePriority,
@@ -12,7 +11,6 @@ import {
   PREVIEW_PRIORITIES,
   previewServiceInput,
   previewTaskDefinition,
-  revisionsOfFamily,
 } from '#shared/preview/plan.ts';
 import { READ_ONLY_FIELDS } from '#shared/release/task-definition.ts';
 import { appImage, starterRevision, starterTags, taskDefinitionArn } from '../release/fixtures.ts';
@@ -171,17 +169,4 @@ describe('listener rule priorities', () => {
     );
     expect(freePriority(all)).toBeUndefined();
   });
-});
-
-it('a family prefix lists other previews too: only the exact family is the preview', () => {
-  const family = previewNames('starter', 'dev', 1).taskFamily;
-  const arns = [
-    taskDefinitionArn(family, 1),
-    taskDefinitionArn(`${family}2`, 1),
-    taskDefinitionArn(family, 3),
-  ];
-  expect(revisionsOfFamily(arns, family)).toEqual([
-    taskDefinitionArn(family, 1),
-    taskDefinitionArn(family, 3),
-  ]);
 });

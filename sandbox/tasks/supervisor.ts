@@ -71,6 +71,16 @@ type Plan =
       how: string;
     };
 
+/** `<app>-<stage>` for the stage's service (as before previews), `<app>-<stage>-pr-<n>` for a preview's. */
+function dataFolderOf(runtime: Pick<Runtime, 'app' | 'stage' | 'service'>): string {
+  const stage = `${runtime.app}-${runtime.stage}`;
+  const previewPrefix = `${stageNames(runtime.app, runtime.stage).service}-pr-`;
+  const preview = runtime.service?.startsWith(previewPrefix)
+    ? runtime.service.slice(previewPrefix.length)
+    : '';
+  return /^\d+$/.test(preview) ? `${stage}-pr-${preview}` : stage;
+}
+
 interface Runtime {
   readonly taskArn: string;
   readonly app: string;
@@ -468,8 +478,9 @@ export class TaskSupervisor {
         .filter(Boolean)
         .join(':'),
       HOME: process.env.HOME ?? dir,
-      // State that must outlive a task (the "stateless app" rule): one folder per stage, shared by its tasks.
-      DATA_DIR: join(this.options.dataDir, 'tasks', 'data', `${runtime.app}-${runtime.stage}`),
+      // State that must outlive a task (the "stateless app" rule): one folder per service, shared
+      // by its tasks; a preview has its own, so a pull request's code never writes the stage's data.
+      DATA_DIR: join(this.options.dataDir, 'tasks', 'data', dataFolderOf(runtime)),
     };
     for (const e of container.environment ?? []) if (e.name) env[e.name] = e.value ?? '';
     const missing: string[] = [];

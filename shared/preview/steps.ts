@@ -287,7 +287,8 @@ export interface PreviewFailure {
 
 /** The state of a failed execution as Mark Failed gets it: how far it came, and the Catch's error. */
 export const failedExecutionSchema = z.object({
-  action: z.string(),
+  /** As the execution got it: anything, when the input was bad. */
+  action: z.unknown().optional(),
   prepared: preparedPreviewSchema.optional(),
   deployment: deployedPreviewSchema.optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }),
@@ -301,11 +302,20 @@ export type FailedExecution = z.output<typeof failedExecutionSchema>;
  */
 export async function failPreview(execution: FailedExecution, deps: PreviewDeps): Promise<PreviewFailure> {
   const failure = explainFailure(execution);
-  if (execution.prepared) {
-    const { app, stage, number } = execution.prepared;
+  if (!execution.prepared) return failure;
+  const { app, stage, number } = execution.prepared;
+  try {
     const before = await getPreviewRecord(deps.bucket, app, stage, number, deps.clients.s3);
     const record = recordOf(execution.prepared, before, deps.now().toISOString(), 'failed', failure.cause);
     await putPreviewRecord(deps.bucket, record, deps.clients.s3);
+  } catch (error) {
+    // The execution fails all the same, with the step's error; the record says `deploying`,
+    // which removal and expiry also find.
+    logger.error('could not mark the preview failed', { app, stage, number, error });
+    return {
+      ...failure,
+      cause: `${failure.cause} (its record could not be marked failed: ${(error as Error).message})`,
+    };
   }
   return failure;
 }

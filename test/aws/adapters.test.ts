@@ -212,6 +212,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     const { stateMachines = [] } = await app.clients.sfn.send(new ListStateMachinesCommand({}));
     expect(stateMachines.map((m) => m.name).sort()).toEqual([
       'stackpilot-deploy',
+      'stackpilot-preview',
       'stackpilot-release',
       'stackpilot-scale',
     ]);

@@ -342,6 +342,8 @@ const INPUT_SAMPLES: { machine: StateMachineName; sample: string; input: () => u
     input: () => sample('ecs-task-placement-failure.json'),
   },
   { machine: 'scale', sample: 'scale-operator.json', input: () => sample('scale-operator.json') },
+  { machine: 'preview', sample: 'preview-deploy.json', input: () => sample('preview-deploy.json') },
+  { machine: 'preview', sample: 'preview-remove.json', input: () => sample('preview-remove.json') },
 ];
 
 for (const { machine, sample: name, input } of INPUT_SAMPLES) {

@@ -121,7 +121,7 @@ describe('deploy workflow in the control-plane stack', () => {
     );
   });
 
-  it('gives the webhook its state machine, secrets and configuration, and lets it start only deploy executions', () => {
+  it('gives the webhook its state machine, secrets and configuration, and lets it start only deploy and preview executions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -139,7 +139,14 @@ describe('deploy workflow in the control-plane stack', () => {
         Resource: { Ref: expect.stringMatching(/^DeployStateMachine/) },
       }),
     );
-    expect(statements.filter((s) => String(s.Action).startsWith('states:'))).toHaveLength(1);
+    // The example app has previews: pull request events start the preview state machine (removals).
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: { Ref: expect.stringMatching(/^PreviewStateMachine/) },
+      }),
+    );
+    expect(statements.filter((s) => String(s.Action).startsWith('states:'))).toHaveLength(2);
   });
 
   it('gives the functions roles without managed policies, writing only to their own log groups', () => {

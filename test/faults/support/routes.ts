@@ -6,17 +6,23 @@
  * carry `prefaults` (faults that force that path).
  */
 import { readFileSync } from 'node:fs';
+import { GetRoutesCommand } from '@aws-sdk/client-apigatewayv2';
 import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ListContainerInstancesCommand,
+  ListTaskDefinitionsCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { ListServicesCommand } from '@aws-sdk/client-servicediscovery';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { clients } from '#shared/aws/clients.ts';
+import { getPreviewRecord } from '#shared/aws/preview-records.ts';
 import type { StackpilotConfig } from '#shared/config.ts';
-import { stageNames } from '#shared/naming.ts';
+import { previewNames, stageNames } from '#shared/naming.ts';
+import { frontDoorParameter, frontDoorSchema } from '#shared/preview/front-door.ts';
 import type { StateMachineName } from '../../../sandbox/state-machines.ts';
 import type { FaultPlan } from './faults.ts';
 import { type Outcome, runExecution } from './run.ts';
@@ -288,6 +294,65 @@ function scaleInvariantsOf(stageName: string) {
 
 const scaleInvariants = scaleInvariantsOf(STAGE);
 
+/** The preview the preview routes deploy and remove: the console samples'. */
+const PREVIEW_NUMBER = sample('preview-deploy.json').number as number;
+const PREVIEW = previewNames(APP, STAGE, PREVIEW_NUMBER);
+
+/** What exists of the preview in the account: its service, revisions, route parts (record apart). */
+async function previewParts(): Promise<string[]> {
+  const parts: string[] = [];
+  const { services } = await clients.ecs.send(
+    new DescribeServicesCommand({ cluster: PREVIEW.cluster, services: [PREVIEW.service] }),
+  );
+  const service = services?.find((s) => s.serviceName === PREVIEW.service);
+  if (service && service.status !== 'INACTIVE') parts.push(`service ${PREVIEW.service} (${service.status})`);
+  for (const status of ['ACTIVE', 'INACTIVE'] as const) {
+    const { taskDefinitionArns } = await clients.ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: PREVIEW.taskFamily, status }),
+    );
+    for (const arn of taskDefinitionArns ?? []) parts.push(`revision ${arn} (${status})`);
+  }
+  const parameter = await clients.ssm.send(new GetParameterCommand({ Name: frontDoorParameter(APP, STAGE) }));
+  const door = frontDoorSchema.parse(JSON.parse(parameter.Parameter?.Value ?? '{}'));
+  if (door.scale !== 'standard') throw new Error('the preview routes expect a standard stage');
+  const { Services } = await clients.serviceDiscovery.send(
+    new ListServicesCommand({
+      Filters: [{ Name: 'NAMESPACE_ID', Values: [door.namespaceId], Condition: 'EQ' }],
+    }),
+  );
+  for (const s of Services ?? [])
+    if (s.Name === PREVIEW.discoveryService) parts.push(`Cloud Map service ${s.Name}`);
+  const { Items } = await clients.apiGatewayV2.send(new GetRoutesCommand({ ApiId: door.apiId }));
+  for (const r of Items ?? [])
+    if (r.RouteKey?.includes(PREVIEW.pathPrefix)) parts.push(`API route ${r.RouteKey}`);
+  return parts;
+}
+
+/**
+ * After a preview execution: whatever exists of the preview has its record (so closing the pull
+ * request or the expiry removes it); a deploy that succeeded serves; a removal that succeeded left
+ * nothing, record included.
+ */
+function previewInvariants(action: 'deploy' | 'remove') {
+  return async (world: World, _before: Before, outcome: Outcome): Promise<string[]> => {
+    const parts = await previewParts();
+    const record = await getPreviewRecord(world.account.sourceBucket, APP, STAGE, PREVIEW_NUMBER, clients.s3);
+    const succeeded = outcome.result?.status === 'SUCCEEDED';
+    if (succeeded && action === 'remove')
+      return [...parts, ...(record ? ['the preview record'] : [])].map((p) => `removal left ${p}`);
+    if (succeeded && record?.status !== 'serving') return [`deployed preview's record is ${record?.status}`];
+    if (!record && parts.length > 0) return [`no record of what the preview left: ${parts.join(', ')}`];
+    return [];
+  };
+}
+
+/** A preview deploy of the console sample, with an image of its own per run (`fail-`: its tasks fail). */
+function previewDeployInput(world: World, prefix = '') {
+  const input = sample('preview-deploy.json');
+  input.image = freshImage(world, prefix);
+  return input;
+}
+
 /** Every route the fault scenarios and the bad-input suite use. */
 export const ROUTES: readonly Route[] = [
   {
@@ -381,6 +446,30 @@ export const ROUTES: readonly Route[] = [
       { service: 'ecs', command: 'DescribeContainerInstances', mode: 'always', state: 'Check Drain' },
     ],
     invariants: scaleInvariants,
+  },
+  {
+    name: 'deploy a preview',
+    machine: 'preview',
+    input: previewDeployInput,
+    invariants: previewInvariants('deploy'),
+  },
+  {
+    // Check Preview fails: Mark Failed marks the record, so closing the pull request removes the rest.
+    name: 'deploy a preview whose task fails',
+    machine: 'preview',
+    input: (world) => previewDeployInput(world, 'fail-'),
+    invariants: previewInvariants('deploy'),
+  },
+  {
+    name: 'remove a preview',
+    machine: 'preview',
+    setup: async (world) => {
+      const outcome = await runExecution(world, 'preview', previewDeployInput(world));
+      if (outcome.result?.status !== 'SUCCEEDED')
+        throw new Error(`setup preview failed: ${outcome.lost ?? outcome.result?.cause}`);
+    },
+    input: () => sample('preview-remove.json'),
+    invariants: previewInvariants('remove'),
   },
   {
     name: 'scale the service out while its update keeps failing',

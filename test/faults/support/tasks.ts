@@ -17,7 +17,7 @@ import {
   type StateMachineName,
 } from '../../../sandbox/state-machines.ts';
 
-export const STATE_MACHINES: readonly StateMachineName[] = ['deploy', 'release', 'scale'];
+export const STATE_MACHINES: readonly StateMachineName[] = ['deploy', 'release', 'scale', 'preview'];
 
 const FUNCTIONS_DIR = fileURLToPath(new URL('../../../functions/', import.meta.url));
 

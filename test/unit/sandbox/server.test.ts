@@ -97,11 +97,17 @@ describe('the EventBridge rules of the templates', () => {
     const app = new AppEvaluator(templates.stacks, { accountId: '123456789012', region: 'us-east-1' });
     const rules = templates.stacks.flatMap(({ stackName }) => {
       const stack = app.stack(stackName);
-      return stack.logicalIds('AWS::Events::Rule').map((id) => ({
-        name: stack.physicalName(id),
-        pattern: stack.property(id, 'EventPattern') as Record<string, unknown>,
-        targets: ((stack.property(id, 'Targets') ?? []) as { Arn: string }[]).map((t) => t.Arn),
-      }));
+      return (
+        stack
+          .logicalIds('AWS::Events::Rule')
+          // A scheduled rule (the hourly preview expiry) has no pattern: it matches no event.
+          .filter((id) => stack.property(id, 'EventPattern') !== undefined)
+          .map((id) => ({
+            name: stack.physicalName(id),
+            pattern: stack.property(id, 'EventPattern') as Record<string, unknown>,
+            targets: ((stack.property(id, 'Targets') ?? []) as { Arn: string }[]).map((t) => t.Arn),
+          }))
+      );
     });
     const started: string[] = [];
     const bus = new EventBus('123456789012', 'us-east-1');

@@ -7,7 +7,7 @@
  * scaling decisions read.
  */
 import * as z from 'zod';
-import { PREFIX } from '../shared/naming.ts';
+import { PREFIX } from './names.ts';
 
 export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
 

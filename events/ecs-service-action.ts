@@ -4,8 +4,8 @@
  * `SERVICE_TASK_PLACEMENT_FAILURE` (no room on the cluster) into more cluster capacity.
  */
 import * as z from 'zod';
-import { PREFIX } from '../shared/naming.ts';
 import { eventIdSchema } from './cloudwatch-alarm.ts';
+import { PREFIX } from './names.ts';
 
 export const ECS_SERVICE_ACTION = 'ECS Service Action';
 export const TASK_PLACEMENT_FAILURE = 'SERVICE_TASK_PLACEMENT_FAILURE';

@@ -12,7 +12,7 @@
  *   revision, or to the newest successful release other than the one running.
  */
 import * as z from 'zod';
-import { ecrRepositoryName } from '#shared/naming.ts';
+import { ecrRepositoryName } from './names.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'an app or stage name from stackpilot.yml');
 

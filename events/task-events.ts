@@ -6,7 +6,7 @@
  * same pattern.
  */
 import * as z from 'zod';
-import { PREFIX } from '../shared/naming.ts';
+import { PREFIX } from './names.ts';
 
 export const PIPELINE_EXECUTION_STATE_CHANGE = 'CodePipeline Pipeline Execution State Change';
 export const ECS_DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';

@@ -6,8 +6,9 @@
  * plane can scope its IAM policies to a stage's resources without cross-stack references.
  */
 
-/** Prefix of every stackpilot resource name. */
-export const PREFIX = 'stackpilot';
+import { ecrRepositoryName, PREFIX } from '#events/names.ts';
+
+export { ecrRepositoryName, PREFIX };
 
 /**
  * Name of the app's container in every task-definition revision of a stage. The release finds
@@ -110,11 +111,6 @@ export function taskRoleName(app: string, stage: string): string {
 /** IAM role ECS uses to pull the image and write logs for a stage's tasks: `stackpilot-<app>-<stage>-execution`. */
 export function executionRoleName(app: string, stage: string): string {
   return `${stageResourceName(app, stage)}-execution`;
-}
-
-/** ECR repository of an app (shared by its stages). */
-export function ecrRepositoryName(app: string): string {
-  return `${PREFIX}/${app}`;
 }
 
 export type ScaleTarget = 'service' | 'cluster';

@@ -94,13 +94,22 @@ export async function readFrontDoor(
   } catch (error) {
     if ((error as Error).name !== 'ParameterNotFound') throw error;
   }
-  const parsed = frontDoorSchema.safeParse(value === undefined ? undefined : JSON.parse(value));
+  const parsed = frontDoorSchema.safeParse(value === undefined ? undefined : parseJson(value));
   if (!parsed.success) {
     throw new FrontDoorNotPublished(
       `SSM parameter ${name} ${value === undefined ? 'does not exist' : 'is not a front door description'}: deploy the stage's stack (Stackpilot-${app}-${stage}) with this version of stackpilot`,
     );
   }
   return parsed.data;
+}
+
+/** The parameter's JSON, or undefined when it is not JSON (refused as not a front door below). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export const preparedPreviewSchema = z.object({

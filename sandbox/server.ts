@@ -633,7 +633,7 @@ async function stages(routes: Routes) {
   // The production adapter on the emulated account (the clients are attached to it).
   const [{ s3Client }, { listPreviewRecords }] = await Promise.all([
     import('#shared/aws/clients.ts'),
-    import('#shared/aws/preview-records.ts'),
+    import('#shared/preview/records.ts'),
   ]);
   const previews = await Promise.all(
     routes.account

@@ -11,13 +11,25 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { DeployPreviewInput, RemovePreviewInput } from '#events/preview.ts';
 import { type Clients, clients } from '../aws/clients.ts';
+import { startNamedExecution } from '../aws/stepfunctions.ts';
+import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
+import { InvalidInput } from '../errors.ts';
+import { previewNames, stageNames } from '../naming.ts';
+import { logger } from '../powertools.ts';
+import { judgeDeployment } from '../release/deployment.ts';
 import {
   describeService,
   describeTaskDefinition,
   registerTaskDefinition,
   stoppedTasksOf,
   updateServiceTaskDefinition,
-} from '../aws/ecs-release.ts';
+} from '../release/ecs.ts';
+import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../webhook/environment.ts';
+import { createService, deleteFamily, deleteService, findService } from './ecs.ts';
+import { FrontDoorNotPublished, PreviewDeploymentFailed, PreviewLimitReached } from './errors.ts';
+import { type FrontDoor, frontDoorParameter, frontDoorSchema } from './front-door.ts';
+import { isExpired, type PreviewRecord, previewUrl } from './model.ts';
+import { previewServiceInput, previewTaskDefinition } from './plan.ts';
 import {
   deletePreviewRecord,
   getPreviewRecord,
@@ -25,19 +37,7 @@ import {
   listPreviewRecords,
   previewBucket,
   putPreviewRecord,
-} from '../aws/preview-records.ts';
-import { startNamedExecution } from '../aws/stepfunctions.ts';
-import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
-import { InvalidInput } from '../errors.ts';
-import { previewNames, stageNames } from '../naming.ts';
-import { logger } from '../powertools.ts';
-import { judgeDeployment } from '../release/deployment.ts';
-import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../webhook/environment.ts';
-import { createService, deleteFamily, deleteService, findService } from './ecs.ts';
-import { FrontDoorNotPublished, PreviewDeploymentFailed, PreviewLimitReached } from './errors.ts';
-import { type FrontDoor, frontDoorParameter, frontDoorSchema } from './front-door.ts';
-import { isExpired, type PreviewRecord, previewUrl } from './model.ts';
-import { previewServiceInput, previewTaskDefinition } from './plan.ts';
+} from './records.ts';
 import { ensureRoute, removeRoute } from './routes.ts';
 
 /** What the steps use: the AWS clients, the clock, the configuration and the records' bucket. */

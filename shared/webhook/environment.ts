@@ -2,8 +2,9 @@
  * The webhook function's environment, read once on first use: each variable is checked and
  * a missing one is named in the error, so a misconfigured deployment says what to fix.
  */
-import { PREVIEW_BUCKET_ENV } from '#shared/aws/preview-records.ts';
+
 import { runtimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { PREVIEW_BUCKET_ENV } from '#shared/preview/records.ts';
 
 /** Name of the environment variable holding the ARN of the `preview` state machine. */
 export const PREVIEW_STATE_MACHINE_ARN_ENV = 'PREVIEW_STATE_MACHINE_ARN';

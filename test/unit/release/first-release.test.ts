@@ -8,7 +8,6 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toRegisterTaskDefinition } from '../../../sandbox/templates/index.ts';
 import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
-import { describeService, describeTaskDefinition } from '../../../shared/aws/ecs-release.ts';
 import {
   CONFIG_ENV,
   parseConfig,
@@ -16,6 +15,7 @@ import {
   type StackpilotConfig,
 } from '../../../shared/config.ts';
 import { stageNames } from '../../../shared/naming.ts';
+import { describeService, describeTaskDefinition } from '../../../shared/release/ecs.ts';
 import { NO_RELEASE, PLACEHOLDER_IMAGE, PLACEHOLDER_LABEL } from '../../../shared/release/placeholder.ts';
 import { createReleaseAccount, type ReleaseAccount } from './release-tasks.ts';
 

@@ -11,9 +11,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '../aws/clients.ts';
 import { previewNames, previewPrefix } from '../naming.ts';
-import { type PreviewRecord, previewRecordSchema } from '../preview/model.ts';
-import { s3Client } from './clients.ts';
+import { type PreviewRecord, previewRecordSchema } from './model.ts';
 
 /** Name of the environment variable holding the bucket of the preview records. */
 export const PREVIEW_BUCKET_ENV = 'PREVIEW_BUCKET';

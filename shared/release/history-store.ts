@@ -3,8 +3,8 @@
  * comes from `RELEASE_HISTORY_BUCKET`, set by the CDK construct.
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { historyPrefix, type ReleaseRecord, recordKey } from '../release/history.ts';
-import { s3Client } from './clients.ts';
+import { s3Client } from '../aws/clients.ts';
+import { historyPrefix, type ReleaseRecord, recordKey } from './history.ts';
 
 /** Name of the environment variable holding the history bucket. */
 export const HISTORY_BUCKET_ENV = 'RELEASE_HISTORY_BUCKET';

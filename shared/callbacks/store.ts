@@ -5,6 +5,7 @@
  * one key, at least one sees the other's object.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../aws/clients.ts';
 import {
   callbackPrefix,
   type Outcome,
@@ -12,8 +13,7 @@ import {
   type StoredWait,
   storedWaitSchema,
   type WaitKind,
-} from '../callbacks/model.ts';
-import { s3Client } from './clients.ts';
+} from './model.ts';
 
 /** Name of the environment variable holding the callback bucket. */
 export const CALLBACK_BUCKET_ENV = 'CALLBACK_BUCKET';

@@ -181,8 +181,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
-    const { resetRuntimeConfig } = await import('#shared/config.ts');
-    resetRuntimeConfig();
     const { clients } = await import('#shared/aws/clients.ts');
     account.attach(clients);
 

@@ -13,8 +13,8 @@ import {
   taskRoleName,
 } from '../../shared/naming.ts';
 import { frontDoorParameter } from '../../shared/preview/front-door.ts';
+import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../../shared/preview/model.ts';
 import { PREVIEW_BUCKET_ENV } from '../../shared/preview/records.ts';
-import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../../shared/webhook/environment.ts';
 import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
 import { StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';

@@ -6,6 +6,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
 import {
   callbackPrefix,
   type Outcome,
@@ -20,9 +21,7 @@ export const CALLBACK_BUCKET_ENV = 'CALLBACK_BUCKET';
 
 /** The callback bucket; fails naming the variable when it is not set. */
 export function callbackBucket(): string {
-  const bucket = process.env[CALLBACK_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${CALLBACK_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(CALLBACK_BUCKET_ENV);
 }
 
 const tokenKey = (kind: WaitKind, id: string) => `${callbackPrefix(kind, id)}token.json`;

@@ -12,6 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
 import { previewNames, previewPrefix } from '../naming.ts';
 import { type PreviewRecord, previewRecordSchema } from './model.ts';
 
@@ -20,9 +21,7 @@ export const PREVIEW_BUCKET_ENV = 'PREVIEW_BUCKET';
 
 /** The bucket of the preview records; fails naming the variable when it is not set. */
 export function previewBucket(): string {
-  const bucket = process.env[PREVIEW_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${PREVIEW_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(PREVIEW_BUCKET_ENV);
 }
 
 /** The numbers of a stage's open previews (every page), in ascending order. */

@@ -4,6 +4,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
 import { historyPrefix, type ReleaseRecord, recordKey } from './history.ts';
 
 /** Name of the environment variable holding the history bucket. */
@@ -11,9 +12,7 @@ export const HISTORY_BUCKET_ENV = 'RELEASE_HISTORY_BUCKET';
 
 /** The history bucket; fails naming the variable when it is not set. */
 export function historyBucket(): string {
-  const bucket = process.env[HISTORY_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${HISTORY_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(HISTORY_BUCKET_ENV);
 }
 
 /** Every key of a stage's history (all pages). */

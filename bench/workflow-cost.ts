@@ -435,7 +435,7 @@ async function measureEpisode(episode: Episode): Promise<Measured | undefined> {
  * The reaction section uses it too.
  */
 export async function functionEnvironment(): Promise<() => void> {
-  const { CONFIG_ENV, resetRuntimeConfig } = await import('../shared/config.ts');
+  const { CONFIG_ENV } = await import('../shared/config.ts');
   const { loadConfigFile } = await import('../shared/config-file.ts');
   const { PROJECT_ROOT } = await import('../infra/constructs/stackpilot-function.ts');
   const { logger } = await import('../shared/powertools.ts');
@@ -448,7 +448,6 @@ export async function functionEnvironment(): Promise<() => void> {
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'bench',
     POWERTOOLS_TRACE_ENABLED: 'false',
   });
-  resetRuntimeConfig();
   // Each warm invocation of a wrapped handler resets the level to the logger's initial one:
   // that is the one to set.
   const silence = (name: string) => {
@@ -459,7 +458,6 @@ export async function functionEnvironment(): Promise<() => void> {
   return () => {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
-    resetRuntimeConfig();
     silence(level);
   };
 }

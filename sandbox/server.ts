@@ -181,8 +181,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
-    const { resetRuntimeConfig } = await import('#shared/config.ts');
-    resetRuntimeConfig();
     const { clients } = await import('#shared/aws/clients.ts');
     account.attach(clients);
 
@@ -633,7 +631,7 @@ async function stages(routes: Routes) {
   // The production adapter on the emulated account (the clients are attached to it).
   const [{ s3Client }, { listPreviewRecords }] = await Promise.all([
     import('#shared/aws/clients.ts'),
-    import('#shared/aws/preview-records.ts'),
+    import('#shared/preview/records.ts'),
   ]);
   const previews = await Promise.all(
     routes.account

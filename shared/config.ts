@@ -456,19 +456,29 @@ export const CONFIG_FILE_ENV = 'STACKPILOT_CONFIG_FILE';
  */
 export const CONFIG_ENV = 'STACKPILOT_CONFIG_JSON';
 
-function readConfigDocument(): { document: string; source: string } {
+/** Where the configuration is, by the environment: inline JSON, or the path of a file. */
+function configLocation(): { readonly inline: string } | { readonly path: string } {
   const file = process.env[CONFIG_FILE_ENV];
   const inline = process.env[CONFIG_ENV];
   if (file && inline) {
     throw new ConfigError(`environment variables ${CONFIG_FILE_ENV} and ${CONFIG_ENV} are both set; set one`);
   }
-  if (inline) return { document: inline, source: `environment variable ${CONFIG_ENV}` };
+  if (inline) return { inline };
   if (!file) {
     throw new ConfigError(
       `environment variable ${CONFIG_FILE_ENV} (or ${CONFIG_ENV} for an in-process run) is not set`,
     );
   }
-  const path = isAbsolute(file) ? file : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  return { path: isAbsolute(file) ? file : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file) };
+}
+
+function readConfigDocument(location: ReturnType<typeof configLocation>): {
+  document: string;
+  source: string;
+} {
+  if ('inline' in location)
+    return { document: location.inline, source: `environment variable ${CONFIG_ENV}` };
+  const { path } = location;
   try {
     return { document: readFileSync(path, 'utf8'), source: `${path} (${CONFIG_FILE_ENV})` };
   } catch (error) {
@@ -476,28 +486,29 @@ function readConfigDocument(): { document: string; source: string } {
   }
 }
 
+/** The last configuration read, and where from (the inline JSON or the file's path). */
+let cached: { readonly from: string; readonly config: StackpilotConfig } | undefined;
+
 /**
  * The configuration of a running function, validated once (cold start) and cached: from the
  * file named by `STACKPILOT_CONFIG_FILE` (deployed functions), or from `STACKPILOT_CONFIG_JSON`
  * (in-process runs). Fails fast naming the variable or the file when either is missing or bad.
+ * Read again when the variables point somewhere else (the sandbox and tests set them).
  */
-let cached: StackpilotConfig | undefined;
 export function runtimeConfig(): StackpilotConfig {
-  if (cached) return cached;
-  const { document, source } = readConfigDocument();
+  const location = configLocation();
+  const from = 'inline' in location ? `inline:${location.inline}` : `file:${location.path}`;
+  if (cached?.from === from) return cached.config;
+  const { document, source } = readConfigDocument(location);
   let parsed: unknown;
   try {
     parsed = JSON.parse(document);
   } catch (error) {
     throw new ConfigError(`${source} is not JSON: ${(error as Error).message}`);
   }
-  cached = parseConfig(parsed, source);
-  return cached;
-}
-
-/** Forgets the cached runtime configuration (tests and the sandbox change it). */
-export function resetRuntimeConfig(): void {
-  cached = undefined;
+  const config = parseConfig(parsed, source);
+  cached = { from, config };
+  return config;
 }
 
 /** Every (app, stage) of the configuration, in file order. */

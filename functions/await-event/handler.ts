@@ -4,9 +4,10 @@
  * id, where the relay finds it when the event comes. When the event came first, its outcome
  * is already recorded: the wait resumes at once.
  */
-import { callbackBucket, deleteOutcome, getOutcome, putWait } from '#shared/aws/callback-store.ts';
-import { resumeTask } from '#shared/aws/task-tokens.ts';
+
 import { resumeFor, waitRequestSchema } from '#shared/callbacks/model.ts';
+import { callbackBucket, deleteOutcome, getOutcome, putWait } from '#shared/callbacks/store.ts';
+import { resumeTask } from '#shared/callbacks/task-tokens.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 

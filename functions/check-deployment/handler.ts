@@ -6,13 +6,13 @@
  * events.
  */
 import * as z from 'zod';
-import { describeService, stoppedTasksOf } from '#shared/aws/ecs-release.ts';
 import { findStage, runtimeConfig } from '#shared/config.ts';
 import { parseInput } from '#shared/errors.ts';
 import { describeHealthCheck } from '#shared/health.ts';
 import { stageNames } from '#shared/naming.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 import { classifyFailure, judgeDeployment, nextWaitSeconds } from '#shared/release/deployment.ts';
+import { describeService, stoppedTasksOf } from '#shared/release/ecs.ts';
 import { finalOutcome, preparedReleaseSchema, type Tracker, trackerSchema } from '#shared/release/model.ts';
 import { parseTaskDefinitionArn } from '#shared/release/task-definition.ts';
 import { timing } from '#shared/release/tracker.ts';

@@ -5,9 +5,9 @@
  */
 
 import * as z from 'zod';
-import { getPipelineExecution, listActionExecutions } from '#shared/aws/codepipeline.ts';
 import { parseInput } from '#shared/errors.ts';
 import { assessCheck, type PipelineCheck } from '#shared/pipeline/check.ts';
+import { getPipelineExecution, listActionExecutions } from '#shared/pipeline/codepipeline.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 
 /** How long a deploy waits for its pipeline before failing with `PipelineTimedOut`. */

@@ -4,10 +4,10 @@
  * An input without an app and a stage (a release refused at once) holds nothing.
  */
 import * as z from 'zod';
-import { historyBucket } from '#shared/aws/release-history.ts';
-import { leaveStage } from '#shared/aws/release-lease-store.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { historyBucket } from '#shared/release/history-store.ts';
+import { leaveStage } from '#shared/release/lease-store.ts';
 
 const eventSchema = z.object({ input: z.unknown(), executionArn: z.string().min(1) });
 const stageSchema = z.object({ app: z.string().min(1), stage: z.string().min(1) });

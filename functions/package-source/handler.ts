@@ -9,6 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type DeployInput, deployInputSchema } from '#events/deploy.ts';
 import { clients } from '#shared/aws/clients.ts';
 import { findStage, normalizeRepoUrl, runtimeConfig } from '#shared/config.ts';
+import { requiredEnv } from '#shared/env.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { previewSourceKey, stageNames } from '#shared/naming.ts';
 import { instrumentTask } from '#shared/powertools.ts';
@@ -54,9 +55,7 @@ export interface PackageSourceDependencies {
 export const SOURCE_BUCKET_ENV = 'SOURCE_BUCKET';
 
 function sourceBucket(): string {
-  const bucket = process.env[SOURCE_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${SOURCE_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(SOURCE_BUCKET_ENV);
 }
 
 /** The configured stage of the input, refusing any other repository than the app's own. */

@@ -6,17 +6,17 @@
  */
 import * as z from 'zod';
 import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
-import { imageInRepository } from '#shared/aws/ecr-images.ts';
-import { describeService, describeTaskDefinition } from '#shared/aws/ecs-release.ts';
-import { historyBucket, listHistoryKeys } from '#shared/aws/release-history.ts';
-import { enterStage } from '#shared/aws/release-lease-store.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '#shared/config.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { releaseTimeoutMinutes } from '#shared/health.ts';
 import { ecrRepositoryName, stageNames } from '#shared/naming.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { imageInRepository } from '#shared/release/ecr.ts';
+import { describeService, describeTaskDefinition } from '#shared/release/ecs.ts';
 import { NoPreviousRelease, RevisionNotFound, ServiceNotFound } from '#shared/release/errors.ts';
 import { rollbackCandidates } from '#shared/release/history.ts';
+import { historyBucket, listHistoryKeys } from '#shared/release/history-store.ts';
+import { enterStage } from '#shared/release/lease-store.ts';
 import type { PreparedRelease } from '#shared/release/model.ts';
 import { findAppContainer, parseTaskDefinitionArn } from '#shared/release/task-definition.ts';
 

@@ -6,14 +6,14 @@
  * changed nothing adds no record.
  */
 import * as z from 'zod';
-import { tagTaskDefinition } from '#shared/aws/ecs-release.ts';
-import { historyBucket, listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
-import { leaveStage } from '#shared/aws/release-lease-store.ts';
-import { recordReleasedImage } from '#shared/aws/released-image.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { tagTaskDefinition } from '#shared/release/ecs.ts';
 import { alreadyRecorded, type ReleaseRecord, type ReleaseResult } from '#shared/release/history.ts';
+import { historyBucket, listHistoryKeys, putRecord } from '#shared/release/history-store.ts';
+import { leaveStage } from '#shared/release/lease-store.ts';
 import { preparedReleaseSchema, targetSchema, trackerSchema } from '#shared/release/model.ts';
+import { recordReleasedImage } from '#shared/release/released-image.ts';
 import { RELEASE_TAGS } from '#shared/release/task-definition.ts';
 
 const eventSchema = z.object({

@@ -4,9 +4,9 @@
  * when the service already runs the image (a re-run of the same release).
  */
 import * as z from 'zod';
-import { describeTaskDefinition, registerTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { InvalidInput, parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { describeTaskDefinition, registerTaskDefinition } from '#shared/release/ecs.ts';
 import { preparedReleaseSchema, type Target } from '#shared/release/model.ts';
 import { deriveTaskDefinition } from '#shared/release/task-definition.ts';
 import { releaseTags } from '#shared/release/tracker.ts';

@@ -6,9 +6,9 @@
  * An execution that stores its token later finds the outcome and resumes itself.
  */
 import { taskEventSchema } from '#events/task-events.ts';
-import { callbackBucket, deleteOutcome, getWait, putOutcome } from '#shared/aws/callback-store.ts';
-import { resumeTask } from '#shared/aws/task-tokens.ts';
 import { outcomeOf, resumeFor } from '#shared/callbacks/model.ts';
+import { callbackBucket, deleteOutcome, getWait, putOutcome } from '#shared/callbacks/store.ts';
+import { resumeTask } from '#shared/callbacks/task-tokens.ts';
 import { instrument, logger } from '#shared/powertools.ts';
 
 export interface RelayOptions {

@@ -5,9 +5,9 @@
  * points the service back at the last good revision. Returns the rollback's tracker.
  */
 import * as z from 'zod';
-import { updateServiceTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { updateServiceTaskDefinition } from '#shared/release/ecs.ts';
 import {
   describeRelease,
   type Failure,

@@ -1,6 +1,6 @@
 import { executionStatusChangeSchema } from '#events/step-functions-execution.ts';
+import { putReleaseFailed } from '#shared/alerts/event-bus.ts';
 import { releaseFailedDetail } from '#shared/alerts/release.ts';
-import { putReleaseFailed } from '#shared/aws/alert-events.ts';
 import { instrument, logger } from '#shared/powertools.ts';
 
 /**

@@ -5,8 +5,8 @@
  */
 
 import * as z from 'zod';
-import { startPipelineExecution } from '#shared/aws/codepipeline.ts';
 import { parseInput } from '#shared/errors.ts';
+import { startPipelineExecution } from '#shared/pipeline/codepipeline.ts';
 import { startRequest } from '#shared/pipeline/start.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
 

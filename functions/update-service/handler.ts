@@ -5,9 +5,9 @@
  * watches that deployment instead of starting another.
  */
 import * as z from 'zod';
-import { updateServiceTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask, logger } from '#shared/powertools.ts';
+import { updateServiceTaskDefinition } from '#shared/release/ecs.ts';
 import { preparedReleaseSchema, type Tracker, targetSchema } from '#shared/release/model.ts';
 import { startTracker } from '#shared/release/tracker.ts';
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { deploymentEndPattern, pipelineExecutionEndPattern } from '../../events/task-events.ts';
-import { CALLBACK_BUCKET_ENV } from '../../shared/aws/callback-store.ts';
+import { CALLBACK_BUCKET_ENV } from '../../shared/callbacks/store.ts';
 import { stateMachineName } from '../../shared/naming.ts';
 import { acknowledge, arnToken, wildcardResource } from './nag.ts';
 import { toEventPattern } from './scale-workflow.ts';

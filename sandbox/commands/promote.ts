@@ -198,7 +198,7 @@ async function checkImageInEcr(
 ): Promise<void> {
   const [{ ECRClient }, { imageInRepository }, { ecrRepositoryName }] = await Promise.all([
     import('@aws-sdk/client-ecr'),
-    import('#shared/aws/ecr-images.ts'),
+    import('#shared/release/ecr.ts'),
     import('#shared/naming.ts'),
   ]);
   let found: boolean;

@@ -7,6 +7,9 @@
  */
 import * as z from 'zod';
 
+/** Name of the environment variable holding the ARN of the `preview` state machine (the webhook and the expiry start it). */
+export const PREVIEW_STATE_MACHINE_ARN_ENV = 'PREVIEW_STATE_MACHINE_ARN';
+
 export const previewRecordSchema = z
   .object({
     app: z.string().min(1),

@@ -11,13 +11,25 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { DeployPreviewInput, RemovePreviewInput } from '#events/preview.ts';
 import { type Clients, clients } from '../aws/clients.ts';
+import { startNamedExecution } from '../aws/stepfunctions.ts';
+import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
+import { requiredEnv } from '../env.ts';
+import { InvalidInput } from '../errors.ts';
+import { previewNames, stageNames } from '../naming.ts';
+import { logger } from '../powertools.ts';
+import { judgeDeployment } from '../release/deployment.ts';
 import {
   describeService,
   describeTaskDefinition,
   registerTaskDefinition,
   stoppedTasksOf,
   updateServiceTaskDefinition,
-} from '../aws/ecs-release.ts';
+} from '../release/ecs.ts';
+import { createService, deleteFamily, deleteService, findService } from './ecs.ts';
+import { FrontDoorNotPublished, PreviewDeploymentFailed, PreviewLimitReached } from './errors.ts';
+import { type FrontDoor, frontDoorParameter, frontDoorSchema } from './front-door.ts';
+import { isExpired, PREVIEW_STATE_MACHINE_ARN_ENV, type PreviewRecord, previewUrl } from './model.ts';
+import { previewServiceInput, previewTaskDefinition } from './plan.ts';
 import {
   deletePreviewRecord,
   getPreviewRecord,
@@ -25,19 +37,7 @@ import {
   listPreviewRecords,
   previewBucket,
   putPreviewRecord,
-} from '../aws/preview-records.ts';
-import { startNamedExecution } from '../aws/stepfunctions.ts';
-import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
-import { InvalidInput } from '../errors.ts';
-import { previewNames, stageNames } from '../naming.ts';
-import { logger } from '../powertools.ts';
-import { judgeDeployment } from '../release/deployment.ts';
-import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../webhook/environment.ts';
-import { createService, deleteFamily, deleteService, findService } from './ecs.ts';
-import { FrontDoorNotPublished, PreviewDeploymentFailed, PreviewLimitReached } from './errors.ts';
-import { type FrontDoor, frontDoorParameter, frontDoorSchema } from './front-door.ts';
-import { isExpired, type PreviewRecord, previewUrl } from './model.ts';
-import { previewServiceInput, previewTaskDefinition } from './plan.ts';
+} from './records.ts';
 import { ensureRoute, removeRoute } from './routes.ts';
 
 /** What the steps use: the AWS clients, the clock, the configuration and the records' bucket. */
@@ -59,9 +59,7 @@ export function previewDeps(): PreviewDeps {
 
 /** The `preview` state machine the expiry starts removals of (`PREVIEW_STATE_MACHINE_ARN`). */
 export function previewStateMachineArn(): string {
-  const arn = process.env[PREVIEW_STATE_MACHINE_ARN_ENV];
-  if (!arn) throw new Error(`environment variable ${PREVIEW_STATE_MACHINE_ARN_ENV} is not set`);
-  return arn;
+  return requiredEnv(PREVIEW_STATE_MACHINE_ARN_ENV);
 }
 
 /** How long Check Preview waits for a preview's task to become healthy before failing. */

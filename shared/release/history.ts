@@ -3,7 +3,7 @@
  * `releases/<app>/<stage>/` in the control plane's bucket. The key alone says when, which
  * revision and how it ended (`20261121T234012Z-r13-COMPLETED.json`), so `aws s3 ls`
  * lists the history and a rollback finds the previous good revision from one listing.
- * Pure: the S3 adapter is `shared/aws/release-history.ts`.
+ * Pure: the S3 adapter is `shared/release/history-store.ts`.
  */
 import type { ReleaseAction } from '#events/release.ts';
 

@@ -5,6 +5,7 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../aws/clients.ts';
 import { ConfigError } from '../config.ts';
+import { requiredEnv } from '../env.ts';
 import { TransientError } from '../errors.ts';
 import type { ScaleTarget } from '../naming.ts';
 import {
@@ -161,7 +162,5 @@ export const GUARD_BUCKET_ENV = 'SCALING_GUARD_BUCKET';
 
 /** The guard's bucket; fails fast naming the variable when it is not set. */
 export function guardBucket(): string {
-  const bucket = process.env[GUARD_BUCKET_ENV];
-  if (!bucket) throw new ConfigError(`environment variable ${GUARD_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(GUARD_BUCKET_ENV, { error: ConfigError });
 }

@@ -7,26 +7,19 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
+import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
+import { findStage, type StackpilotConfig, type StageRef } from '../config.ts';
+import { InvalidInput } from '../errors.ts';
+import { stageNames } from '../naming.ts';
+import { logger } from '../powertools.ts';
 import {
   describeGroup,
   setDesiredCapacity,
   setInstanceProtection,
   terminateInstanceInGroup,
-} from '../aws/autoscaling.ts';
-import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
-import { describeAlarmStates, setAlarmState } from '../aws/cloudwatch.ts';
-import {
-  describeContainerInstance,
-  describeServiceCount,
-  listContainerInstances,
-  setContainerInstanceState,
-  setServiceDesiredCount,
-} from '../aws/ecs-scaling.ts';
-import { findStage, type StackpilotConfig, type StageRef } from '../config.ts';
-import { InvalidInput } from '../errors.ts';
-import { stageNames } from '../naming.ts';
-import { logger } from '../powertools.ts';
+} from './autoscaling.ts';
 import { instancesNeeded, instancesOnTheirWay, serviceTaskBounds } from './capacity.ts';
+import { describeAlarmStates, setAlarmState } from './cloudwatch.ts';
 import {
   afterCooldown,
   afterStep,
@@ -38,6 +31,13 @@ import {
   nextDesiredCount,
   rearmCandidates,
 } from './decisions.ts';
+import {
+  describeContainerInstance,
+  describeServiceCount,
+  listContainerInstances,
+  setContainerInstanceState,
+  setServiceDesiredCount,
+} from './ecs.ts';
 import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
 import type { ScalingRequest } from './interpret.ts';

@@ -10,11 +10,11 @@ import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isTransient, TransientError } from '#shared/errors.ts';
 import { logger } from '#shared/powertools.ts';
-import { uploadStream } from '../aws/s3-upload.ts';
 import { watchedPathChanged } from './changed-paths.ts';
 import { SourceUploadFailed } from './errors.ts';
 import { type FetchedCommit, fetchCommit, type GitCredentials } from './fetch-commit.ts';
 import { collectGarbage } from './memory.ts';
+import { uploadStream } from './s3-upload.ts';
 import { DEFAULT_ZIP_LEVEL, zipCommit } from './zip-commit.ts';
 
 export interface PackageSourceOptions {

@@ -1,12 +1,16 @@
 /**
- * The webhook function's environment, read once on first use: each variable is checked and
- * a missing one is named in the error, so a misconfigured deployment says what to fix.
+ * The webhook function's environment: each variable is checked and a missing one is named in
+ * the error, so a misconfigured deployment says what to fix. Read on first use and again
+ * only when a variable (or the configuration) changes.
  */
-import { PREVIEW_BUCKET_ENV } from '#shared/aws/preview-records.ts';
 import { runtimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { requiredEnv } from '#shared/env.ts';
+import { PREVIEW_STATE_MACHINE_ARN_ENV } from '#shared/preview/model.ts';
+import { PREVIEW_BUCKET_ENV } from '#shared/preview/records.ts';
 
-/** Name of the environment variable holding the ARN of the `preview` state machine. */
-export const PREVIEW_STATE_MACHINE_ARN_ENV = 'PREVIEW_STATE_MACHINE_ARN';
+const DEPLOY_STATE_MACHINE_ARN_ENV = 'DEPLOY_STATE_MACHINE_ARN';
+const GITHUB_WEBHOOK_SECRET_ARN_ENV = 'GITHUB_WEBHOOK_SECRET_ARN';
+const GITLAB_WEBHOOK_TOKEN_ARN_ENV = 'GITLAB_WEBHOOK_TOKEN_ARN';
 
 /** Where pull request events go: set when (and required as soon as) an app has `previews`. */
 export interface PreviewEnvironment {
@@ -34,39 +38,43 @@ export class WebhookMisconfigured extends Error {
   override readonly name = 'WebhookMisconfigured';
 }
 
-function required(name: string, why = ''): string {
-  const value = process.env[name]?.trim();
-  if (!value) throw new WebhookMisconfigured(`environment variable ${name} is not set${why}`);
-  return value;
-}
+const required = (name: string, because?: string) =>
+  requiredEnv(name, { because, error: WebhookMisconfigured });
 
-let cached: WebhookEnvironment | undefined;
+/** The variables the environment is read from: it is read again when one of them changes. */
+const VARIABLES = [
+  DEPLOY_STATE_MACHINE_ARN_ENV,
+  GITHUB_WEBHOOK_SECRET_ARN_ENV,
+  GITLAB_WEBHOOK_TOKEN_ARN_ENV,
+  PREVIEW_STATE_MACHINE_ARN_ENV,
+  PREVIEW_BUCKET_ENV,
+];
+
+let cached: { readonly key: string; readonly environment: WebhookEnvironment } | undefined;
 
 /**
- * The environment, validated on the first call and cached for the life of the process.
- * `PREVIEW_STATE_MACHINE_ARN` and `PREVIEW_BUCKET` are required when an app of the
- * configuration has `previews`, and not read otherwise.
+ * The environment, validated on the first call and kept while its variables and the
+ * configuration (`runtimeConfig()`) stay the same. `PREVIEW_STATE_MACHINE_ARN` and
+ * `PREVIEW_BUCKET` are required when an app of the configuration has `previews`, and not
+ * read otherwise.
  */
 export function webhookEnvironment(): WebhookEnvironment {
-  if (cached) return cached;
-  const deployStateMachineArn = required('DEPLOY_STATE_MACHINE_ARN');
-  const githubSecretArn = required('GITHUB_WEBHOOK_SECRET_ARN');
-  const gitlabTokenArn = required('GITLAB_WEBHOOK_TOKEN_ARN');
+  const key = JSON.stringify(VARIABLES.map((name) => process.env[name]));
+  if (cached?.key === key && cached.environment.config === runtimeConfig()) return cached.environment;
+  const deployStateMachineArn = required(DEPLOY_STATE_MACHINE_ARN_ENV);
+  const githubSecretArn = required(GITHUB_WEBHOOK_SECRET_ARN_ENV);
+  const gitlabTokenArn = required(GITLAB_WEBHOOK_TOKEN_ARN_ENV);
   const config = runtimeConfig();
   const withPreviews = Object.keys(config.apps).filter((app) => config.apps[app]?.previews);
-  const why = ` (app ${withPreviews[0]} has previews)`;
+  const because = `app ${withPreviews[0]} has previews`;
   const previews =
     withPreviews.length > 0
       ? {
-          stateMachineArn: required(PREVIEW_STATE_MACHINE_ARN_ENV, why),
-          bucket: required(PREVIEW_BUCKET_ENV, why),
+          stateMachineArn: required(PREVIEW_STATE_MACHINE_ARN_ENV, because),
+          bucket: required(PREVIEW_BUCKET_ENV, because),
         }
       : undefined;
-  cached = { deployStateMachineArn, githubSecretArn, gitlabTokenArn, config, previews };
-  return cached;
-}
-
-/** Forgets the cached environment (tests change it). */
-export function resetWebhookEnvironment(): void {
-  cached = undefined;
+  const environment = { deployStateMachineArn, githubSecretArn, gitlabTokenArn, config, previews };
+  cached = { key, environment };
+  return environment;
 }

@@ -4,9 +4,10 @@
  * executions, and say what happened. The AWS calls come in as {@link PreviewPorts}, so the
  * handler only wires them.
  */
-import { listPreviewNumbers } from '#shared/aws/preview-records.ts';
+
 import { type StartedExecution, startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import type { StackpilotConfig } from '#shared/config.ts';
+import { listPreviewNumbers } from '#shared/preview/records.ts';
 import type { Skipped } from './decide.ts';
 import type { PreviewEnvironment } from './environment.ts';
 import { decidePreview, previewChange, previewTargets } from './preview.ts';

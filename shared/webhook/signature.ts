@@ -9,11 +9,6 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
-/** The `X-Hub-Signature-256` value GitHub sends for `body` (used by tests and the sandbox's git server). */
-export function githubSignature(secret: string, body: Uint8Array | string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /**
  * True when `header` is the HMAC-SHA256 of the raw `body` bytes under `secret`. The HMAC is
  * computed over the bytes, not a re-decoded string, so any byte GitHub sent counts.

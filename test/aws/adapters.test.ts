@@ -12,16 +12,16 @@ import { DescribeServicesCommand, RunTaskCommand, StopTaskCommand } from '@aws-s
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand, ListStateMachinesCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getSecretText } from '#shared/aws/secrets.ts';
+import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import {
   getPipelineExecution,
   listActionExecutions,
   startPipelineExecution,
-} from '#shared/aws/codepipeline.ts';
-import { stoppedTasksOf } from '#shared/aws/ecs-release.ts';
-import { listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
-import { uploadStream } from '#shared/aws/s3-upload.ts';
-import { getSecretText } from '#shared/aws/secrets.ts';
-import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
+} from '#shared/pipeline/codepipeline.ts';
+import { stoppedTasksOf } from '#shared/release/ecs.ts';
+import { listHistoryKeys, putRecord } from '#shared/release/history-store.ts';
+import { uploadStream } from '#shared/source/s3-upload.ts';
 import { appTemplates, connectToMoto, motoEndpoint, recordGap } from './support/connect.ts';
 import { type DeployedApp, deployApp } from './support/deploy.ts';
 
@@ -152,11 +152,11 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     // Added with those features and covered by aws-sdk-client-mock and path tests; the suite
     // does not run them on moto yet, so the summary lists them as gaps rather than as checked.
     for (const [service, command, adapter] of [
-      ['SFN', 'SendTaskSuccess', 'task-tokens: resumeTask'],
-      ['SFN', 'SendTaskFailure', 'task-tokens: resumeTask'],
-      ['SFN', 'DescribeExecution', 'release-lease-store: enterStage'],
-      ['ECR', 'DescribeImages', 'ecr-images: imageInRepository'],
-      ['EventBridge', 'PutEvents', 'alert-events: putReleaseFailed'],
+      ['SFN', 'SendTaskSuccess', 'callbacks/task-tokens: resumeTask'],
+      ['SFN', 'SendTaskFailure', 'callbacks/task-tokens: resumeTask'],
+      ['SFN', 'DescribeExecution', 'release/lease-store: enterStage'],
+      ['ECR', 'DescribeImages', 'release/ecr: imageInRepository'],
+      ['EventBridge', 'PutEvents', 'alerts/event-bus: putReleaseFailed'],
     ] as const) {
       recordGap(account.record, {
         service,

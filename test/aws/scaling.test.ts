@@ -13,15 +13,15 @@ import {
   setDesiredCapacity,
   setInstanceProtection,
   terminateInstanceInGroup,
-} from '#shared/aws/autoscaling.ts';
-import { describeAlarmState, describeAlarmStates, setAlarmState } from '#shared/aws/cloudwatch.ts';
+} from '#shared/scaling/autoscaling.ts';
+import { describeAlarmState, describeAlarmStates, setAlarmState } from '#shared/scaling/cloudwatch.ts';
 import {
   describeContainerInstance,
   describeServiceCount,
   listContainerInstances,
   setContainerInstanceState,
   setServiceDesiredCount,
-} from '#shared/aws/ecs-scaling.ts';
+} from '#shared/scaling/ecs.ts';
 import { ScalingTargetNotFound } from '#shared/scaling/errors.ts';
 import { acquireScalingLease, releaseScalingLease } from '#shared/scaling/lease-store.ts';
 import { appTemplates, connectToMoto, motoEndpoint } from './support/connect.ts';

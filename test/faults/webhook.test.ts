@@ -16,10 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
-import { resetRuntimeConfig } from '#shared/config.ts';
-import { resetWebhookEnvironment } from '#shared/webhook/environment.ts';
 import { MAX_BODY_BYTES } from '#shared/webhook/request.ts';
-import { githubSignature } from '#shared/webhook/signature.ts';
 import { handler } from '../../functions/webhook/handler.ts';
 import {
   context,
@@ -27,6 +24,7 @@ import {
   GITHUB_SECRET_ARN,
   GITLAB_TOKEN,
   GITLAB_TOKEN_ARN,
+  githubSignature,
   httpEvent,
   sample,
   setEnvironment,
@@ -383,8 +381,6 @@ const tally = {
 
 beforeAll(() => {
   setEnvironment();
-  resetRuntimeConfig();
-  resetWebhookEnvironment();
   clearSecretCache();
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })

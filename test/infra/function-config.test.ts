@@ -15,7 +15,6 @@ import {
   CONFIG_FILE_ENV,
   CONFIG_FILE_NAME,
   parseConfig,
-  resetRuntimeConfig,
   runtimeConfig,
   type StackpilotConfig,
 } from '../../shared/config.ts';
@@ -142,7 +141,6 @@ describe('a bundled function', () => {
   const dirs: string[] = [];
   afterEach(() => {
     process.env = { ...saved };
-    resetRuntimeConfig();
   });
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -181,7 +179,6 @@ describe('a bundled function', () => {
     delete process.env[CONFIG_ENV];
     process.env.LAMBDA_TASK_ROOT = asset;
     process.env[CONFIG_FILE_ENV] = CONFIG_FILE_NAME;
-    resetRuntimeConfig();
     expect(runtimeConfig()).toEqual(small);
   }, 120_000);
 

@@ -10,7 +10,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageSourceTask } from '../../functions/package-source/handler.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '../../shared/config.ts';
+import { CONFIG_ENV } from '../../shared/config.ts';
 import { watchedPathChanged } from '../../shared/source/changed-paths.ts';
 import { fetchCommit } from '../../shared/source/fetch-commit.ts';
 import { pathMatcher } from '../../shared/webhook/watch.ts';
@@ -114,7 +114,6 @@ describe('Package Source with changedSince', () => {
     s3Mock.reset();
     delete process.env[CONFIG_ENV];
     delete process.env.SOURCE_BUCKET;
-    resetRuntimeConfig();
   });
 
   function configure() {
@@ -128,7 +127,6 @@ describe('Package Source with changedSince', () => {
         },
       },
     });
-    resetRuntimeConfig();
   }
 
   const input = (commit: string, changedSince: string) => ({

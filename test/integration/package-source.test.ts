@@ -23,7 +23,7 @@ import {
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { packageSourceTask } from '../../functions/package-source/handler.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '../../shared/config.ts';
+import { CONFIG_ENV } from '../../shared/config.ts';
 import { InvalidInput, TransientError } from '../../shared/errors.ts';
 import {
   CommitNotFound,
@@ -450,7 +450,6 @@ describe('packageSource against git http-backend and s3rver', () => {
       await expect(attempt).rejects.toBeInstanceOf(SourceBucketNotVersioned);
       await expect(attempt).rejects.toThrow(/enable versioning on bucket sources/);
     } finally {
-      resetRuntimeConfig();
       delete process.env[CONFIG_ENV];
       delete process.env.SOURCE_BUCKET;
     }
@@ -486,7 +485,6 @@ describe('Package Source handler', () => {
   afterEach(() => {
     s3Mock.reset();
     secretsMock.reset();
-    resetRuntimeConfig();
     delete process.env[CONFIG_ENV];
   });
   afterAll(() => {

@@ -8,7 +8,6 @@ import {
   CONFIG_FILE_NAME,
   ConfigError,
   parseConfig,
-  resetRuntimeConfig,
   runtimeConfig,
   stagesTracking,
 } from '#shared/config.ts';
@@ -91,11 +90,9 @@ describe('runtime configuration (what a function reads at cold start)', () => {
     delete process.env[CONFIG_ENV];
     delete process.env[CONFIG_FILE_ENV];
     process.env.LAMBDA_TASK_ROOT = taskRoot;
-    resetRuntimeConfig();
   });
   afterEach(() => {
     process.env = { ...saved };
-    resetRuntimeConfig();
     rmSync(taskRoot, { recursive: true, force: true });
   });
 

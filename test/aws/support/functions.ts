@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_FILE_ENV, CONFIG_FILE_NAME, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_FILE_ENV, CONFIG_FILE_NAME } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 
 let taskRoot: string | undefined;
@@ -30,7 +30,6 @@ export async function withEnvironment<T>(
   if (variables[CONFIG_FILE_ENV]) variables.LAMBDA_TASK_ROOT = lambdaTaskRoot();
   const before = Object.fromEntries(Object.keys(variables).map((k) => [k, process.env[k]]));
   Object.assign(process.env, variables);
-  resetRuntimeConfig();
   try {
     return await run();
   } finally {
@@ -38,6 +37,5 @@ export async function withEnvironment<T>(
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
-    resetRuntimeConfig();
   }
 }

@@ -19,10 +19,10 @@ import { ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk
 import { ListServicesCommand } from '@aws-sdk/client-servicediscovery';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { clients } from '#shared/aws/clients.ts';
-import { getPreviewRecord } from '#shared/aws/preview-records.ts';
 import type { StackpilotConfig } from '#shared/config.ts';
 import { previewNames, stageNames } from '#shared/naming.ts';
 import { frontDoorParameter, frontDoorSchema } from '#shared/preview/front-door.ts';
+import { getPreviewRecord } from '#shared/preview/records.ts';
 import type { StateMachineName } from '../../../sandbox/state-machines.ts';
 import type { FaultPlan } from './faults.ts';
 import { type Outcome, runExecution } from './run.ts';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { clients } from '#shared/aws/clients.ts';
-import { CONFIG_ENV, CONFIG_FILE_ENV, resetRuntimeConfig, type StackpilotConfig } from '#shared/config.ts';
+import { CONFIG_ENV, CONFIG_FILE_ENV, type StackpilotConfig } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
 import {
   createEmulatedAccount,
@@ -91,7 +91,6 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const { [CONFIG_FILE_ENV]: _bundledFile, ...environment } = deployed.environment;
   Object.assign(process.env, environment);
   process.env[CONFIG_ENV] = JSON.stringify(config);
-  resetRuntimeConfig();
 
   return {
     account,

@@ -4,8 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { releaseFailedDetailSchema } from '../../../events/release-alert.ts';
 import { executionStatusChangeSchema } from '../../../events/step-functions-execution.ts';
+import { AlertEventRefused, putReleaseFailed } from '../../../shared/alerts/event-bus.ts';
 import { releaseFailedDetail } from '../../../shared/alerts/release.ts';
-import { AlertEventRefused, putReleaseFailed } from '../../../shared/aws/alert-events.ts';
 
 const read = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));

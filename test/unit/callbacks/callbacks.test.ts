@@ -11,8 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { taskEventSchema } from '../../../events/task-events.ts';
 import { awaitEvent } from '../../../functions/await-event/handler.ts';
 import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
-import { resumeTask } from '../../../shared/aws/task-tokens.ts';
 import { outcomeOf, resumeFor } from '../../../shared/callbacks/model.ts';
+import { resumeTask } from '../../../shared/callbacks/task-tokens.ts';
 import { decideLease, leaveLease } from '../../../shared/release/lease.ts';
 
 const sample = (name: string) =>

@@ -14,7 +14,7 @@ import {
   getPipelineExecution,
   listActionExecutions,
   startPipelineExecution,
-} from '../../../shared/aws/codepipeline.ts';
+} from '../../../shared/pipeline/codepipeline.ts';
 
 const codePipeline = mockClient(CodePipelineClient);
 afterEach(() => codePipeline.reset());

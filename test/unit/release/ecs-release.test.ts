@@ -15,8 +15,8 @@ import {
   describeTaskDefinition,
   stoppedTasksOf,
   updateServiceTaskDefinition,
-} from '#shared/aws/ecs-release.ts';
-import { listHistoryKeys, putRecord } from '#shared/aws/release-history.ts';
+} from '#shared/release/ecs.ts';
+import { listHistoryKeys, putRecord } from '#shared/release/history-store.ts';
 import { starterRevision, starterTags } from './fixtures.ts';
 
 const ecs = mockClient(ECSClient);

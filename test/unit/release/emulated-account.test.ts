@@ -13,11 +13,11 @@ import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts
 import { updateService } from '../../../functions/update-service/handler.ts';
 import { loadDefinition, runStateMachine } from '../../../sandbox/state-machines.ts';
 import { clients } from '../../../shared/aws/clients.ts';
-import { describeService } from '../../../shared/aws/ecs-release.ts';
-import { HISTORY_BUCKET_ENV, listHistoryKeys } from '../../../shared/aws/release-history.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV } from '../../../shared/config.ts';
 import { toTaskError } from '../../../shared/errors.ts';
 import { stageNames } from '../../../shared/naming.ts';
+import { describeService } from '../../../shared/release/ecs.ts';
+import { HISTORY_BUCKET_ENV, listHistoryKeys } from '../../../shared/release/history-store.ts';
 import { newDataDir, removeDataDir, testAccount, testConfig } from '../sandbox-account/support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -36,11 +36,9 @@ describe('release on the emulated account', () => {
     setup.account.s3.ensureBucket(setup.account.releaseHistoryBucket);
     process.env[CONFIG_ENV] = JSON.stringify(testConfig());
     process.env[HISTORY_BUCKET_ENV] = setup.account.releaseHistoryBucket;
-    resetRuntimeConfig();
   });
   afterAll(() => {
     removeDataDir(dataDir);
-    resetRuntimeConfig();
   });
 
   const now = () => setup.clock.now();

@@ -8,14 +8,9 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toRegisterTaskDefinition } from '../../../sandbox/templates/index.ts';
 import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
-import { describeService, describeTaskDefinition } from '../../../shared/aws/ecs-release.ts';
-import {
-  CONFIG_ENV,
-  parseConfig,
-  resetRuntimeConfig,
-  type StackpilotConfig,
-} from '../../../shared/config.ts';
+import { CONFIG_ENV, parseConfig, type StackpilotConfig } from '../../../shared/config.ts';
 import { stageNames } from '../../../shared/naming.ts';
+import { describeService, describeTaskDefinition } from '../../../shared/release/ecs.ts';
 import { NO_RELEASE, PLACEHOLDER_IMAGE, PLACEHOLDER_LABEL } from '../../../shared/release/placeholder.ts';
 import { createReleaseAccount, type ReleaseAccount } from './release-tasks.ts';
 
@@ -38,11 +33,9 @@ describe('the first release and the cdk deploy after it', () => {
     t = await createReleaseAccount({ running: 1 });
     image = `${t.repository}:${commit}`;
     process.env[CONFIG_ENV] = JSON.stringify(t.config);
-    resetRuntimeConfig();
   });
   afterAll(() => {
     t.dispose();
-    resetRuntimeConfig();
   });
 
   const running = async (): Promise<TaskDefinition> => {

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler as checkDeployment } from '../../../functions/check-deployment/handler.ts';
 import { handler as prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 
 const context = {
@@ -29,11 +29,9 @@ const context = {
 const ecs = mockClient(ECSClient);
 beforeEach(() => {
   process.env[CONFIG_ENV] = JSON.stringify(loadConfigFile('stackpilot.yml'));
-  resetRuntimeConfig();
 });
 afterEach(() => {
   ecs.reset();
-  resetRuntimeConfig();
 });
 
 describe('release handlers', () => {

@@ -10,10 +10,10 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { actionOf, releaseInputSchema } from '#events/release.ts';
-import { imageIdOf } from '#shared/aws/ecr-images.ts';
-import { HISTORY_BUCKET_ENV } from '#shared/aws/release-history.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '#shared/config.ts';
+import { CONFIG_ENV } from '#shared/config.ts';
 import { loadConfigFile } from '#shared/config-file.ts';
+import { imageIdOf } from '#shared/release/ecr.ts';
+import { HISTORY_BUCKET_ENV } from '#shared/release/history-store.ts';
 import type { PreparedRelease } from '#shared/release/model.ts';
 import { releaseTags } from '#shared/release/tracker.ts';
 import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
@@ -31,7 +31,6 @@ const ssm = mockClient(SSMClient);
 beforeEach(() => {
   process.env[CONFIG_ENV] = JSON.stringify(loadConfigFile('stackpilot.yml'));
   process.env[HISTORY_BUCKET_ENV] = 'history-bucket';
-  resetRuntimeConfig();
   ecs.on(DescribeServicesCommand).resolves({
     services: [
       {
@@ -51,7 +50,6 @@ beforeEach(() => {
 });
 afterEach(() => {
   for (const client of [ecs, ecr, s3, ssm]) client.reset();
-  resetRuntimeConfig();
 });
 
 describe('the promote input', () => {

@@ -23,10 +23,10 @@ import {
   runStateMachine,
   TaskTokens,
 } from '../../../sandbox/state-machines.ts';
-import { CALLBACK_BUCKET_ENV } from '../../../shared/aws/callback-store.ts';
-import { HISTORY_BUCKET_ENV } from '../../../shared/aws/release-history.ts';
+import { CALLBACK_BUCKET_ENV } from '../../../shared/callbacks/store.ts';
 import { toTaskError } from '../../../shared/errors.ts';
 import { ecrRepositoryName, stageNames } from '../../../shared/naming.ts';
+import { HISTORY_BUCKET_ENV } from '../../../shared/release/history-store.ts';
 import {
   createTestAccount,
   direct,

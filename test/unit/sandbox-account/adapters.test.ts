@@ -1,32 +1,33 @@
 /**
- * The production adapters (`shared/aws/*`) and the release's pure decisions, unchanged, on
+ * The production adapters (`shared/release/ecs.ts`, `shared/scaling/ecs.ts`,
+ * `shared/scaling/autoscaling.ts`) and the release's pure decisions, unchanged, on
  * the emulated account: what the sandbox relies on when it runs the real handlers.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  describeGroup,
-  setDesiredCapacity,
-  setInstanceProtection,
-  terminateInstanceInGroup,
-} from '#shared/aws/autoscaling.ts';
+import { stageNames } from '#shared/naming.ts';
+import { judgeDeployment } from '#shared/release/deployment.ts';
 import {
   describeService,
   describeTaskDefinition,
   registerTaskDefinition,
   stoppedTasksOf,
   updateServiceTaskDefinition,
-} from '#shared/aws/ecs-release.ts';
+} from '#shared/release/ecs.ts';
+import { deriveTaskDefinition } from '#shared/release/task-definition.ts';
+import {
+  describeGroup,
+  setDesiredCapacity,
+  setInstanceProtection,
+  terminateInstanceInGroup,
+} from '#shared/scaling/autoscaling.ts';
 import {
   describeContainerInstance,
   listContainerInstances,
   setContainerInstanceState,
-} from '#shared/aws/ecs-scaling.ts';
-import { stageNames } from '#shared/naming.ts';
-import { judgeDeployment } from '#shared/release/deployment.ts';
-import { deriveTaskDefinition } from '#shared/release/task-definition.ts';
+} from '#shared/scaling/ecs.ts';
 import { acquireScalingLease, releaseScalingLease } from '#shared/scaling/lease-store.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 

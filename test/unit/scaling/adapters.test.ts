@@ -21,15 +21,19 @@ import {
   setDesiredCapacity,
   setInstanceProtection,
   terminateInstanceInGroup,
-} from '../../../shared/aws/autoscaling.ts';
-import { describeAlarmState, describeAlarmStates, setAlarmState } from '../../../shared/aws/cloudwatch.ts';
+} from '../../../shared/scaling/autoscaling.ts';
+import {
+  describeAlarmState,
+  describeAlarmStates,
+  setAlarmState,
+} from '../../../shared/scaling/cloudwatch.ts';
 import {
   describeContainerInstances,
   describeServiceCount,
   listContainerInstances,
   setContainerInstanceState,
   setServiceDesiredCount,
-} from '../../../shared/aws/ecs-scaling.ts';
+} from '../../../shared/scaling/ecs.ts';
 import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from '../../../shared/scaling/errors.ts';
 
 const ecs = mockClient(ECSClient);

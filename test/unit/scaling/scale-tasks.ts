@@ -14,7 +14,7 @@ import {
   runStateMachine,
   type TaskHandlers,
 } from '../../../sandbox/state-machines.ts';
-import { CONFIG_ENV, resetRuntimeConfig, type StackpilotConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV, type StackpilotConfig } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { stageNames } from '../../../shared/naming.ts';
 import { GUARD_BUCKET_ENV } from '../../../shared/scaling/lease-store.ts';
@@ -123,7 +123,6 @@ function view(c: ContainerInstance): InstanceView {
 export async function createScaleAccount(options: ScaleAccountOptions = {}): Promise<ScaleAccount> {
   const config = scaleConfig(options.stage);
   process.env[CONFIG_ENV] = JSON.stringify(config);
-  resetRuntimeConfig();
   const t = await createTestAccount({ ...options, config });
   const ecs = t.account.ecs.commands;
   const instances = () =>

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { abortMultipartUpload, uploadStream } from '../../../shared/aws/s3-upload.ts';
 import { logger } from '../../../shared/powertools.ts';
+import { abortMultipartUpload, uploadStream } from '../../../shared/source/s3-upload.ts';
 
 const MiB = 1024 * 1024;
 const s3 = mockClient(S3Client);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { Tag } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allStates, loadDefinition, placeholdersOf } from '../../../sandbox/state-machines.ts';
-import { CONFIG_ENV, resetRuntimeConfig } from '../../../shared/config.ts';
+import { CONFIG_ENV } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { deriveTaskDefinition, READ_ONLY_FIELDS } from '../../../shared/release/task-definition.ts';
@@ -44,13 +44,11 @@ async function useAccount(options: Parameters<typeof createReleaseAccount>[0] = 
 
 beforeEach(async () => {
   process.env[CONFIG_ENV] = JSON.stringify(loadConfigFile('stackpilot.yml'));
-  resetRuntimeConfig();
   await useAccount();
 });
 
 afterEach(() => {
   for (const a of accounts.splice(0)) a.dispose();
-  resetRuntimeConfig();
 });
 
 const run = (input: unknown, executionName = 'release-1') => account.release(input, executionName);

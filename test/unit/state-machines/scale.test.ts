@@ -26,7 +26,6 @@ import {
   loadDefinition,
   placeholdersOf,
 } from '../../../sandbox/state-machines.ts';
-import { resetRuntimeConfig } from '../../../shared/config.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { leaseKey } from '../../../shared/scaling/guard.ts';
 import { GUARD_BUCKET_ENV } from '../../../shared/scaling/lease-store.ts';
@@ -153,7 +152,6 @@ beforeEach(async () => {
 afterEach(() => {
   for (const a of accounts.splice(0)) a.dispose();
   vi.useRealTimers();
-  resetRuntimeConfig();
 });
 
 const guardKeys = () => direct.keys(account, 'stackpilot-scaling-guard-test', '');

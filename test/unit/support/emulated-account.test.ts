@@ -5,9 +5,9 @@
  */
 import { ECSServiceException } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeService, updateServiceTaskDefinition } from '#shared/aws/ecs-release.ts';
 import { isTransient } from '#shared/errors.ts';
 import { stageNames } from '#shared/naming.ts';
+import { describeService, updateServiceTaskDefinition } from '#shared/release/ecs.ts';
 import { createTestAccount, direct, type TestAccount, throttling } from './emulated-account.ts';
 
 const dev = stageNames('starter', 'dev');

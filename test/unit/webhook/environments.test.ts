@@ -9,9 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
-import { parseConfig, resetRuntimeConfig } from '#shared/config.ts';
+import { parseConfig } from '#shared/config.ts';
 import { decidePush } from '#shared/webhook/decide.ts';
-import { resetWebhookEnvironment } from '#shared/webhook/environment.ts';
 import { type Push, parseGithubPush, parseGitlabPush } from '#shared/webhook/push.ts';
 import { pathMatcher, watchGlobs } from '#shared/webhook/watch.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
@@ -253,8 +252,6 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 describe('webhook answers for a monorepo', () => {
   beforeEach(() => {
     setEnvironment(monorepo);
-    resetRuntimeConfig();
-    resetWebhookEnvironment();
     clearSecretCache();
     secrets
       .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
@@ -272,8 +269,6 @@ describe('webhook answers for a monorepo', () => {
     sfn.reset();
     secrets.reset();
     setEnvironment();
-    resetRuntimeConfig();
-    resetWebhookEnvironment();
   });
 
   it('starts one deploy per app the push touched and says which stages it skipped and why', async () => {

@@ -9,8 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
-import { parseConfig, resetRuntimeConfig } from '#shared/config.ts';
-import { resetWebhookEnvironment, webhookEnvironment } from '#shared/webhook/environment.ts';
+import { parseConfig } from '#shared/config.ts';
+import { webhookEnvironment } from '#shared/webhook/environment.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   config as configWithoutPreviews,
@@ -79,8 +79,6 @@ const mergeRequest = (edit: (attributes: ReturnType<typeof JSON.parse>) => void 
 
 function useConfig(value = previewConfig) {
   setEnvironment(value);
-  resetRuntimeConfig();
-  resetWebhookEnvironment();
 }
 
 beforeEach(() => {
@@ -363,7 +361,6 @@ describe('failures', () => {
     'answers 500 and names %s when an app has previews and it is not set',
     async (variable) => {
       delete process.env[variable];
-      resetWebhookEnvironment();
       const { status } = await invoke(pullRequest('opened'));
       expect(status).toBe(500);
       expect(() => webhookEnvironment()).toThrow(

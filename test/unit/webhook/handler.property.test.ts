@@ -8,9 +8,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
-import { resetRuntimeConfig } from '#shared/config.ts';
-import { resetWebhookEnvironment } from '#shared/webhook/environment.ts';
-import { githubSignature } from '#shared/webhook/signature.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,
@@ -19,6 +16,7 @@ import {
   GITLAB_TOKEN,
   GITLAB_TOKEN_ARN,
   githubEvent,
+  githubSignature,
   gitlabEvent,
   sample,
   setEnvironment,
@@ -42,8 +40,6 @@ async function respond(event: Parameters<typeof handler>[0]) {
 
 beforeAll(() => {
   setEnvironment();
-  resetRuntimeConfig();
-  resetWebhookEnvironment();
   clearSecretCache();
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })

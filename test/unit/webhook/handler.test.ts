@@ -4,8 +4,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
-import { parseConfig, resetRuntimeConfig } from '#shared/config.ts';
-import { resetWebhookEnvironment } from '#shared/webhook/environment.ts';
+import { parseConfig } from '#shared/config.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,
@@ -47,8 +46,6 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 
 beforeEach(() => {
   setEnvironment();
-  resetRuntimeConfig();
-  resetWebhookEnvironment();
   clearSecretCache();
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
@@ -126,8 +123,6 @@ describe('GitHub deliveries', () => {
         },
       }),
     );
-    resetRuntimeConfig();
-    resetWebhookEnvironment();
     const example = pushExamples.find((e) => e.ref === 'refs/heads/master');
     const { status, body } = await invoke(githubEvent(JSON.stringify(example)));
     expect(status).toBe(200);
@@ -261,8 +256,6 @@ describe('GitHub deliveries', () => {
         },
       }),
     );
-    resetRuntimeConfig();
-    resetWebhookEnvironment();
     const { status, body } = await invoke(githubEvent(sample('github-push.json'), { delivery: 'd-1' }));
     expect(status).toBe(202);
     expect(body).toEqual({
@@ -440,7 +433,6 @@ describe('failures', () => {
 
   it('names the missing environment variable in the log and answers 500', async () => {
     delete process.env.DEPLOY_STATE_MACHINE_ARN;
-    resetWebhookEnvironment();
     const { status, body } = await invoke(githubEvent(sample('github-push.json')));
     expect(status).toBe(500);
     expect(body.message).toMatch(/misconfigured/);

@@ -1,8 +1,13 @@
 /** Events, secrets and configuration shared by the webhook tests. */
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { CONFIG_ENV, parseConfig } from '#shared/config.ts';
-import { githubSignature } from '#shared/webhook/signature.ts';
+
+/** The `X-Hub-Signature-256` value GitHub sends for `body`: `sha256=` and the HMAC-SHA256 of its bytes under the secret. */
+export function githubSignature(secret: string, body: Uint8Array | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
 
 export const GITHUB_SECRET = "It's a Secret to Everybody";
 export const GITLAB_TOKEN = 'glpat-webhook-token-0123456789';

@@ -3,17 +3,16 @@
  * comes from `RELEASE_HISTORY_BUCKET`, set by the CDK construct.
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { historyPrefix, type ReleaseRecord, recordKey } from '../release/history.ts';
-import { s3Client } from './clients.ts';
+import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
+import { historyPrefix, type ReleaseRecord, recordKey } from './history.ts';
 
 /** Name of the environment variable holding the history bucket. */
 export const HISTORY_BUCKET_ENV = 'RELEASE_HISTORY_BUCKET';
 
 /** The history bucket; fails naming the variable when it is not set. */
 export function historyBucket(): string {
-  const bucket = process.env[HISTORY_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${HISTORY_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(HISTORY_BUCKET_ENV);
 }
 
 /** Every key of a stage's history (all pages). */

@@ -6,9 +6,9 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { ScalingTargetNotFound } from '../scaling/errors.ts';
-import type { GroupInstanceView } from '../scaling/instances.ts';
-import { autoScalingClient } from './clients.ts';
+import { autoScalingClient } from '../aws/clients.ts';
+import { ScalingTargetNotFound } from './errors.ts';
+import type { GroupInstanceView } from './instances.ts';
 
 export interface GroupInstance extends GroupInstanceView {
   readonly protectedFromScaleIn: boolean;

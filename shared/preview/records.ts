@@ -11,18 +11,17 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
 import { previewNames, previewPrefix } from '../naming.ts';
-import { type PreviewRecord, previewRecordSchema } from '../preview/model.ts';
-import { s3Client } from './clients.ts';
+import { type PreviewRecord, previewRecordSchema } from './model.ts';
 
 /** Name of the environment variable holding the bucket of the preview records. */
 export const PREVIEW_BUCKET_ENV = 'PREVIEW_BUCKET';
 
 /** The bucket of the preview records; fails naming the variable when it is not set. */
 export function previewBucket(): string {
-  const bucket = process.env[PREVIEW_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${PREVIEW_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(PREVIEW_BUCKET_ENV);
 }
 
 /** The numbers of a stage's open previews (every page), in ascending order. */

@@ -11,9 +11,9 @@ import {
   UpdateContainerInstancesStateCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from '../scaling/errors.ts';
-import type { ContainerInstanceView, Resources } from '../scaling/instances.ts';
-import { ecsClient } from './clients.ts';
+import { ecsClient } from '../aws/clients.ts';
+import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from './errors.ts';
+import type { ContainerInstanceView, Resources } from './instances.ts';
 
 export interface ServiceCount {
   readonly desiredCount: number;

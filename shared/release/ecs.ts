@@ -18,8 +18,8 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { RevisionNotFound, ServiceNotFound } from '../release/errors.ts';
-import { ecsClient } from './clients.ts';
+import { ecsClient } from '../aws/clients.ts';
+import { RevisionNotFound, ServiceNotFound } from './errors.ts';
 
 /** The service `service` of `cluster`; {@link ServiceNotFound} when it does not exist or is not ACTIVE. */
 export async function describeService(

@@ -5,7 +5,7 @@ import {
   SetAlarmStateCommand,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
-import { cloudWatchClient } from './clients.ts';
+import { cloudWatchClient } from '../aws/clients.ts';
 
 /** The alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), or undefined when there is no such alarm. */
 export async function describeAlarmState(

@@ -1,7 +1,7 @@
 /** Puts stackpilot's own alert events on the account's default event bus. */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ALERT_SOURCE, RELEASE_FAILED, type ReleaseFailedDetail } from '../../events/release-alert.ts';
-import { eventBridgeClient } from './clients.ts';
+import { eventBridgeClient } from '../aws/clients.ts';
 
 /** An entry EventBridge refused (PutEvents reports it in the answer, not as an error). */
 export class AlertEventRefused extends Error {

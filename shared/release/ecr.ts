@@ -3,8 +3,8 @@
  * `imagesToKeep` expires old images). One DescribeImages call on the app's repository.
  */
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { ecrClient } from '../aws/clients.ts';
 import { ecrRepositoryName } from '../naming.ts';
-import { ecrClient } from './clients.ts';
 
 /** The tag or digest of an image reference `<registry>/<repository>[:tag][@sha256:…]` (no tag: `latest`). */
 export function imageIdOf(image: string): { imageTag: string } | { imageDigest: string } {

@@ -5,6 +5,8 @@
  * one key, at least one sees the other's object.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../aws/clients.ts';
+import { requiredEnv } from '../env.ts';
 import {
   callbackPrefix,
   type Outcome,
@@ -12,17 +14,14 @@ import {
   type StoredWait,
   storedWaitSchema,
   type WaitKind,
-} from '../callbacks/model.ts';
-import { s3Client } from './clients.ts';
+} from './model.ts';
 
 /** Name of the environment variable holding the callback bucket. */
 export const CALLBACK_BUCKET_ENV = 'CALLBACK_BUCKET';
 
 /** The callback bucket; fails naming the variable when it is not set. */
 export function callbackBucket(): string {
-  const bucket = process.env[CALLBACK_BUCKET_ENV];
-  if (!bucket) throw new Error(`environment variable ${CALLBACK_BUCKET_ENV} is not set`);
-  return bucket;
+  return requiredEnv(CALLBACK_BUCKET_ENV);
 }
 
 const tokenKey = (kind: WaitKind, id: string) => `${callbackPrefix(kind, id)}token.json`;

@@ -4,9 +4,9 @@
  * resolves it at every `cdk deploy` (see `shared/release/placeholder.ts`).
  */
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClient } from '../aws/clients.ts';
 import { stageNames } from '../naming.ts';
-import { releasedImageValue } from '../release/placeholder.ts';
-import { ssmClient } from './clients.ts';
+import { releasedImageValue } from './placeholder.ts';
 
 /**
  * Records `image` as what the stage runs now. Overwrites (the parameter exists from

@@ -12,10 +12,10 @@ import {
   StartPipelineExecutionCommand,
   type StartPipelineExecutionInput,
 } from '@aws-sdk/client-codepipeline';
+import { codePipelineClient } from '../aws/clients.ts';
 import { TransientError } from '../errors.ts';
-import { PipelineExecutionNotFound, PipelineNotFound, PipelineStartRejected } from '../pipeline/errors.ts';
-import type { ActionAttempt } from '../pipeline/failure.ts';
-import { codePipelineClient } from './clients.ts';
+import { PipelineExecutionNotFound, PipelineNotFound, PipelineStartRejected } from './errors.ts';
+import type { ActionAttempt } from './failure.ts';
 
 /** Pages of action executions read at most: a pipeline has a handful of actions per attempt. */
 const MAX_ACTION_PAGES = 5;

@@ -4,8 +4,8 @@
  * execution stopped) is reported as `closed`, never thrown: there is nothing left to resume.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { Resume } from '../callbacks/model.ts';
-import { sfnClient } from './clients.ts';
+import { sfnClient } from '../aws/clients.ts';
+import type { Resume } from './model.ts';
 
 /** Errors of the Send* calls that mean the task is no longer waiting. */
 const CLOSED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);

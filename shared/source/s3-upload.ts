@@ -7,8 +7,8 @@
 import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { clients } from '../aws/clients.ts';
 import { logger } from '../powertools.ts';
-import { clients } from './clients.ts';
 
 /**
  * 8 MiB parts, 2 in flight: about 32 MiB of the body in memory (the parts in flight, the

@@ -7,6 +7,7 @@
 
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { s3Client, sfnClient } from '../aws/clients.ts';
 import { TransientError } from '../errors.ts';
 import {
   decideLease,
@@ -15,8 +16,7 @@ import {
   leaseKey,
   leaveLease,
   type StageLease,
-} from '../release/lease.ts';
-import { s3Client, sfnClient } from './clients.ts';
+} from './lease.ts';
 
 const statusOf = (error: unknown) =>
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -5,9 +5,9 @@
  */
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { allStages, type StackpilotConfig } from '../shared/config.ts';
-import { loadConfigFile } from '../shared/config-file.ts';
-import { capacityWarnings } from '../shared/scaling/capacity.ts';
+import { allStages, type StackpilotConfig } from '#shared/config.ts';
+import { loadConfigFile } from '#shared/config-file.ts';
+import { capacityWarnings } from '#shared/scaling/capacity.ts';
 import {
   AppRepositoryStack,
   AppStageStack,

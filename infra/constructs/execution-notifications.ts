@@ -9,9 +9,9 @@ import {
   EXECUTION_STATUSES,
   executionStatusChangePattern,
   UNSUCCESSFUL_STATUSES,
-} from '../../events/step-functions-execution.ts';
-import { STATUS_FAILED_METRIC } from '../../shared/commit-status/report.ts';
-import { commitStatusTokenSecret, type StackpilotConfig } from '../../shared/config.ts';
+} from '#events/step-functions-execution.ts';
+import { STATUS_FAILED_METRIC } from '#shared/commit-status/report.ts';
+import { commitStatusTokenSecret, type StackpilotConfig } from '#shared/config.ts';
 import { toEventPattern } from './scale-workflow.ts';
 import { secretArns } from './secret-arns.ts';
 import { StackpilotFunction } from './stackpilot-function.ts';

@@ -4,17 +4,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { allStages, type StackpilotConfig, type StageRef } from '../../shared/config.ts';
-import {
-  executionRoleName,
-  previewNames,
-  previewPrefix,
-  stageNames,
-  taskRoleName,
-} from '../../shared/naming.ts';
-import { frontDoorParameter } from '../../shared/preview/front-door.ts';
-import { PREVIEW_STATE_MACHINE_ARN_ENV } from '../../shared/preview/model.ts';
-import { PREVIEW_BUCKET_ENV } from '../../shared/preview/records.ts';
+import { allStages, type StackpilotConfig, type StageRef } from '#shared/config.ts';
+import { executionRoleName, previewNames, previewPrefix, stageNames, taskRoleName } from '#shared/naming.ts';
+import { frontDoorParameter } from '#shared/preview/front-door.ts';
+import { PREVIEW_STATE_MACHINE_ARN_ENV } from '#shared/preview/model.ts';
+import { PREVIEW_BUCKET_ENV } from '#shared/preview/records.ts';
 import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
 import { StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';

@@ -4,16 +4,16 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { allStages, type StackpilotConfig } from '../../shared/config.ts';
+import { allStages, type StackpilotConfig } from '#shared/config.ts';
 import {
   ecrRepositoryName,
   executionRoleName,
   stageNames,
   stateMachineName,
   taskRoleName,
-} from '../../shared/naming.ts';
-import { HISTORY_BUCKET_ENV } from '../../shared/release/history-store.ts';
-import { NO_RELEASE } from '../../shared/release/placeholder.ts';
+} from '#shared/naming.ts';
+import { HISTORY_BUCKET_ENV } from '#shared/release/history-store.ts';
+import { NO_RELEASE } from '#shared/release/placeholder.ts';
 import {
   acknowledge,
   acknowledgeCustomResourceProvider,

@@ -9,8 +9,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CONFIG_FILE_ENV, CONFIG_FILE_NAME, type StackpilotConfig } from '../../shared/config.ts';
-import type { StateMachineKind } from '../../shared/naming.ts';
+import { CONFIG_FILE_ENV, CONFIG_FILE_NAME, type StackpilotConfig } from '#shared/config.ts';
+import type { StateMachineKind } from '#shared/naming.ts';
 
 /** Root of the repository (where package.json and the lockfile are). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

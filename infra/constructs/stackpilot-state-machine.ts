@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { type StateMachineKind, stateMachineName } from '../../shared/naming.ts';
+import { type StateMachineKind, stateMachineName } from '#shared/naming.ts';
 import { PROJECT_ROOT } from './stackpilot-function.ts';
 
 /** `state-machines/<kind>.asl.json`: the definition of a control-plane state machine. */

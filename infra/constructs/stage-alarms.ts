@@ -3,9 +3,9 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import type { StageConfig } from '../../shared/config.ts';
-import { errorRateAlarmShape, MIN_REQUESTS_PER_MINUTE } from '../../shared/health.ts';
-import { type ScaleDirection, type ScaleTarget, stageNames } from '../../shared/naming.ts';
+import type { StageConfig } from '#shared/config.ts';
+import { errorRateAlarmShape, MIN_REQUESTS_PER_MINUTE } from '#shared/health.ts';
+import { type ScaleDirection, type ScaleTarget, stageNames } from '#shared/naming.ts';
 
 export interface StageAlarmsProps {
   readonly app: string;

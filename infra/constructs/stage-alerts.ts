@@ -9,11 +9,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { buildFailedPattern } from '../../events/codebuild.ts';
-import { taskExitedPattern } from '../../events/ecs-task.ts';
-import { releaseFailedPattern } from '../../events/release-alert.ts';
-import { type StageRef, stageAlertEmails } from '../../shared/config.ts';
-import { PREFIX, stageNames, stageResourceName } from '../../shared/naming.ts';
+import { buildFailedPattern } from '#events/codebuild.ts';
+import { taskExitedPattern } from '#events/ecs-task.ts';
+import { releaseFailedPattern } from '#events/release-alert.ts';
+import { type StageRef, stageAlertEmails } from '#shared/config.ts';
+import { PREFIX, stageNames, stageResourceName } from '#shared/naming.ts';
 import { toEventPattern } from './scale-workflow.ts';
 
 export interface StageAlertsProps {

@@ -8,17 +8,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { type AppConfig, type StageConfig, stageEnvironment } from '../../shared/config.ts';
-import { type ResolvedEnvironment, secretSource, stackpilotVariables } from '../../shared/environment.ts';
-import { defaultHealthCheckCommand, healthCheckCommand } from '../../shared/health.ts';
-import { APP_CONTAINER_NAME, executionRoleName, stageNames, taskRoleName } from '../../shared/naming.ts';
+import { type AppConfig, type StageConfig, stageEnvironment } from '#shared/config.ts';
+import { type ResolvedEnvironment, secretSource, stackpilotVariables } from '#shared/environment.ts';
+import { defaultHealthCheckCommand, healthCheckCommand } from '#shared/health.ts';
+import { APP_CONTAINER_NAME, executionRoleName, stageNames, taskRoleName } from '#shared/naming.ts';
 import {
   NO_RELEASE,
   PLACEHOLDER_HEALTH_CHECK_LABEL,
   PLACEHOLDER_IMAGE,
   PLACEHOLDER_LABEL,
   placeholderCommand,
-} from '../../shared/release/placeholder.ts';
+} from '#shared/release/placeholder.ts';
 import { acknowledge, acknowledgeCustomResourceProvider, wildcardAction, wildcardResource } from './nag.ts';
 
 /** Bridge networking maps each task's container port to an ephemeral host port in this range. */

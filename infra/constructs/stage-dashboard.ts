@@ -4,7 +4,7 @@ import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { stageNames, stageResourceName } from '../../shared/naming.ts';
+import { stageNames, stageResourceName } from '#shared/naming.ts';
 
 export interface StageDashboardProps {
   readonly app: string;

@@ -11,10 +11,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import type { AppConfig, StageConfig } from '../../shared/config.ts';
-import { certificateRegion, certificateRegionProblem } from '../../shared/domain.ts';
-import { APP_CONTAINER_NAME } from '../../shared/naming.ts';
-import { type FrontDoor, frontDoorParameter } from '../../shared/preview/front-door.ts';
+import type { AppConfig, StageConfig } from '#shared/config.ts';
+import { certificateRegion, certificateRegionProblem } from '#shared/domain.ts';
+import { APP_CONTAINER_NAME } from '#shared/naming.ts';
+import { type FrontDoor, frontDoorParameter } from '#shared/preview/front-door.ts';
 import { DYNAMIC_HOST_PORTS } from './stage-cluster.ts';
 
 /** A front door of either tier without its URL (the URL is known last: a custom domain replaces it). */

@@ -11,15 +11,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { parse as parseYaml } from 'yaml';
-import type { AppConfig } from '../../shared/config.ts';
-import { secretSource } from '../../shared/environment.ts';
+import type { AppConfig } from '#shared/config.ts';
+import { secretSource } from '#shared/environment.ts';
 import {
   previewPipelineName,
   previewSourceKey,
   type StateMachineKind,
   stageNames,
   stateMachineName,
-} from '../../shared/naming.ts';
+} from '#shared/naming.ts';
 import { acknowledge, arnPrefix, arnToken, refToken, wildcardAction, wildcardResource } from './nag.ts';
 import { PROJECT_ROOT } from './stackpilot-function.ts';
 

@@ -2,8 +2,8 @@ import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { AppConfig, StageRef } from '../../shared/config.ts';
-import { ecrRepositoryName } from '../../shared/naming.ts';
+import type { AppConfig, StageRef } from '#shared/config.ts';
+import { ecrRepositoryName } from '#shared/naming.ts';
 import { AppStage } from '../constructs/app-stage.ts';
 import type { ApiThrottle } from '../constructs/stage-front-door.ts';
 

@@ -18,7 +18,7 @@ import { InvalidInput, parseInput } from '../errors.ts';
 import { describeHealthCheck, releaseTimeoutMinutes } from '../health.ts';
 import { ecrRepositoryName, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
-import { classifyFailure, judgeDeployment, nextWaitSeconds } from './deployment.ts';
+import { classifyFailure, judgeDeployment, nextWaitSeconds, runningDeployments } from './deployment.ts';
 import { imageInRepository } from './ecr.ts';
 import {
   describeService,
@@ -29,8 +29,9 @@ import {
   updateServiceTaskDefinition,
 } from './ecs.ts';
 import { NoPreviousRelease, RevisionNotFound, ServiceNotFound } from './errors.ts';
-import { alreadyRecorded, type ReleaseRecord, type ReleaseResult, rollbackCandidates } from './history.ts';
+import { alreadyRecorded, type ReleaseResult, releaseRecord, rollbackCandidates } from './history.ts';
 import { historyBucket, listHistoryKeys, putRecord } from './history-store.ts';
+import { leaseSummary } from './lease.ts';
 import { enterStage, leaveStage } from './lease-store.ts';
 import {
   describeRelease,
@@ -104,19 +105,11 @@ export async function prepareRelease(
   }
   const names = stageNames(input.app, input.stage);
   const service = await describeService(names.cluster, names.service, deps.clients.ecs);
-  const deployments = service.deployments ?? [];
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  if (!primary?.id || !primary.taskDefinition) {
-    throw new ServiceNotFound(`ECS service ${names.service} has no PRIMARY deployment`);
-  }
+  const running = runningDeployments(service.deployments ?? []);
+  if (!running) throw new ServiceNotFound(`ECS service ${names.service} has no PRIMARY deployment`);
+  // A failed release returns to the last revision known good.
+  const { primary, lastGoodArn: previousArn } = running;
   const current = parseTaskDefinitionArn(primary.taskDefinition);
-  // A failed release returns to the last revision known good: the PRIMARY one when it
-  // completed, else the completed deployment it is replacing (a release interrupted mid-way).
-  const lastGood =
-    primary.rolloutState === 'COMPLETED'
-      ? primary
-      : (deployments.find((d) => d.id !== primary.id && d.rolloutState === 'COMPLETED') ?? primary);
-  const previousArn = lastGood.taskDefinition ?? primary.taskDefinition;
 
   const prepared: PreparedRelease = {
     app: input.app,
@@ -163,15 +156,7 @@ export async function prepareRelease(
       deps.clients,
     );
     prepared.executionArn = executionArn;
-    prepared.lease = {
-      decision: lease.decision,
-      reason: lease.reason,
-      ...(lease.decision === 'superseded'
-        ? { by: lease.newest.execution }
-        : lease.decision === 'wait'
-          ? { by: lease.holder.execution }
-          : {}),
-    };
+    prepared.lease = leaseSummary(lease);
   }
   logger.info('release prepared', { ...prepared });
   return prepared;
@@ -536,28 +521,6 @@ export interface RecordResult {
   readonly key?: string;
 }
 
-/** The history record of a release that ended (`finishedAt` now). */
-function releaseRecord(input: RecordReleaseInput, result: ReleaseResult, finishedAt: string): ReleaseRecord {
-  const { PrepareResult: release, Target: target, Deployment, Rollback } = input;
-  return {
-    app: release.app,
-    stage: release.stage,
-    action: release.action,
-    ...(release.commit ? { commit: release.commit } : {}),
-    ...(release.promotedFrom ? { promotedFrom: release.promotedFrom } : {}),
-    ...((target.image ?? release.image) ? { image: target.image ?? release.image } : {}),
-    revision: target.revision,
-    taskDefinitionArn: target.taskDefinitionArn,
-    result,
-    runningRevision: Rollback?.state === 'COMPLETED' ? Rollback.revision : target.revision,
-    ...(Deployment ? { deploymentId: Deployment.deploymentId } : {}),
-    ...(Rollback?.outcome ? { error: Rollback.outcome.error, cause: Rollback.outcome.cause } : {}),
-    execution: release.execution,
-    startedAt: release.startedAt,
-    finishedAt,
-  };
-}
-
 /**
  * Record Release / Record Failed Release: writes the release's result on its revision (tag
  * `stackpilot:result`), the image a completed release left running into the stage's
@@ -565,13 +528,9 @@ function releaseRecord(input: RecordReleaseInput, result: ReleaseResult, finishe
  * (`releases/<app>/<stage>/…json`). A re-run that changed nothing adds no record.
  */
 export async function recordRelease(input: RecordReleaseInput, deps: ReleaseDeps): Promise<RecordResult> {
-  const { PrepareResult: release, Target: target, Rollback } = input;
-  const result: ReleaseResult = !Rollback
-    ? 'COMPLETED'
-    : Rollback.state === 'COMPLETED'
-      ? 'ROLLED_BACK'
-      : 'ROLLBACK_FAILED';
-  const record = releaseRecord(input, result, deps.now().toISOString());
+  const { PrepareResult: release, Target: target } = input;
+  const record = releaseRecord(input, deps.now().toISOString());
+  const { result } = record;
   await tagTaskDefinition(
     target.taskDefinitionArn,
     [{ key: RELEASE_TAGS.result, value: result }],

@@ -227,3 +227,23 @@ export function nextWaitSeconds(elapsedSeconds: number, remainingSeconds: number
   const wanted = Math.max(FIRST_WAIT_SECONDS, Math.ceil(elapsedSeconds * WAIT_GROWTH));
   return Math.max(1, Math.min(wanted, Math.ceil(remainingSeconds)));
 }
+
+/**
+ * The PRIMARY deployment of a service and the last one known good: the PRIMARY one when it
+ * completed, else the completed deployment it is replacing (a release interrupted mid-way).
+ * Undefined when the service has no PRIMARY deployment with an id and a task definition.
+ */
+export function runningDeployments(
+  deployments: readonly DeploymentView[],
+): { primary: DeploymentView & { id: string; taskDefinition: string }; lastGoodArn: string } | undefined {
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  if (!primary?.id || !primary.taskDefinition) return undefined;
+  const lastGood =
+    primary.rolloutState === 'COMPLETED'
+      ? primary
+      : (deployments.find((d) => d.id !== primary.id && d.rolloutState === 'COMPLETED') ?? primary);
+  return {
+    primary: { ...primary, id: primary.id, taskDefinition: primary.taskDefinition },
+    lastGoodArn: lastGood.taskDefinition ?? primary.taskDefinition,
+  };
+}

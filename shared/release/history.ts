@@ -6,6 +6,7 @@
  * Pure: the S3 adapter is `shared/release/history-store.ts`.
  */
 import type { ReleaseAction } from '#events/release.ts';
+import type { PreparedRelease, Target, Tracker } from './model.ts';
 
 /** How a release ended. */
 export const RELEASE_RESULTS = ['COMPLETED', 'ROLLED_BACK', 'ROLLBACK_FAILED'] as const;
@@ -92,4 +93,40 @@ export function rollbackCandidates(keys: readonly string[], runningRevision: num
 export function alreadyRecorded(keys: readonly string[], revision: number, result: ReleaseResult): boolean {
   const newest = newestFirst(keys)[0];
   return newest !== undefined && newest.revision === revision && newest.result === result;
+}
+
+/** How a release ended: completed, or rolled back (or not) after it failed. */
+export function releaseResult(rollback: Tracker | undefined): ReleaseResult {
+  if (!rollback) return 'COMPLETED';
+  return rollback.state === 'COMPLETED' ? 'ROLLED_BACK' : 'ROLLBACK_FAILED';
+}
+
+/** What Record Release reads: the prepared release, its target, and its deployment and rollback when they ran. */
+export interface EndedRelease {
+  readonly PrepareResult: PreparedRelease;
+  readonly Target: Target;
+  readonly Deployment?: Tracker;
+  readonly Rollback?: Tracker;
+}
+
+/** The history record of a release that ended at `finishedAt`. */
+export function releaseRecord(ended: EndedRelease, finishedAt: string): ReleaseRecord {
+  const { PrepareResult: release, Target: target, Deployment, Rollback } = ended;
+  return {
+    app: release.app,
+    stage: release.stage,
+    action: release.action,
+    ...(release.commit ? { commit: release.commit } : {}),
+    ...(release.promotedFrom ? { promotedFrom: release.promotedFrom } : {}),
+    ...((target.image ?? release.image) ? { image: target.image ?? release.image } : {}),
+    revision: target.revision,
+    taskDefinitionArn: target.taskDefinitionArn,
+    result: releaseResult(Rollback),
+    runningRevision: Rollback?.state === 'COMPLETED' ? Rollback.revision : target.revision,
+    ...(Deployment ? { deploymentId: Deployment.deploymentId } : {}),
+    ...(Rollback?.outcome ? { error: Rollback.outcome.error, cause: Rollback.outcome.cause } : {}),
+    execution: release.execution,
+    startedAt: release.startedAt,
+    finishedAt,
+  };
 }

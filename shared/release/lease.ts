@@ -83,3 +83,20 @@ export function leaveLease(lease: StageLease | undefined, execution: string): St
 export function leaseKey(app: string, stage: string): string {
   return `release-leases/${app}/${stage}.json`;
 }
+
+/** What Prepare Release hands on of a decision: go, wait (for the holder) or superseded (by the newest). */
+export function leaseSummary(lease: LeaseDecision): {
+  decision: LeaseDecision['decision'];
+  reason: string;
+  by?: string;
+} {
+  return {
+    decision: lease.decision,
+    reason: lease.reason,
+    ...(lease.decision === 'superseded'
+      ? { by: lease.newest.execution }
+      : lease.decision === 'wait'
+        ? { by: lease.holder.execution }
+        : {}),
+  };
+}

@@ -20,15 +20,27 @@ import {
 } from '@aws-sdk/client-ecs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkDeployment } from '../../functions/check-deployment/handler.ts';
-import { prepareRelease } from '../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../functions/record-release/handler.ts';
-import { registerReleaseRevision } from '../../functions/register-task-definition/handler.ts';
-import { rollBackRelease } from '../../functions/roll-back-release/handler.ts';
-import { updateService } from '../../functions/update-service/handler.ts';
+import type * as z from 'zod';
 import { type AslDefinition, runStateMachine } from '../../sandbox/state-machines.ts';
 import { toCreateStateMachine, toRegisterTaskDefinition } from '../../sandbox/templates/index.ts';
+import { parseInput } from '../../shared/errors.ts';
 import { PLACEHOLDER_IMAGE, PLACEHOLDER_LABEL } from '../../shared/release/placeholder.ts';
+import {
+  checkDeployment,
+  checkDeploymentInputSchema,
+  prepareRelease,
+  prepareReleaseInputSchema,
+  type ReleaseDeps,
+  recordRelease,
+  recordReleaseInputSchema,
+  registerReleaseRevision,
+  releaseDeps,
+  releaseStepInputSchema,
+  rollBackInputSchema,
+  rollBackRelease,
+  updateService,
+  updateServiceInputSchema,
+} from '../../shared/release/steps.ts';
 import { startTracker } from '../../shared/release/tracker.ts';
 import { appTemplates, connectToMoto, motoEndpoint, recordGap } from './support/connect.ts';
 import { type DeployedApp, deployApp, evaluatorFor, ssmValues } from './support/deploy.ts';
@@ -38,6 +50,12 @@ const CONTROL_PLANE = 'StackpilotControlPlane';
 const STAGE_STACK = 'Stackpilot-starter-dev';
 const CLUSTER = 'stackpilot-starter-dev';
 const SERVICE = 'stackpilot-starter-dev';
+
+/** A release step as its handler runs it: the input parsed with the handler's schema, then the step. */
+const step =
+  <S extends z.ZodType, T>(schema: S, run: (input: z.output<S>, deps: ReleaseDeps) => Promise<T>) =>
+  (event: unknown) =>
+    run(parseInput(schema, event), releaseDeps());
 
 describe.skipIf(!motoEndpoint())('the release on moto', () => {
   const account = connectToMoto(basename(import.meta.filename));
@@ -62,14 +80,17 @@ describe.skipIf(!motoEndpoint())('the release on moto', () => {
     return runStateMachine(definition, input, {
       executionName,
       tasks: {
-        'Prepare Release': task('ReleasePrepareRelease', prepareRelease),
-        'Register Task Definition': task('ReleaseRegisterTaskDefinition', registerReleaseRevision),
+        'Prepare Release': task('ReleasePrepareRelease', step(prepareReleaseInputSchema, prepareRelease)),
+        'Register Task Definition': task(
+          'ReleaseRegisterTaskDefinition',
+          step(releaseStepInputSchema, registerReleaseRevision),
+        ),
         'Update Service': task('ReleaseUpdateService', updateServiceOnMoto),
-        'Check Deployment': task('ReleaseCheckDeployment', checkDeployment),
-        'Roll Back': task('ReleaseRollBackRelease', rollBackRelease),
-        'Check Rollback': task('ReleaseCheckDeployment', checkDeployment),
-        'Record Release': task('ReleaseRecordRelease', recordRelease),
-        'Record Failed Release': task('ReleaseRecordRelease', recordRelease),
+        'Check Deployment': task('ReleaseCheckDeployment', step(checkDeploymentInputSchema, checkDeployment)),
+        'Roll Back': task('ReleaseRollBackRelease', step(rollBackInputSchema, rollBackRelease)),
+        'Check Rollback': task('ReleaseCheckDeployment', step(checkDeploymentInputSchema, checkDeployment)),
+        'Record Release': task('ReleaseRecordRelease', step(recordReleaseInputSchema, recordRelease)),
+        'Record Failed Release': task('ReleaseRecordRelease', step(recordReleaseInputSchema, recordRelease)),
       },
     });
   }
@@ -77,7 +98,7 @@ describe.skipIf(!motoEndpoint())('the release on moto', () => {
   /** The production Update Service; past moto's missing deployment only when that is all that failed. */
   async function updateServiceOnMoto(event: unknown) {
     try {
-      return await updateService(event);
+      return await step(updateServiceInputSchema, updateService)(event);
     } catch (error) {
       const { release, target } = event as {
         release: { cluster: string; service: string; timeoutMinutes: number };

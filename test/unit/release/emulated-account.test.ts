@@ -5,12 +5,6 @@
  * wait the Wait state before it would have taken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
-import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../../functions/record-release/handler.ts';
-import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
-import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
-import { updateService } from '../../../functions/update-service/handler.ts';
 import { loadDefinition, runStateMachine } from '../../../sandbox/state-machines.ts';
 import { clients } from '../../../shared/aws/clients.ts';
 import { CONFIG_ENV } from '../../../shared/config.ts';
@@ -18,7 +12,9 @@ import { toTaskError } from '../../../shared/errors.ts';
 import { stageNames } from '../../../shared/naming.ts';
 import { describeService } from '../../../shared/release/ecs.ts';
 import { HISTORY_BUCKET_ENV, listHistoryKeys } from '../../../shared/release/history-store.ts';
+import { releaseDeps } from '../../../shared/release/steps.ts';
 import { newDataDir, removeDataDir, testAccount, testConfig } from '../sandbox-account/support.ts';
+import { releaseSteps } from './release-tasks.ts';
 
 const names = stageNames('shop', 'dev');
 const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com/stackpilot/shop';
@@ -41,7 +37,7 @@ describe('release on the emulated account', () => {
     removeDataDir(dataDir);
   });
 
-  const now = () => setup.clock.now();
+  const steps = releaseSteps({ ...releaseDeps(), now: () => new Date(setup.clock.now()) });
   const task =
     <T>(fn: (input: unknown) => Promise<T>) =>
     async (input: unknown) => {
@@ -53,20 +49,20 @@ describe('release on the emulated account', () => {
     };
   const check = task((input) => {
     setup.advance((input as { deployment: { waitSeconds: number } }).deployment.waitSeconds * 1000);
-    return checkDeployment(input, { now });
+    return steps.check(input);
   });
   const run = (input: unknown, executionName: string) =>
     runStateMachine(loadDefinition('release'), input, {
       executionName,
       tasks: {
-        'Prepare Release': task((i) => prepareRelease(i, { now })),
-        'Register Task Definition': task(registerReleaseRevision),
-        'Update Service': task((i) => updateService(i, { now })),
+        'Prepare Release': task(steps.prepare),
+        'Register Task Definition': task(steps.register),
+        'Update Service': task(steps.update),
         'Check Deployment': check,
-        'Roll Back': task((i) => rollBackRelease(i, { now })),
+        'Roll Back': task(steps.rollBack),
         'Check Rollback': check,
-        'Record Release': task((i) => recordRelease(i, { now })),
-        'Record Failed Release': task((i) => recordRelease(i, { now })),
+        'Record Release': task(steps.record),
+        'Record Failed Release': task(steps.record),
       },
     });
   const running = async () => (await describeService(names.cluster, names.service)).taskDefinition;

@@ -15,9 +15,8 @@ import { loadConfigFile } from '#shared/config-file.ts';
 import { imageIdOf } from '#shared/release/ecr.ts';
 import { HISTORY_BUCKET_ENV } from '#shared/release/history-store.ts';
 import type { PreparedRelease } from '#shared/release/model.ts';
+import { prepareRelease, recordRelease, releaseDeps } from '#shared/release/steps.ts';
 import { releaseTags } from '#shared/release/tracker.ts';
-import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../../functions/record-release/handler.ts';
 
 const sample = JSON.parse(
   readFileSync(new URL('../../../events/samples/release-promote.json', import.meta.url), 'utf8'),
@@ -77,7 +76,7 @@ describe('the promote input', () => {
 describe('Prepare Release of a promotion', () => {
   it('prepares a promote release carrying promotedFrom once ECR still has the image', async () => {
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:1' }] });
-    const prepared = await prepareRelease({ input: sample, executionName: 'promote-1' });
+    const prepared = await prepareRelease({ input: sample, executionName: 'promote-1' }, releaseDeps());
     expect(prepared).toMatchObject({
       app: 'starter',
       stage: 'prod',
@@ -96,7 +95,9 @@ describe('Prepare Release of a promotion', () => {
     ecr
       .on(DescribeImagesCommand)
       .rejects(new ImageNotFoundException({ message: 'The image does not exist', $metadata: {} }));
-    await expect(prepareRelease({ input: sample, executionName: 'promote-2' })).rejects.toMatchObject({
+    await expect(
+      prepareRelease({ input: sample, executionName: 'promote-2' }, releaseDeps()),
+    ).rejects.toMatchObject({
       name: 'InvalidInput',
       message: expect.stringMatching(
         /is no longer in ECR repository stackpilot\/starter .*deploy dev again and promote that release/,
@@ -106,7 +107,7 @@ describe('Prepare Release of a promotion', () => {
 
   it('refuses a stage the app does not have', async () => {
     await expect(
-      prepareRelease({ input: { ...sample, promotedFrom: 'qa' }, executionName: 'promote-3' }),
+      prepareRelease({ input: { ...sample, promotedFrom: 'qa' }, executionName: 'promote-3' }, releaseDeps()),
     ).rejects.toMatchObject({
       name: 'InvalidInput',
       message: 'cannot promote starter/prod from qa: app starter has no stage qa (stages: dev, prod)',
@@ -154,7 +155,7 @@ describe('what a promotion records', () => {
     };
     const { result, key } = await recordRelease(
       { PrepareResult: prepared, Target: target },
-      { now: () => Date.parse('2026-12-02T17:05:00Z') },
+      { ...releaseDeps(), now: () => new Date('2026-12-02T17:05:00Z') },
     );
     expect(result).toBe('COMPLETED');
     expect(key).toBe('releases/starter/prod/20261202T170500000Z-r4-COMPLETED.json');

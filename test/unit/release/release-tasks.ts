@@ -5,16 +5,10 @@
  */
 import type { Tag } from '@aws-sdk/client-ecs';
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import type * as z from 'zod';
 import { deploymentEndPattern } from '../../../events/task-events.ts';
 import { awaitEvent } from '../../../functions/await-event/handler.ts';
-import { checkDeployment } from '../../../functions/check-deployment/handler.ts';
-import { leaveReleaseStage } from '../../../functions/leave-release-stage/handler.ts';
-import { prepareRelease } from '../../../functions/prepare-release/handler.ts';
-import { recordRelease } from '../../../functions/record-release/handler.ts';
-import { registerReleaseRevision } from '../../../functions/register-task-definition/handler.ts';
 import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
-import { rollBackRelease } from '../../../functions/roll-back-release/handler.ts';
-import { updateService } from '../../../functions/update-service/handler.ts';
 import { awsError } from '../../../sandbox/account/errors.ts';
 import { type EventPattern, matchesPattern } from '../../../sandbox/event-pattern.ts';
 import {
@@ -24,9 +18,27 @@ import {
   TaskTokens,
 } from '../../../sandbox/state-machines.ts';
 import { CALLBACK_BUCKET_ENV } from '../../../shared/callbacks/store.ts';
-import { toTaskError } from '../../../shared/errors.ts';
+import { parseInput, toTaskError } from '../../../shared/errors.ts';
 import { ecrRepositoryName, stageNames } from '../../../shared/naming.ts';
 import { HISTORY_BUCKET_ENV } from '../../../shared/release/history-store.ts';
+import {
+  checkDeployment,
+  checkDeploymentInputSchema,
+  leaveReleaseStage,
+  leaveStageInputSchema,
+  prepareRelease,
+  prepareReleaseInputSchema,
+  type ReleaseDeps,
+  recordRelease,
+  recordReleaseInputSchema,
+  registerReleaseRevision,
+  releaseDeps,
+  releaseStepInputSchema,
+  rollBackInputSchema,
+  rollBackRelease,
+  updateService,
+  updateServiceInputSchema,
+} from '../../../shared/release/steps.ts';
 import {
   createTestAccount,
   direct,
@@ -103,8 +115,32 @@ export function connectCallbacks(t: TestAccount): CallbackWorld {
  * the token is answered, or HeartbeatSeconds pass and the wait times out. A Check after a
  * polling Wait state first moves the clock by that wait (once per poll, not per retry).
  */
+/** A release step as its handler runs it: the input parsed with the handler's schema, then the step with `deps`. */
+const releaseStep =
+  <S extends z.ZodType, T>(
+    schema: S,
+    step: (input: z.output<S>, deps: ReleaseDeps) => Promise<T>,
+    deps: ReleaseDeps,
+  ) =>
+  (input: unknown) =>
+    step(parseInput(schema, input), deps);
+
+/** The release steps, each as its handler runs it, on `deps` (the emulated account's clock). */
+export function releaseSteps(deps: ReleaseDeps) {
+  return {
+    prepare: releaseStep(prepareReleaseInputSchema, prepareRelease, deps),
+    register: releaseStep(releaseStepInputSchema, registerReleaseRevision, deps),
+    update: releaseStep(updateServiceInputSchema, updateService, deps),
+    check: releaseStep(checkDeploymentInputSchema, checkDeployment, deps),
+    rollBack: releaseStep(rollBackInputSchema, rollBackRelease, deps),
+    record: releaseStep(recordReleaseInputSchema, recordRelease, deps),
+    leave: releaseStep(leaveStageInputSchema, leaveReleaseStage, deps),
+  };
+}
+
 export function tasks(t: TestAccount, world: CallbackWorld) {
   const now = () => t.clock.now();
+  const steps = releaseSteps({ ...releaseDeps(), now: () => new Date(now()) });
   const task =
     <T>(fn: (input: unknown) => Promise<T>) =>
     async (input: unknown) => {
@@ -114,7 +150,7 @@ export function tasks(t: TestAccount, world: CallbackWorld) {
         throw toTaskError(error);
       }
     };
-  const check = task((input) => checkDeployment(input, { now }));
+  const check = task(steps.check);
   const wait = (heartbeatSeconds: number) =>
     task(async (input) => {
       const { token, context } = input as { token: string; context: { waitSeconds?: number } };
@@ -144,17 +180,17 @@ export function tasks(t: TestAccount, world: CallbackWorld) {
     return seconds;
   };
   return {
-    'Prepare Release': task((input) => prepareRelease(input, { now })),
+    'Prepare Release': task(steps.prepare),
     'Wait For Deployment': wait(heartbeatOf('Wait For Deployment')),
     'Wait For Rollback': wait(heartbeatOf('Wait For Rollback')),
-    'Register Task Definition': task(registerReleaseRevision),
-    'Update Service': task((input) => updateService(input, { now })),
+    'Register Task Definition': task(steps.register),
+    'Update Service': task(steps.update),
     'Check Deployment': check,
-    'Roll Back': task((input) => rollBackRelease(input, { now })),
+    'Roll Back': task(steps.rollBack),
     'Check Rollback': check,
-    'Record Release': task((input) => recordRelease(input, { now })),
-    'Record Failed Release': task((input) => recordRelease(input, { now })),
-    'Leave Stage': task(leaveReleaseStage),
+    'Record Release': task(steps.record),
+    'Record Failed Release': task(steps.record),
+    'Leave Stage': task(steps.leave),
   };
 }
 

@@ -7,7 +7,7 @@
  * resumes the execution. Each step takes its input and `{clients, now, bucket}`.
  */
 import { taskEventSchema } from '#events/task-events.ts';
-import { type Clients, clients } from '../aws/clients.ts';
+import { type Clients, s3Client, sfnClient } from '../aws/clients.ts';
 import { logger } from '../powertools.ts';
 import { outcomeOf, resumeFor, type WaitRequest } from './model.ts';
 import { callbackBucket, deleteOutcome, getOutcome, getWait, putOutcome, putWait } from './store.ts';
@@ -21,9 +21,12 @@ export interface CallbackDeps {
   readonly bucket: string;
 }
 
-/** The deployed functions' dependencies: the shared clients, the clock, `CALLBACK_BUCKET`. */
+/**
+ * The deployed functions' dependencies: the shared clients (the named ones, not the `clients`
+ * record, so the bundle carries only the SDK clients it calls), the clock, `CALLBACK_BUCKET`.
+ */
 export function callbackDeps(): CallbackDeps {
-  return { clients, now: () => new Date(), bucket: callbackBucket() };
+  return { clients: { s3: s3Client, sfn: sfnClient }, now: () => new Date(), bucket: callbackBucket() };
 }
 
 export interface AwaitResult {

@@ -5,7 +5,7 @@
  * one look at the execution. Each takes its input and `{clients, now, limitSeconds}`.
  */
 import * as z from 'zod';
-import { type Clients, clients } from '../aws/clients.ts';
+import { type Clients, codePipelineClient } from '../aws/clients.ts';
 import { logger } from '../powertools.ts';
 import { assessCheck, type PipelineCheck } from './check.ts';
 import { getPipelineExecution, listActionExecutions, startPipelineExecution } from './codepipeline.ts';
@@ -34,9 +34,16 @@ function pipelineTimeoutSeconds(raw = process.env.PIPELINE_TIMEOUT_MINUTES): num
   return minutes * 60;
 }
 
-/** The deployed functions' dependencies: the shared clients, the clock, `PIPELINE_TIMEOUT_MINUTES`. */
+/**
+ * The deployed functions' dependencies: the shared client (the named one, not the `clients`
+ * record, so the bundle carries only the SDK client it calls), the clock, `PIPELINE_TIMEOUT_MINUTES`.
+ */
 export function pipelineDeps(): PipelineDeps {
-  return { clients, now: () => new Date(), limitSeconds: pipelineTimeoutSeconds() };
+  return {
+    clients: { codePipeline: codePipelineClient },
+    now: () => new Date(),
+    limitSeconds: pipelineTimeoutSeconds(),
+  };
 }
 
 export const startPipelineInputSchema = z

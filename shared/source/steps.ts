@@ -6,7 +6,7 @@
  */
 import { tmpdir } from 'node:os';
 import type { DeployInput } from '#events/deploy.ts';
-import { type Clients, clients } from '../aws/clients.ts';
+import { type Clients, s3Client, secretsManagerClient } from '../aws/clients.ts';
 import { findStage, normalizeRepoUrl, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { requiredEnv } from '../env.ts';
 import { InvalidInput } from '../errors.ts';
@@ -30,9 +30,18 @@ export interface SourceDeps {
 /** Name of the environment variable holding the source bucket. */
 const SOURCE_BUCKET_ENV = 'SOURCE_BUCKET';
 
-/** The deployed function's dependencies: the shared clients, `SOURCE_BUCKET`, the bundled configuration, `/tmp`. */
+/**
+ * The deployed function's dependencies: the shared clients (the named ones, not the `clients`
+ * record, so the bundle carries only the SDK clients it calls), `SOURCE_BUCKET`, the bundled
+ * configuration, `/tmp`.
+ */
 export function sourceDeps(): SourceDeps {
-  return { clients, bucket: requiredEnv(SOURCE_BUCKET_ENV), config: runtimeConfig(), workDir: tmpdir() };
+  return {
+    clients: { s3: s3Client, secretsManager: secretsManagerClient },
+    bucket: requiredEnv(SOURCE_BUCKET_ENV),
+    config: runtimeConfig(),
+    workDir: tmpdir(),
+  };
 }
 
 /** `$.PackageSourceResult`. */

@@ -7,7 +7,7 @@
  * `{clients}`; answers with the HTTP response.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type Clients, clients } from '../aws/clients.ts';
+import { type Clients, s3Client, secretsManagerClient, sfnClient } from '../aws/clients.ts';
 import { getSecretText } from '../aws/secrets.ts';
 import { startNamedExecution } from '../aws/stepfunctions.ts';
 import { isTransient } from '../errors.ts';
@@ -28,9 +28,13 @@ export interface WebhookDeps {
   readonly clients: Pick<Clients, 's3' | 'secretsManager' | 'sfn'>;
 }
 
-/** The deployed function's dependencies: the shared clients. The environment is read per delivery (a 500 names it). */
+/**
+ * The deployed function's dependencies: the shared clients (the named ones, not the `clients`
+ * record, so the bundle carries only the SDK clients it calls). The environment is read per
+ * delivery: a misconfigured webhook answers 500 and logs the variable.
+ */
 export function webhookDeps(): WebhookDeps {
-  return { clients };
+  return { clients: { s3: s3Client, secretsManager: secretsManagerClient, sfn: sfnClient } };
 }
 
 /** The production ports of the preview flow: the preview records in S3 and Step Functions. */

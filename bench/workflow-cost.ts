@@ -137,17 +137,21 @@ async function measureDeploy(minutes: number): Promise<CallbackMeasured> {
   );
   const { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } = await import('@aws-sdk/client-sfn');
   const { mockClient } = await import('aws-sdk-client-mock');
-  const { awaitEvent } = await import('../functions/await-event/handler.ts');
-  const { checkPipeline } = await import('../functions/check-pipeline/handler.ts');
-  const { relayTaskEvent } = await import('../functions/relay-task-event/handler.ts');
+  const { clients } = await import('../shared/aws/clients.ts');
+  const { waitRequestSchema } = await import('../shared/callbacks/model.ts');
+  const { awaitEvent, relayTaskEvent } = await import('../shared/callbacks/steps.ts');
+  const { checkPipeline, checkPipelineInputSchema, pipelineDeps } = await import(
+    '../shared/pipeline/steps.ts'
+  );
   const { handler: startPipeline } = await import('../functions/start-pipeline/handler.ts');
   const { loadDefinition, runStateMachine, TaskTokens } = await import('../sandbox/state-machines.ts');
-  const { toTaskError } = await import('../shared/errors.ts');
+  const { parseInput, toTaskError } = await import('../shared/errors.ts');
 
   const definition = loadDefinition('deploy');
   const heartbeatSeconds = Number(definition.States['Wait For Pipeline'].HeartbeatSeconds);
   const doneAfterSeconds = minutes * 60;
   const bucket = 'stackpilot-sources-bench';
+  const callbacks = { clients, now: () => new Date(), bucket };
   let elapsed = 0;
   let startedAtMs = Date.now();
   let relayedAt: number | undefined;
@@ -216,7 +220,7 @@ async function measureDeploy(minutes: number): Promise<CallbackMeasured> {
         return started;
       },
       'Wait For Pipeline': task(async (payload: { token: string; id: string }) => {
-        const result = await awaitEvent(payload, { bucket });
+        const result = await awaitEvent(parseInput(waitRequestSchema, payload, 'Wait input'), callbacks);
         if (doneAfterSeconds - elapsed <= heartbeatSeconds) {
           elapsed = doneAfterSeconds;
           const event = {
@@ -226,7 +230,7 @@ async function measureDeploy(minutes: number): Promise<CallbackMeasured> {
           };
           setImmediate(() => {
             relayedAt = performance.now();
-            void relayTaskEvent(event, { bucket });
+            void relayTaskEvent(event, callbacks);
           });
         } else {
           elapsed += heartbeatSeconds;
@@ -235,7 +239,10 @@ async function measureDeploy(minutes: number): Promise<CallbackMeasured> {
         return result;
       }),
       'Check Pipeline': task((input: unknown) =>
-        checkPipeline(input, { now: () => startedAtMs + elapsed * 1000 }),
+        checkPipeline(parseInput(checkPipelineInputSchema, input, 'Check Pipeline input'), {
+          ...pipelineDeps(),
+          now: () => new Date(startedAtMs + elapsed * 1000),
+        }),
       ),
     };
     let resumedAt: number | undefined;

@@ -1,15 +1,13 @@
 /**
  * The webhook's answer to a verified pull (merge) request delivery: count the open previews
  * of the stages a deploy would add one to, decide ({@link decidePreview}), start the
- * executions, and say what happened. The AWS calls come in as {@link PreviewPorts}, so the
- * handler only wires them.
+ * executions, and say what happened. The AWS calls come in as {@link PreviewPorts}, which
+ * `steps.ts` wires to the clients.
  */
 
-import { type StartedExecution, startNamedExecution } from '#shared/aws/stepfunctions.ts';
+import type { StartedExecution } from '#shared/aws/stepfunctions.ts';
 import type { StackpilotConfig } from '#shared/config.ts';
-import { listPreviewNumbers } from '#shared/preview/records.ts';
 import type { Skipped } from './decide.ts';
-import type { PreviewEnvironment } from './environment.ts';
 import { decidePreview, previewChange, previewTargets } from './preview.ts';
 import type { PullRequest } from './pull-request.ts';
 
@@ -21,15 +19,6 @@ export interface PreviewPorts {
   startDeploy(name: string, input: unknown): Promise<StartedExecution>;
   /** Starts execution `name` of the `preview` state machine. */
   startPreview(name: string, input: unknown): Promise<StartedExecution>;
-}
-
-/** The production ports: the preview records in S3 and Step Functions. */
-export function awsPreviewPorts(deployStateMachineArn: string, previews: PreviewEnvironment): PreviewPorts {
-  return {
-    listOpenPreviews: (app, stage) => listPreviewNumbers(previews.bucket, app, stage),
-    startDeploy: (name, input) => startNamedExecution(deployStateMachineArn, name, input),
-    startPreview: (name, input) => startNamedExecution(previews.stateMachineArn, name, input),
-  };
 }
 
 /** One execution the delivery started (or had started already: a redelivery). */

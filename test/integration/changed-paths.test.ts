@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { packageSourceTask } from '../../functions/package-source/handler.ts';
 import { CONFIG_ENV } from '../../shared/config.ts';
 import { watchedPathChanged } from '../../shared/source/changed-paths.ts';
 import { fetchCommit } from '../../shared/source/fetch-commit.ts';
 import { pathMatcher } from '../../shared/webhook/watch.ts';
 import { commitFiles, createRepo, git } from './support/git-repo.ts';
 import { type GitServer, startGitServer } from './support/git-server.ts';
+import { packageSourceTask } from './support/package-source.ts';
 
 let root: string;
 let work: string;
@@ -142,7 +142,7 @@ describe('Package Source with changedSince', () => {
   it('ends as skipped, uploading nothing, when the app path did not change', async () => {
     configure();
     const result = await packageSourceTask(input(commits.web as string, commits.initial as string), {
-      s3: new S3Client({ region: 'us-east-1' }),
+      clients: { s3: new S3Client({ region: 'us-east-1' }) },
       workDir: work,
     });
     expect(result).toEqual({
@@ -158,7 +158,7 @@ describe('Package Source with changedSince', () => {
     configure();
     s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v-api' });
     const result = await packageSourceTask(input(commits.newFolder as string, commits.web as string), {
-      s3: new S3Client({ region: 'us-east-1' }),
+      clients: { s3: new S3Client({ region: 'us-east-1' }) },
       workDir: work,
     });
     expect(result).toMatchObject({ versionId: 'v-api', commit: commits.newFolder });

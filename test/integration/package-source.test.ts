@@ -22,7 +22,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { packageSourceTask } from '../../functions/package-source/handler.ts';
 import { CONFIG_ENV } from '../../shared/config.ts';
 import { InvalidInput, TransientError } from '../../shared/errors.ts';
 import {
@@ -37,6 +36,7 @@ import { ObjectStore } from '../../shared/source/object-store.ts';
 import { packageSource } from '../../shared/source/package-source.ts';
 import { commitFiles, createRepo, type RepoFile } from './support/git-repo.ts';
 import { type GitServer, startGitServer } from './support/git-server.ts';
+import { packageSourceTask } from './support/package-source.ts';
 import { type S3Emulator, startS3rver } from './support/s3.ts';
 
 const BUCKET = 'sources';
@@ -445,7 +445,7 @@ describe('packageSource against git http-backend and s3rver', () => {
           commit,
           deliveryId: 'delivery-unversioned',
         },
-        { s3: s3.client, workDir: work },
+        { clients: { s3: s3.client }, workDir: work },
       );
       await expect(attempt).rejects.toBeInstanceOf(SourceBucketNotVersioned);
       await expect(attempt).rejects.toThrow(/enable versioning on bucket sources/);
@@ -498,7 +498,7 @@ describe('Package Source handler', () => {
     s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v-123', ETag: '"etag"' });
 
     const result = await packageSourceTask(input(server.url('app')), {
-      s3: new S3Client({ region: 'us-east-1' }),
+      clients: { s3: new S3Client({ region: 'us-east-1' }) },
       workDir: work,
     });
 
@@ -524,8 +524,10 @@ describe('Package Source handler', () => {
     s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v-private' });
 
     const result = await packageSourceTask(input(privateServer.url('app')), {
-      s3: new S3Client({ region: 'us-east-1' }),
-      secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+      clients: {
+        s3: new S3Client({ region: 'us-east-1' }),
+        secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+      },
       workDir: work,
     });
     expect(result).toMatchObject({ versionId: 'v-private' });

@@ -9,15 +9,16 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { taskEventSchema } from '../../../events/task-events.ts';
-import { awaitEvent } from '../../../functions/await-event/handler.ts';
-import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
-import { outcomeOf, resumeFor } from '../../../shared/callbacks/model.ts';
+import { clients } from '../../../shared/aws/clients.ts';
+import { outcomeOf, resumeFor, waitRequestSchema } from '../../../shared/callbacks/model.ts';
+import { awaitEvent, type CallbackDeps, relayTaskEvent } from '../../../shared/callbacks/steps.ts';
 import { resumeTask } from '../../../shared/callbacks/task-tokens.ts';
 import { decideLease, leaveLease } from '../../../shared/release/lease.ts';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));
 const BUCKET = 'callbacks-test';
+const deps: CallbackDeps = { clients, now: () => new Date(), bucket: BUCKET };
 
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
@@ -84,8 +85,8 @@ describe('relay and wait', () => {
   };
 
   it('resumes the stored wait with SendTaskSuccess and forgets the outcome', async () => {
-    await awaitEvent(wait, { bucket: BUCKET });
-    const result = await relayTaskEvent(completed, { bucket: BUCKET });
+    await awaitEvent(waitRequestSchema.parse(wait), deps);
+    const result = await relayTaskEvent(completed, deps);
     expect(result).toMatchObject({ relayed: true, result: 'resumed' });
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
       taskToken: 'token-1',
@@ -98,9 +99,9 @@ describe('relay and wait', () => {
   });
 
   it('keeps an event that comes first, and the wait resumes itself at once', async () => {
-    expect(await relayTaskEvent(completed, { bucket: BUCKET })).toMatchObject({ result: 'recorded' });
+    expect(await relayTaskEvent(completed, deps)).toMatchObject({ result: 'recorded' });
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
-    expect(await awaitEvent(wait, { bucket: BUCKET })).toEqual({
+    expect(await awaitEvent(waitRequestSchema.parse(wait), deps)).toEqual({
       kind: 'deployment',
       id: 'ecs-svc/123',
       resumedAtOnce: true,
@@ -114,7 +115,7 @@ describe('relay and wait', () => {
   });
 
   it('drops an event that is neither a pipeline nor a deployment state change', async () => {
-    expect(await relayTaskEvent({ source: 'aws.ec2' }, { bucket: BUCKET })).toEqual({
+    expect(await relayTaskEvent({ source: 'aws.ec2' }, deps)).toEqual({
       relayed: false,
       reason: 'not a pipeline execution or deployment state change',
     });

@@ -7,8 +7,6 @@ import type { Tag } from '@aws-sdk/client-ecs';
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type * as z from 'zod';
 import { deploymentEndPattern } from '../../../events/task-events.ts';
-import { awaitEvent } from '../../../functions/await-event/handler.ts';
-import { relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
 import { awsError } from '../../../sandbox/account/errors.ts';
 import { type EventPattern, matchesPattern } from '../../../sandbox/event-pattern.ts';
 import {
@@ -17,6 +15,8 @@ import {
   runStateMachine,
   TaskTokens,
 } from '../../../sandbox/state-machines.ts';
+import { waitRequestSchema } from '../../../shared/callbacks/model.ts';
+import { awaitEvent, callbackDeps, relayTaskEvent } from '../../../shared/callbacks/steps.ts';
 import { CALLBACK_BUCKET_ENV } from '../../../shared/callbacks/store.ts';
 import { parseInput, toTaskError } from '../../../shared/errors.ts';
 import { ecrRepositoryName, stageNames } from '../../../shared/naming.ts';
@@ -102,7 +102,7 @@ export function connectCallbacks(t: TestAccount): CallbackWorld {
   t.account.hooks.onEvent = (event) => {
     void record?.(event);
     if (!world.relay || !matchesPattern(deploymentEndPattern as unknown as EventPattern, event)) return;
-    const delivery = relayTaskEvent(event).finally(() => world.pending.delete(delivery));
+    const delivery = relayTaskEvent(event, callbackDeps()).finally(() => world.pending.delete(delivery));
     world.pending.add(delivery);
   };
   return world;
@@ -156,7 +156,8 @@ export function tasks(t: TestAccount, world: CallbackWorld) {
       const { token, context } = input as { token: string; context: { waitSeconds?: number } };
       let result: Awaited<ReturnType<typeof awaitEvent>>;
       try {
-        result = await awaitEvent(input, { now });
+        const request = parseInput(waitRequestSchema, input, 'Wait input');
+        result = await awaitEvent(request, { ...callbackDeps(), now: () => new Date(now()) });
       } catch (error) {
         // The release falls back to a polling Wait state: that wait passes on the emulated clock.
         t.advance((context.waitSeconds ?? DRIVE_STEP_SECONDS) * 1000);

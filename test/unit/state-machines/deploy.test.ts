@@ -23,9 +23,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
-import { type AwaitResult, awaitEvent } from '../../../functions/await-event/handler.ts';
-import { checkPipeline, handler as checkPipelineHandler } from '../../../functions/check-pipeline/handler.ts';
-import { type RelayResult, relayTaskEvent } from '../../../functions/relay-task-event/handler.ts';
+import { handler as checkPipelineHandler } from '../../../functions/check-pipeline/handler.ts';
 import { handler as startPipelineHandler } from '../../../functions/start-pipeline/handler.ts';
 import {
   allStates,
@@ -35,9 +33,19 @@ import {
   type TaskHandlers,
   TaskTokens,
 } from '../../../sandbox/state-machines.ts';
+import { clients } from '../../../shared/aws/clients.ts';
+import { waitRequestSchema } from '../../../shared/callbacks/model.ts';
+import {
+  type AwaitResult,
+  awaitEvent,
+  type CallbackDeps,
+  type RelayResult,
+  relayTaskEvent,
+} from '../../../shared/callbacks/steps.ts';
 import { findStage } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
+import { checkPipeline, checkPipelineInputSchema, pipelineDeps } from '../../../shared/pipeline/steps.ts';
 
 /** asl-validator ships no type declarations: its call signature, as used here. */
 type AslValidator = (
@@ -92,6 +100,7 @@ function packageSource(failures: Error[] = []) {
 }
 
 const BUCKET = 'stackpilot-sources';
+const callbacks: CallbackDeps = { clients, now: () => new Date(), bucket: BUCKET };
 const pipelineEventSample = JSON.parse(
   readFileSync(
     new URL('../../../events/samples/codepipeline-execution-state-change.json', import.meta.url),
@@ -113,7 +122,7 @@ let relayed: RelayResult[];
 let waits: AwaitResult[];
 let pendingRelays: Promise<unknown>[];
 const relay = (executionId: string, state: string) => {
-  const delivery = relayTaskEvent(pipelineEvent(executionId, state), { bucket: BUCKET }).then((r) => {
+  const delivery = relayTaskEvent(pipelineEvent(executionId, state), callbacks).then((r) => {
     relayed.push(r);
   });
   pendingRelays.push(delivery);
@@ -132,7 +141,7 @@ function tasks(
       return started;
     },
     'Wait For Pipeline': async (payload: { id: string }) => {
-      const result = await awaitEvent(payload, { bucket: BUCKET });
+      const result = await awaitEvent(parseInput(waitRequestSchema, payload, 'Wait input'), callbacks);
       waits.push(result);
       // The pipeline ends a moment after the deploy started waiting.
       const state = ending;
@@ -315,7 +324,11 @@ describe('deploy state machine', () => {
     codePipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { status: 'InProgress' } });
     let checks = 0;
     // The second fallback look comes after the deadline.
-    const check = (input: unknown) => checkPipeline(input, { limitSeconds: checks++ === 0 ? 3600 : 0 });
+    const check = (input: unknown) =>
+      checkPipeline(parseInput(checkPipelineInputSchema, input, 'Check Pipeline input'), {
+        ...pipelineDeps(),
+        limitSeconds: checks++ === 0 ? 3600 : 0,
+      });
 
     const result = await run(sampleInput, tasks(undefined, check));
 

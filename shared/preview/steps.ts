@@ -10,7 +10,16 @@
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { DeployPreviewInput, RemovePreviewInput } from '#events/preview.ts';
-import { type Clients, clients } from '../aws/clients.ts';
+import {
+  apiGatewayV2Client,
+  type Clients,
+  ecsClient,
+  elbv2Client,
+  s3Client,
+  serviceDiscoveryClient,
+  sfnClient,
+  ssmClient,
+} from '../aws/clients.ts';
 import { startNamedExecution } from '../aws/stepfunctions.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { requiredEnv } from '../env.ts';
@@ -54,6 +63,16 @@ export interface PreviewDeps {
 
 /** The deployed functions' dependencies: the shared clients, the clock, the bundled configuration, `PREVIEW_BUCKET`. */
 export function previewDeps(): PreviewDeps {
+  // The named clients, not the whole record: each function's bundle carries only these SDK clients.
+  const clients = {
+    apiGatewayV2: apiGatewayV2Client,
+    ecs: ecsClient,
+    elbv2: elbv2Client,
+    s3: s3Client,
+    serviceDiscovery: serviceDiscoveryClient,
+    sfn: sfnClient,
+    ssm: ssmClient,
+  };
   return { clients, now: () => new Date(), config: runtimeConfig(), bucket: previewBucket() };
 }
 

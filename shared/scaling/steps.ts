@@ -8,7 +8,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
 import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
-import { findStage, type StackpilotConfig, type StageRef } from '../config.ts';
+import { findStage, runtimeConfig, type StackpilotConfig, type StageRef } from '../config.ts';
 import { InvalidInput } from '../errors.ts';
 import { stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
@@ -42,20 +42,25 @@ import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
 import type { ScalingRequest } from './interpret.ts';
 
-/** The AWS clients and clock the steps use (tests and the sandbox pass their own). */
-export interface StepDeps {
-  readonly ecs: ECSClient;
-  readonly autoScaling: AutoScalingClient;
-  readonly cloudWatch: CloudWatchClient;
+/** What the steps use: the AWS clients, the clock and the configuration (tests and the sandbox pass their own). */
+export interface ScalingDeps {
+  readonly clients: {
+    readonly ecs: ECSClient;
+    readonly autoScaling: AutoScalingClient;
+    readonly cloudWatch: CloudWatchClient;
+  };
   readonly now: () => Date;
+  readonly config: StackpilotConfig;
 }
 
-export const defaultDeps = (): StepDeps => ({
-  ecs: ecsClient,
-  autoScaling: autoScalingClient,
-  cloudWatch: cloudWatchClient,
-  now: () => new Date(),
-});
+/** The deployed functions' dependencies: the named shared clients, the clock, the bundled configuration. */
+export function scalingDeps(): ScalingDeps {
+  return {
+    clients: { ecs: ecsClient, autoScaling: autoScalingClient, cloudWatch: cloudWatchClient },
+    now: () => new Date(),
+    config: runtimeConfig(),
+  };
+}
 
 /** Result of a step that changes a count (`$.ScaleResult`); the ASL branches on `next`. */
 export interface StepResult {
@@ -116,14 +121,10 @@ function finish(
  * ({@link instancesNeeded}), so that the tasks find a place without waiting for a placement
  * failure and the boot of an instance that it then triggers.
  */
-export async function scaleService(
-  request: ScalingRequest,
-  config: StackpilotConfig,
-  deps: StepDeps = defaultDeps(),
-): Promise<StepResult> {
-  const stage = stageOf(config, request);
+export async function scaleService(request: ScalingRequest, deps: ScalingDeps): Promise<StepResult> {
+  const stage = stageOf(deps.config, request);
   const names = stageNames(request.app, request.stage);
-  const service = await describeServiceCount(names.cluster, names.service, deps.ecs);
+  const service = await describeServiceCount(names.cluster, names.service, deps.clients.ecs);
   const decision = nextDesiredCount(
     service.desiredCount,
     countRequest(request, stage.stageConfig.serviceScaling.step),
@@ -136,14 +137,15 @@ export async function scaleService(
     decision.to > decision.from &&
     stage.stageConfig.clusterScaling.policy === 'reservation'
   ) {
-    const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+    const group = await describeGroup(names.autoScalingGroup, deps.clients.autoScaling);
     const need = Math.min(group.maxSize, instancesNeeded(stage, decision.to));
     if (need > group.desiredCapacity) {
-      await setDesiredCapacity(names.autoScalingGroup, need, deps.autoScaling);
+      await setDesiredCapacity(names.autoScalingGroup, need, deps.clients.autoScaling);
       cluster = `; group ${names.autoScalingGroup}: ${group.desiredCapacity} -> ${need} instances for ${decision.to} tasks and a rolling deploy`;
     }
   }
-  if (decision.changed) await setServiceDesiredCount(names.cluster, names.service, decision.to, deps.ecs);
+  if (decision.changed)
+    await setServiceDesiredCount(names.cluster, names.service, decision.to, deps.clients.ecs);
   else logger.info('service not scaled', { service: names.service, reason: decision.reason });
   return finish(request, stage, {
     ...decision,
@@ -156,14 +158,10 @@ export async function scaleService(
  * is not lower), within stackpilot.yml's and the group's bounds. An operator count below the
  * current capacity is left to the drain loop (`next: drain-next`), one instance at a time.
  */
-export async function scaleClusterOut(
-  request: ScalingRequest,
-  config: StackpilotConfig,
-  deps: StepDeps = defaultDeps(),
-): Promise<StepResult> {
-  const stage = stageOf(config, request);
+export async function scaleClusterOut(request: ScalingRequest, deps: ScalingDeps): Promise<StepResult> {
+  const stage = stageOf(deps.config, request);
   const name = stageNames(request.app, request.stage).autoScalingGroup;
-  const group = await describeGroup(name, deps.autoScaling);
+  const group = await describeGroup(name, deps.clients.autoScaling);
   const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
   if (request.desiredCount !== undefined && request.desiredCount < group.desiredCapacity) {
     return {
@@ -178,7 +176,7 @@ export async function scaleClusterOut(
   }
   if (request.trigger === 'placement-failure') {
     const registered = (
-      await listContainerInstances(stageNames(request.app, request.stage).cluster, deps.ecs)
+      await listContainerInstances(stageNames(request.app, request.stage).cluster, deps.clients.ecs)
     ).length;
     const coming = instancesOnTheirWay(group.desiredCapacity, registered);
     if (coming > 0)
@@ -191,7 +189,7 @@ export async function scaleClusterOut(
       });
   }
   const decision = nextDesiredCount(group.desiredCapacity, countRequest(request, 1), bounds, 'instances');
-  if (decision.changed) await setDesiredCapacity(name, decision.to, deps.autoScaling);
+  if (decision.changed) await setDesiredCapacity(name, decision.to, deps.clients.autoScaling);
   else logger.info('cluster not scaled', { group: name, reason: decision.reason });
   return finish(request, stage, { ...decision, reason: `group ${name}: ${decision.reason}` });
 }
@@ -202,27 +200,27 @@ export async function scaleClusterOut(
  */
 export async function drainInstance(
   request: ScalingRequest,
-  config: StackpilotConfig,
-  deps: StepDeps = defaultDeps(),
+  deps: ScalingDeps,
 ): Promise<Drain | { started: false; reason: string }> {
-  const stage = stageOf(config, request);
+  const stage = stageOf(deps.config, request);
   const names = stageNames(request.app, request.stage);
-  const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+  const group = await describeGroup(names.autoScalingGroup, deps.clients.autoScaling);
   const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
   // An operator's count is a floor too: never drain past it. Under the `reservation` policy,
   // neither past the instances the service's tasks and a rolling deploy need.
   let floor = Math.max(bounds.min, request.desiredCount ?? bounds.min);
   if (request.trigger !== 'operator' && stage.stageConfig.clusterScaling.policy === 'reservation') {
-    const service = await describeServiceCount(names.cluster, names.service, deps.ecs);
+    const service = await describeServiceCount(names.cluster, names.service, deps.clients.ecs);
     floor = Math.max(floor, instancesNeeded(stage, service.desiredCount));
   }
-  const instances = await listContainerInstances(names.cluster, deps.ecs);
+  const instances = await listContainerInstances(names.cluster, deps.clients.ecs);
   const choice = chooseInstanceToDrain(instances, group.instances, group.desiredCapacity, floor);
   if (!choice.drain) {
     logger.info('no instance drained', { cluster: names.cluster, reason: choice.reason });
     return { started: false, reason: `cluster ${names.cluster}: ${choice.reason}` };
   }
-  if (!choice.resumed) await setContainerInstanceState(names.cluster, choice.drain.arn, 'DRAINING', deps.ecs);
+  if (!choice.resumed)
+    await setContainerInstanceState(names.cluster, choice.drain.arn, 'DRAINING', deps.clients.ecs);
   const deadline = new Date(
     deps.now().getTime() + stage.stageConfig.clusterScaling.drainTimeoutSeconds * 1000,
   );
@@ -240,10 +238,14 @@ export async function drainInstance(
 export async function checkDrain(
   request: ScalingRequest,
   drain: Drain,
-  deps: StepDeps = defaultDeps(),
+  deps: ScalingDeps,
 ): Promise<{ status: DrainStatus; runningTasksCount: number; pendingTasksCount: number; message: string }> {
   const names = stageNames(request.app, request.stage);
-  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  const instance = await describeContainerInstance(
+    names.cluster,
+    drain.containerInstanceArn,
+    deps.clients.ecs,
+  );
   // ECS forgets a container instance once its EC2 instance is gone: nothing runs there any more.
   if (!instance)
     return {
@@ -276,17 +278,20 @@ export async function checkDrain(
 export async function terminateInstance(
   request: ScalingRequest,
   drain: Drain,
-  config: StackpilotConfig,
-  deps: StepDeps = defaultDeps(),
+  deps: ScalingDeps,
 ): Promise<StepResult> {
-  const stage = stageOf(config, request);
+  const stage = stageOf(deps.config, request);
   const names = stageNames(request.app, request.stage);
-  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  const instance = await describeContainerInstance(
+    names.cluster,
+    drain.containerInstanceArn,
+    deps.clients.ecs,
+  );
   if (instance && !canTerminate(instance))
     throw new InstanceNotEmpty(
       `container instance ${drain.containerInstanceArn} (${drain.ec2InstanceId}) of ${request.app}/${request.stage} is ${instance.status} with ${instance.runningTasksCount} running and ${instance.pendingTasksCount} pending task(s): not terminated`,
     );
-  const group = await describeGroup(names.autoScalingGroup, deps.autoScaling);
+  const group = await describeGroup(names.autoScalingGroup, deps.clients.autoScaling);
   const bounds = intersectBounds(stage.stageConfig.instances, { min: group.minSize, max: group.maxSize });
   const member = group.instances.find((i) => i.instanceId === drain.ec2InstanceId);
   if (!member || member.lifecycleState.startsWith('Terminat')) {
@@ -303,8 +308,8 @@ export async function terminateInstance(
       `terminating ${drain.ec2InstanceId} would leave group ${names.autoScalingGroup} at ${group.desiredCapacity - 1} instances, below its minimum of ${bounds.min}`,
     );
   if (member.protectedFromScaleIn)
-    await setInstanceProtection(names.autoScalingGroup, drain.ec2InstanceId, false, deps.autoScaling);
-  await terminateInstanceInGroup(drain.ec2InstanceId, deps.autoScaling);
+    await setInstanceProtection(names.autoScalingGroup, drain.ec2InstanceId, false, deps.clients.autoScaling);
+  await terminateInstanceInGroup(drain.ec2InstanceId, deps.clients.autoScaling);
   const to = group.desiredCapacity - 1;
   return finish(request, stage, {
     changed: true,
@@ -319,13 +324,17 @@ export async function terminateInstance(
 export async function restoreInstance(
   request: ScalingRequest,
   drain: Drain,
-  deps: StepDeps = defaultDeps(),
+  deps: ScalingDeps,
 ): Promise<{ restored: boolean; reason: string }> {
   const names = stageNames(request.app, request.stage);
-  const instance = await describeContainerInstance(names.cluster, drain.containerInstanceArn, deps.ecs);
+  const instance = await describeContainerInstance(
+    names.cluster,
+    drain.containerInstanceArn,
+    deps.clients.ecs,
+  );
   if (!instance) return { restored: false, reason: `${drain.ec2InstanceId} is no longer registered` };
   if (instance.status !== 'ACTIVE')
-    await setContainerInstanceState(names.cluster, drain.containerInstanceArn, 'ACTIVE', deps.ecs);
+    await setContainerInstanceState(names.cluster, drain.containerInstanceArn, 'ACTIVE', deps.clients.ecs);
   return { restored: true, reason: `${drain.ec2InstanceId} is ACTIVE again` };
 }
 
@@ -346,14 +355,14 @@ export interface AlarmStateResult {
  */
 export async function readAlarmState(
   request: ScalingRequest,
-  deps: Pick<StepDeps, 'cloudWatch'> = defaultDeps(),
+  deps: Pick<ScalingDeps, 'clients'>,
 ): Promise<AlarmStateResult> {
   const names = stageNames(request.app, request.stage);
   const direction = request.direction ?? 'out';
   const opposite = direction === 'out' ? 'in' : 'out';
   const alarmName = request.alarmName ?? names.alarm(request.target, direction);
   const oppositeAlarmName = names.alarm(request.target, opposite);
-  const states = await describeAlarmStates([alarmName, oppositeAlarmName], deps.cloudWatch);
+  const states = await describeAlarmStates([alarmName, oppositeAlarmName], deps.clients.cloudWatch);
   const switches = request.switches ?? 0;
   const decision = afterCooldown(
     { alarmName, state: states.get(alarmName) },
@@ -402,13 +411,14 @@ export interface RearmResult {
 export async function rearmAlarms(
   request: ScalingRequest,
   change: z.output<typeof capacityChangeSchema> | undefined,
-  deps: Pick<StepDeps, 'cloudWatch'> = defaultDeps(),
+  deps: Pick<ScalingDeps, 'clients'>,
 ): Promise<RearmResult> {
   if (!change?.changed) return { rearmed: [], reason: 'the loop changed no capacity: no alarm to re-arm' };
   const names = stageNames(request.app, request.stage);
-  const states = await describeAlarmStates(rearmCandidates(names, request.target), deps.cloudWatch);
+  const states = await describeAlarmStates(rearmCandidates(names, request.target), deps.clients.cloudWatch);
   const rearm = alarmsToRearm(names, request.target, change, states);
-  for (const alarm of rearm) await setAlarmState(alarm.alarmName, 'OK', alarm.reason, deps.cloudWatch);
+  for (const alarm of rearm)
+    await setAlarmState(alarm.alarmName, 'OK', alarm.reason, deps.clients.cloudWatch);
   if (rearm.length > 0) logger.info('alarms re-armed', { alarms: rearm.map((a) => a.alarmName) });
   return {
     rearmed: rearm,

@@ -10,7 +10,7 @@ import { frontDoorParameter } from '#shared/preview/front-door.ts';
 import { PREVIEW_STATE_MACHINE_ARN_ENV } from '#shared/preview/model.ts';
 import { PREVIEW_BUCKET_ENV } from '#shared/preview/records.ts';
 import { acknowledge, arnPrefix, arnToken, wildcardResource } from './nag.ts';
-import { StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
+import { allow, StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `preview` state machine. */
@@ -129,16 +129,6 @@ export class PreviewWorkflow extends Construct {
   private grant(stack: Stack, stages: readonly StageRef[], bucket: s3.IBucket): void {
     const fns = this.functions;
     const expire = this.expireFunction;
-    const allow = (
-      fn: StackpilotFunction,
-      sid: string,
-      actions: string[],
-      resources: string[],
-      conditions?: Record<string, unknown>,
-    ) =>
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
-      );
     const ecs = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'ecs', resource, resourceName });
     const names = stages.map((s) => ({ ...stageNames(s.app, s.stage), every: everyPreview(s.app, s.stage) }));

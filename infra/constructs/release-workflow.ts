@@ -21,7 +21,7 @@ import {
   arnToken,
   wildcardResource,
 } from './nag.ts';
-import { type StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
+import { allow, type StackpilotFunction, stepFunctions } from './stackpilot-function.ts';
 import { definitionPath, StackpilotStateMachine, stepTasks } from './stackpilot-state-machine.ts';
 
 /** The ASL file of the `release` state machine. */
@@ -98,16 +98,6 @@ export class ReleaseWorkflow extends Construct {
         stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role }),
       ),
     );
-    const allow = (
-      fn: StackpilotFunction,
-      sid: string,
-      actions: string[],
-      resources: string[],
-      conditions?: Record<string, unknown>,
-    ) =>
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
-      );
 
     for (const fn of [fns.PrepareRelease, fns.CheckDeployment])
       allow(fn, 'DescribeStageServices', ['ecs:DescribeServices'], serviceArns);

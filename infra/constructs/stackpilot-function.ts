@@ -189,3 +189,16 @@ export function stepFunctions<Step extends string>(
     });
   return fns;
 }
+
+/** Lets `fn` do `actions` on `resources` (with `conditions`), as one statement named `sid`. */
+export function allow(
+  fn: StackpilotFunction,
+  sid: string,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, unknown>,
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+  );
+}

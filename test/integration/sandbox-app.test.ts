@@ -4,7 +4,6 @@
  * killed process is a stopped task with its exit code; real requests scale the service out
  * and back in. All on loopback, with the real git client, in process.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,30 +12,10 @@ import { loadCommand } from '../../sandbox/commands/load.ts';
 import type { ExecutionRecord } from '../../sandbox/runner.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { stageNames } from '../../shared/naming.ts';
+import { sh } from '../support/process.ts';
 
 /** An emulated minute a second; health checks keep their real-time floors (5 s start period). */
 const TIME_SCALE = 60;
-
-function sh(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd,
-        env: {
-          ...process.env,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_AUTHOR_NAME: 'Newcomer',
-          GIT_AUTHOR_EMAIL: 'newcomer@example.com',
-          GIT_COMMITTER_NAME: 'Newcomer',
-          GIT_COMMITTER_EMAIL: 'newcomer@example.com',
-        },
-      },
-      (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
-    );
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

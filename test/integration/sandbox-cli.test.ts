@@ -10,16 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sandbox/cli.ts';
 import { logsCommand } from '../../sandbox/commands/logs.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { captureIo } from '../support/process.ts';
 
 describe('stackpilot CLI against a running sandbox', () => {
   let dir: string;
@@ -47,7 +38,7 @@ describe('stackpilot CLI against a running sandbox', () => {
   });
 
   it('logs: says there is no output yet, then prints what the tasks printed, prefixed by task', async () => {
-    const empty = io();
+    const empty = captureIo();
     expect(await main(at(['logs', 'starter', 'dev']), empty.io)).toBe(0);
     expect(empty.out()).toBe('');
     expect(empty.err()).toBe("no output from starter/dev's tasks\n");
@@ -57,13 +48,13 @@ describe('stackpilot CLI against a running sandbox', () => {
       { timestamp: now - 3_600_000, message: 'an hour ago' },
       { timestamp: now - 1000, message: 'listening on 8080' },
     ]);
-    const all = io();
+    const all = captureIo();
     expect(await main(at(['logs', 'starter', 'dev']), all.io)).toBe(0);
     expect(all.out().trim().split('\n')).toEqual([
       expect.stringMatching(/^\d\d:\d\d:\d\d aaaa1111 an hour ago$/),
       expect.stringMatching(/^\d\d:\d\d:\d\d aaaa1111 listening on 8080$/),
     ]);
-    const recent = io();
+    const recent = captureIo();
     expect(await main(at(['logs', 'starter', 'dev', '--since', '10m', '--json']), recent.io)).toBe(0);
     expect(JSON.parse(recent.out())).toMatchObject({
       task: 'aaaa1111bbbb2222cccc3333dddd4444',
@@ -73,7 +64,7 @@ describe('stackpilot CLI against a running sandbox', () => {
 
   it('logs --follow: prints output as it comes, once', async () => {
     const controller = new AbortController();
-    const t = io();
+    const t = captureIo();
     const following = logsCommand(at(['starter', 'dev', '--follow', '--since', '1s']), t.io, {
       pollMs: 20,
       signal: controller.signal,
@@ -93,7 +84,7 @@ describe('stackpilot CLI against a running sandbox', () => {
   });
 
   it('logs: names the stages when the stage is unknown (exit 2)', async () => {
-    const t = io();
+    const t = captureIo();
     expect(await main(at(['logs', 'starter', 'qa']), t.io)).toBe(2);
     expect(t.err()).toMatch(/no stage starter\/qa in the sandbox; its stages are starter\/dev/);
   });
@@ -108,15 +99,15 @@ describe('stackpilot CLI against a running sandbox', () => {
       }),
     });
     const { name } = (await started.json()) as { name: string };
-    const failed = io();
+    const failed = captureIo();
     expect(await main(at(['watch', name]), failed.io), failed.err()).toBe(1);
     expect(failed.out()).toMatch(/^ {2}-> \S/m);
     expect(failed.err()).toMatch(/^FAILED: /);
 
-    const deployed = io();
+    const deployed = captureIo();
     expect(await main(at(['deploy', 'starter', 'dev']), deployed.io), deployed.err()).toBe(0);
     expect(deployed.err()).toContain('-> Package Source');
-    const last = io();
+    const last = captureIo();
     expect(await main(at(['watch', 'starter', 'dev', '--json']), last.io)).toBe(0);
     expect(JSON.parse(last.out())).toMatchObject({
       status: 'SUCCEEDED',
@@ -134,9 +125,9 @@ describe('stackpilot CLI against a running sandbox', () => {
       body: JSON.stringify({ stateMachine: 'scale', input: operator }),
     });
     const { name } = (await started.json()) as { name: string };
-    const watched = io();
+    const watched = captureIo();
     expect(await main(at(['watch', name]), watched.io), watched.err()).toBe(0);
-    const json = io();
+    const json = captureIo();
     expect(await main(at(['status', '--json']), json.io)).toBe(0);
     const { scaling } = JSON.parse(json.out()) as {
       scaling: { app: string; stage: string; lastAction?: object }[];
@@ -148,7 +139,7 @@ describe('stackpilot CLI against a running sandbox', () => {
       why: `operator: service to ${operator.desiredCount}`,
       execution: name,
     });
-    const text = io();
+    const text = captureIo();
     expect(await main(at(['status']), text.io)).toBe(0);
     expect(text.out()).toMatch(
       new RegExp(`SCALING\\n.*\\nstarter/dev .*-> ${operator.desiredCount} +operator: service to`),

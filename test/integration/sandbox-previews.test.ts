@@ -8,7 +8,6 @@
  * no service, no task-definition revision, no Cloud Map service, no API route or integration,
  * no record.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,39 +17,9 @@ import { prCommand } from '../../sandbox/commands/pr.ts';
 import { statusCommand } from '../../sandbox/commands/status.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { previewNames, stageNames } from '../../shared/naming.ts';
+import { captureIo, sh } from '../support/process.ts';
 
 const TIME_SCALE = 60;
-
-function sh(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd,
-        env: {
-          ...process.env,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_AUTHOR_NAME: 'Reviewer',
-          GIT_AUTHOR_EMAIL: 'reviewer@example.com',
-          GIT_COMMITTER_NAME: 'Reviewer',
-          GIT_COMMITTER_EMAIL: 'reviewer@example.com',
-        },
-      },
-      (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
-    );
-  });
-}
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
 
 describe('a preview per pull request in the sandbox', () => {
   let dir: string;
@@ -79,7 +48,7 @@ describe('a preview per pull request in the sandbox', () => {
     return (await sh('git', ['rev-parse', 'HEAD'], work)).stdout.trim();
   };
   const pr = async (...args: string[]) => {
-    const run = io();
+    const run = captureIo();
     const code = await prCommand([...args, '--url', sandbox.url, '--timeout', '240'], run.io, {
       pollMs: 200,
     });
@@ -143,7 +112,7 @@ describe('a preview per pull request in the sandbox', () => {
     );
     expect(container?.image).toContain(commit);
 
-    const status = io();
+    const status = captureIo();
     expect(await statusCommand(['--url', sandbox.url], status.io)).toBe(0);
     expect(status.out()).toMatch(/PREVIEWS[\s\S]*starter\/dev +#1 +feature +[0-9a-f]{7} +serving/);
   }, 300_000);

@@ -3,7 +3,7 @@
  * clone the starter app with the real git client, commit, push; watch the deploy and the
  * release; drive the CPU load up and down and watch the service and the cluster scale.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../sandbox/runner.ts';
 import { loadConfigFile } from '../../shared/config-file.ts';
+import { sh } from '../support/process.ts';
 
 const BIN = fileURLToPath(new URL('../../sandbox/bin.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,31 +27,6 @@ interface Stage {
   autoScalingGroup?: { min: number; max: number; desired: number };
   lastRelease?: { status: string; commit?: string };
   url?: string;
-}
-
-function sh(
-  command: string,
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd,
-        env: {
-          ...process.env,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_AUTHOR_NAME: 'Newcomer',
-          GIT_AUTHOR_EMAIL: 'newcomer@example.com',
-          GIT_COMMITTER_NAME: 'Newcomer',
-          GIT_COMMITTER_EMAIL: 'newcomer@example.com',
-        },
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 const cli = (args: string[]) => sh(process.execPath, [BIN, ...args], ROOT);

@@ -18,16 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../sandbox/cli.ts';
 import { checkStages } from '../../../sandbox/commands/promote.ts';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { captureIo } from '../../support/process.ts';
 
 const IMAGE =
   '111122223333.dkr.ecr.eu-west-1.amazonaws.com/stackpilot/shop:0a1b2c3d4e5f60718293a4b5c6d7e8f901234567';
@@ -90,7 +81,7 @@ describe('promote --aws', () => {
     });
   }
   const run = async (...args: string[]) => {
-    const t = io();
+    const t = captureIo();
     const code = await main(['promote', ...args, '--aws', '--config', config], t.io);
     return { code, out: t.out(), err: t.err() };
   };
@@ -177,7 +168,7 @@ describe('promote --aws', () => {
 
 describe('promote on the sandbox', () => {
   it('says in one line, exit 1, that no sandbox answers', async () => {
-    const t = io();
+    const t = captureIo();
     expect(await main(['promote', 'starter', 'dev', 'prod', '--url', 'http://127.0.0.1:9'], t.io)).toBe(1);
     expect(t.err()).toBe(
       'stackpilot promote: no sandbox answers at http://127.0.0.1:9: start one with `npm start` (or pass --url)\n',

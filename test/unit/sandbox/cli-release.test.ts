@@ -15,16 +15,7 @@ import { parseConfig } from '#shared/config.ts';
 import { deployCommand, redeployCommand, rollbackCommand } from '../../../sandbox/commands/release.ts';
 import { DeployRequestError, deployRequest } from '../../../sandbox/deploy-request.ts';
 import { ensureStarterRepository, git } from '../../../sandbox/git/repo.ts';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { captureIo } from '../../support/process.ts';
 
 const machineArn = (kind: string) => `arn:aws:states:eu-west-1:111122223333:stateMachine:stackpilot-${kind}`;
 const executionArn = 'arn:aws:states:eu-west-1:111122223333:execution:stackpilot-release:x';
@@ -63,7 +54,7 @@ describe('deploy, rollback and redeploy --aws', () => {
 
   it('rollback starts stackpilot-release with a rollback to the named revision', async () => {
     deployed();
-    const t = io();
+    const t = captureIo();
     expect(await rollbackCommand(['starter', 'dev', '--to', '3', '--aws'], t.io, deps())).toBe(0);
     const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(start?.stateMachineArn).toBe(machineArn('release'));
@@ -78,7 +69,7 @@ describe('deploy, rollback and redeploy --aws', () => {
 
   it('exits 1 when the execution fails, and --json prints the execution', async () => {
     deployed('FAILED');
-    const t = io();
+    const t = captureIo();
     expect(await rollbackCommand(['starter', 'dev', '--aws', '--json'], t.io, deps())).toBe(1);
     expect(JSON.parse(t.out())).toMatchObject({ status: 'FAILED', error: 'NoPreviousRelease' });
   });
@@ -88,7 +79,7 @@ describe('deploy, rollback and redeploy --aws', () => {
     ssm.on(GetParameterCommand, { Name: '/stackpilot/starter/dev/released-image' }).resolves({
       Parameter: { Value: IMAGE },
     });
-    const t = io();
+    const t = captureIo();
     expect(await redeployCommand(['starter', 'dev', '--aws', '--no-wait'], t.io, deps())).toBe(0);
     const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(JSON.parse(start?.input ?? '')).toEqual({ app: 'starter', stage: 'dev', image: IMAGE });
@@ -98,7 +89,7 @@ describe('deploy, rollback and redeploy --aws', () => {
 
   it('redeploy refuses a stage that has released nothing yet', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'none' } });
-    await expect(redeployCommand(['starter', 'dev', '--aws'], io().io, deps())).rejects.toThrow(
+    await expect(redeployCommand(['starter', 'dev', '--aws'], captureIo().io, deps())).rejects.toThrow(
       'starter/dev has no release yet: deploy it first (stackpilot deploy starter dev), or pass --image',
     );
   });
@@ -109,7 +100,7 @@ describe('deploy, rollback and redeploy --aws', () => {
         name: 'CredentialsProviderError',
       }),
     );
-    await expect(rollbackCommand(['starter', 'dev', '--aws'], io().io, deps())).rejects.toThrow(
+    await expect(rollbackCommand(['starter', 'dev', '--aws'], captureIo().io, deps())).rejects.toThrow(
       /^no AWS credentials: set AWS_PROFILE/,
     );
   });
@@ -125,7 +116,7 @@ describe('deploy, rollback and redeploy --aws', () => {
       );
       const commit = 'c'.repeat(40);
       const heads: string[] = [];
-      const t = io();
+      const t = captureIo();
       const code = await deployCommand(['starter', 'dev', '--aws', '--config', config], t.io, {
         ...deps(),
         branchHead: async (url, branch) => {

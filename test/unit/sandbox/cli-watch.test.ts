@@ -11,16 +11,7 @@ import { main } from '../../../sandbox/cli.ts';
 import { ProgressWriter, renderBlock, stepsOfSandbox } from '../../../sandbox/commands/progress.ts';
 import { watchCommand } from '../../../sandbox/commands/watch.ts';
 import type { HistoryEntry } from '../../../sandbox/runner.ts';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { captureIo } from '../../support/process.ts';
 
 /** The escape character of terminal control sequences. */
 const ESC = String.fromCharCode(27);
@@ -71,9 +62,9 @@ describe('the progress of an execution', () => {
   });
 
   it('prints one line per state in a pipe, each once, and redraws one block on a terminal', () => {
-    const pipe = io();
+    const pipe = captureIo();
     const piped = new ProgressWriter(pipe.io.stdout, false);
-    const term = io();
+    const term = captureIo();
     const drawn = new ProgressWriter(term.io.stdout, true);
     for (const upTo of [2, 4, 5, 6, 6]) {
       const view = {
@@ -144,7 +135,7 @@ describe('stackpilot watch --aws', () => {
         stopDate: new Date(at(4)),
         stateMachineArn: 'm',
       });
-    const t = io();
+    const t = captureIo();
     expect(await watchCommand([arn, '--aws'], t.io, { sfn: sfn as unknown as SFNClient, pollMs: 1 })).toBe(0);
     expect(t.out().match(/-> Prepare Release/g)).toHaveLength(1);
   });
@@ -189,7 +180,7 @@ describe('stackpilot watch --aws', () => {
       startDate: new Date(t0),
       stateMachineArn: 'arn:release',
     });
-    const t = io();
+    const t = captureIo();
     expect(
       await watchCommand(['starter', 'dev', '--aws'], t.io, { sfn: sfn as unknown as SFNClient, pollMs: 1 }),
     ).toBe(1);
@@ -202,13 +193,13 @@ describe('stackpilot watch: usage and no sandbox', () => {
     [['watch', 'a', 'b', 'c'], /unexpected argument c/],
     [['watch', 'x', '--timeout', 'never'], /--timeout must be a positive number of seconds, got never/],
   ])('exits 2 naming the fix for %j', async (argv, message) => {
-    const t = io();
+    const t = captureIo();
     expect(await main([...argv, '--url', 'http://127.0.0.1:9'], t.io)).toBe(2);
     expect(t.err()).toMatch(message);
   });
 
   it('says that no sandbox answers (exit 1)', async () => {
-    const t = io();
+    const t = captureIo();
     expect(await main(['watch', 'starter', 'dev', '--url', 'http://127.0.0.1:9'], t.io)).toBe(1);
     expect(t.err()).toBe(
       'stackpilot watch: no sandbox answers at http://127.0.0.1:9: start one with `npm start` (or pass --url)\n',

@@ -100,3 +100,20 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   );
   throw new InvalidInput(`invalid ${what}: ${problems.join('; ')}`);
 }
+
+/** What a Catch puts at its ResultPath: the error's name and its Cause. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string | undefined;
+}
+
+/** The message of a Lambda error's Cause (`{"errorMessage": …}`), or the Cause as it is. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return 'no cause given';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}

@@ -23,7 +23,7 @@ import {
 import { startNamedExecution } from '../aws/stepfunctions.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { requiredEnv } from '../env.ts';
-import { InvalidInput } from '../errors.ts';
+import { causeMessage, InvalidInput } from '../errors.ts';
 import { previewNames, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import { judgeDeployment } from '../release/deployment.ts';
@@ -357,17 +357,6 @@ export function explainFailure(execution: FailedExecution): PreviewFailure {
           ? 'Deploy Preview'
           : 'Check Preview';
   return { error: execution.error.Error, cause: `${step} failed: ${causeMessage(execution.error.Cause)}` };
-}
-
-/** The message of a Lambda error's Cause (`{"errorMessage": …}`), or the Cause as it is. */
-function causeMessage(cause: string | undefined): string {
-  if (!cause) return 'no cause given';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
-  } catch {
-    return cause;
-  }
 }
 
 export interface RemovedPreview {

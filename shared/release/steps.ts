@@ -14,7 +14,7 @@ import { putReleaseFailed } from '../alerts/event-bus.ts';
 import { releaseFailedDetail } from '../alerts/release.ts';
 import { type Clients, clients } from '../aws/clients.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
-import { InvalidInput, parseInput } from '../errors.ts';
+import { type CaughtError, causeMessage, InvalidInput, parseInput } from '../errors.ts';
 import { describeHealthCheck, releaseTimeoutMinutes } from '../health.ts';
 import { ecrRepositoryName, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
@@ -428,17 +428,6 @@ export const rollBackInputSchema = z.object({
 });
 export type RollBackInput = z.output<typeof rollBackInputSchema>;
 
-/** The readable part of a Lambda error's Cause (`{"errorMessage": …}`), or the Cause itself. */
-function causeMessage(cause: string | undefined): string {
-  if (!cause) return 'no cause given';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
-  } catch {
-    return cause;
-  }
-}
-
 /**
  * Roll Back, after a deployment failed, timed out or could not be watched: the tracker of the
  * rollback deployment. When the ECS circuit breaker (or another update) already moved the
@@ -562,25 +551,84 @@ export async function recordRelease(input: RecordReleaseInput, deps: ReleaseDeps
   return key ? { result, key } : { result };
 }
 
-export const leaveStageInputSchema = z.object({ input: z.unknown(), executionArn: z.string().min(1) });
+const caughtSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+/** What Leave Stage gets of a failed release: its state, each step's Catch at its own path. */
+export const failedReleaseSchema = z.object({
+  PrepareError: caughtSchema.optional(),
+  RegisterError: caughtSchema.optional(),
+  UpdateError: caughtSchema.optional(),
+  RollbackError: caughtSchema.optional(),
+  Rollback: z.object({ outcome: z.object({ error: z.string(), cause: z.string() }).optional() }).optional(),
+  RecordError: caughtSchema.optional(),
+});
+export type FailedRelease = z.output<typeof failedReleaseSchema>;
+
+/** What a failed step means for the service, by the path its Catch writes to. */
+const FAILED_STEPS = [
+  ['PrepareError', 'Prepare Release', undefined, 'The service was not changed.'],
+  ['RegisterError', 'Register Task Definition', undefined, 'The service was not changed.'],
+  ['UpdateError', 'Update Service', undefined, 'The service still runs its previous revision.'],
+  [
+    'RollbackError',
+    'Rolling back',
+    'RollbackFailed',
+    'The service may still run the failed revision: check it now.',
+  ],
+] as const;
+const NOT_RECORDED = 'The new revision is live; run the release again to record it.';
+
+/**
+ * What a failed release tells: Error names what failed, Cause reads
+ * `<step> failed: <message>. <what it means for the service>`; after a rollback, its outcome
+ * (what failed and which revision runs now), even when the failed release could not be recorded.
+ */
+export function explainReleaseFailure(failed: FailedRelease): CaughtError {
+  for (const [path, step, error, note] of FAILED_STEPS) {
+    const caught = failed[path];
+    if (caught)
+      return {
+        Error: error ?? caught.Error,
+        Cause: `${step} failed: ${causeMessage(caught.Cause)}. ${note}`,
+      };
+  }
+  if (failed.Rollback?.outcome)
+    return { Error: failed.Rollback.outcome.error, Cause: failed.Rollback.outcome.cause };
+  const cause = causeMessage(failed.RecordError?.Cause);
+  return { Error: 'ReleaseNotRecorded', Cause: `Record Release failed: ${cause}. ${NOT_RECORDED}` };
+}
+
+export const leaveStageInputSchema = z.object({
+  input: z.unknown(),
+  executionArn: z.string().min(1),
+  failed: failedReleaseSchema,
+});
 export type LeaveStageInput = z.output<typeof leaveStageInputSchema>;
 const stageSchema = z.object({ app: z.string().min(1), stage: z.string().min(1) });
 
 /**
- * Leave Stage, on every path to "Release Failed": frees the stage's release lease when this
- * execution holds it (`freed`), so the next release of the stage goes. An input without an app
- * and a stage (a release refused at once) holds nothing.
+ * Leave Stage, on every path to "Release Failed": the release's Error and Cause (see
+ * {@link explainReleaseFailure}), and `freed`, true when this execution held the stage's release
+ * lease and freed it, so the next release of the stage goes. An input without an app and a stage
+ * (a release refused at once) holds nothing. A lease that cannot be freed never hides the
+ * release's failure: the next release finds its holder ended and takes it over.
  */
 export async function leaveReleaseStage(
-  { input, executionArn }: LeaveStageInput,
+  { input, executionArn, failed }: LeaveStageInput,
   deps: ReleaseDeps,
-): Promise<{ freed: boolean }> {
+): Promise<CaughtError & { freed: boolean }> {
+  const failure = explainReleaseFailure(failed);
   const stage = stageSchema.safeParse(input);
-  if (!stage.success) return { freed: false };
+  if (!stage.success) return { ...failure, freed: false };
   const { app, stage: name } = stage.data;
-  const freed = await leaveStage(historyBucket(), app, name, executionArn, deps.clients.s3);
-  logger.info('stage left', { ...stage.data, freed });
-  return { freed };
+  try {
+    const freed = await leaveStage(historyBucket(), app, name, executionArn, deps.clients.s3);
+    logger.info('stage left', { ...stage.data, freed });
+    return { ...failure, freed };
+  } catch (error) {
+    logger.error('could not leave the stage', { ...stage.data, error });
+    return { ...failure, freed: false };
+  }
 }
 
 /**

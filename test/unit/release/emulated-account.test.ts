@@ -63,6 +63,7 @@ describe('release on the emulated account', () => {
         'Check Rollback': check,
         'Record Release': task(steps.record),
         'Record Failed Release': task(steps.record),
+        'Leave Stage': task(steps.leave),
       },
     });
   const running = async () => (await describeService(names.cluster, names.service)).taskDefinition;

@@ -93,6 +93,8 @@ export class ExecutionNotifications extends Construct {
       workflow: 'release',
       description: 'stackpilot release: sends a failed release to the alerts of its stage',
       timeout: Duration.seconds(20),
+      // Its step's dependencies are the release's (releaseDeps()), which read the configuration.
+      config: props.config,
     });
     this.routeReleaseAlertFunction.addToRolePolicy(
       new iam.PolicyStatement({

@@ -12,7 +12,15 @@ import { actionOf, releaseInputSchemaFor } from '#events/release.ts';
 import type { ExecutionStatusChange } from '#events/step-functions-execution.ts';
 import { putReleaseFailed } from '../alerts/event-bus.ts';
 import { releaseFailedDetail } from '../alerts/release.ts';
-import { type Clients, clients } from '../aws/clients.ts';
+import {
+  type Clients,
+  ecrClient,
+  ecsClient,
+  eventBridgeClient,
+  s3Client,
+  sfnClient,
+  ssmClient,
+} from '../aws/clients.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { type CaughtError, causeMessage, InvalidInput, parseInput } from '../errors.ts';
 import { describeHealthCheck, releaseTimeoutMinutes } from '../health.ts';
@@ -57,11 +65,21 @@ import { releaseTags, startTracker, timing } from './tracker.ts';
 export interface ReleaseDeps {
   readonly clients: Pick<Clients, 'ecr' | 'ecs' | 'eventBridge' | 's3' | 'sfn' | 'ssm'>;
   readonly now: () => Date;
+  readonly config: StackpilotConfig;
 }
 
-/** The deployed functions' dependencies: the shared clients and the system clock. */
+/** The deployed functions' dependencies: the named shared clients, the system clock, the bundled configuration. */
 export function releaseDeps(): ReleaseDeps {
-  return { clients, now: () => new Date() };
+  // The named clients, not the whole record: each function's bundle carries only these SDK clients.
+  const clients = {
+    ecr: ecrClient,
+    ecs: ecsClient,
+    eventBridge: eventBridgeClient,
+    s3: s3Client,
+    sfn: sfnClient,
+    ssm: ssmClient,
+  };
+  return { clients, now: () => new Date(), config: runtimeConfig() };
 }
 
 export const prepareReleaseInputSchema = z.object({
@@ -93,7 +111,7 @@ export async function prepareRelease(
 ): Promise<PreparedRelease> {
   const { input: raw, executionName, executionArn, executionStartTime } = event;
   const input = parseInput(releaseInputSchemaFor(raw), raw, 'release input');
-  const config = runtimeConfig();
+  const config = deps.config;
   const stage = findStage(config, input.app, input.stage);
   if (!stage) {
     const known = Object.entries(config.apps).flatMap(([app, a]) =>
@@ -376,7 +394,7 @@ export async function checkDeployment(
       .filter((e) => (e.createdAt?.getTime() ?? 0) >= since && e.message)
       .map((e) => e.message as string);
     const timedOut = verdict.state === 'IN_PROGRESS';
-    const stage = findStage(runtimeConfig(), release.app, release.stage);
+    const stage = findStage(deps.config, release.app, release.stage);
     const { containerPort, healthCheck, healthCheckPath } = stage?.appConfig ?? {};
     const classification = classifyFailure({
       ...(healthCheck && containerPort && healthCheckPath

@@ -117,3 +117,14 @@ export function causeMessage(cause: string | undefined): string {
     return cause;
   }
 }
+
+/**
+ * A caught error as the execution ends with it: Cause `<step> failed: <message>`. The message of
+ * our own errors (a plain name: `InvalidInput`, `TransientError`) is read out of the Lambda Cause
+ * document; the platform's (`Lambda.*`, `States.*`, `Runtime.*`) keep their Cause as it is.
+ */
+export function explainCaught(step: string, caught: CaughtError): CaughtError {
+  const own = !caught.Error.includes('.');
+  const message = own ? causeMessage(caught.Cause) : (caught.Cause ?? 'no cause given');
+  return { Error: caught.Error, Cause: `${step} failed: ${message}` };
+}

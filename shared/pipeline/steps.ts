@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { type Clients, codePipelineClient } from '../aws/clients.ts';
+import { type CaughtError, explainCaught } from '../errors.ts';
 import { logger } from '../powertools.ts';
 import { assessCheck, type PipelineCheck } from './check.ts';
 import { getPipelineExecution, listActionExecutions, startPipelineExecution } from './codepipeline.ts';
@@ -127,4 +128,26 @@ export async function checkPipeline(input: CheckPipelineInput, deps: PipelineDep
   });
   logger.info('pipeline checked', { ...check });
   return check;
+}
+
+/** Explain Failure's input: the deploy's state when a step failed, `error` as its Catch put it. */
+export const failedDeploySchema = z.object({
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+  PackageSourceResult: z.unknown().optional(),
+  StartPipelineResult: z.unknown().optional(),
+});
+export type FailedDeploy = z.output<typeof failedDeploySchema>;
+
+/**
+ * Explain Failure: the caught error with Cause `<step> failed: <message>`, the step being the
+ * first whose result the deploy does not have (Check Pipeline once the pipeline started).
+ */
+export function explainDeployFailure(failed: FailedDeploy): CaughtError {
+  const step =
+    failed.PackageSourceResult === undefined
+      ? 'Package Source'
+      : failed.StartPipelineResult === undefined
+        ? 'Start Pipeline'
+        : 'Check Pipeline';
+  return explainCaught(step, failed.error);
 }

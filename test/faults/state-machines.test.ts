@@ -81,7 +81,16 @@ const DEPLOY_ROUTE: Route = {
   invariants: deployInvariants,
 };
 
-const routes: Route[] = [DEPLOY_ROUTE, ...ROUTES];
+/** CodePipeline keeps refusing the start: Start Pipeline fails, and Explain Failure says so. */
+const FAILED_DEPLOY_ROUTE: Route = {
+  ...DEPLOY_ROUTE,
+  name: 'deploy a pushed commit whose pipeline cannot start',
+  prefaults: [
+    { service: 'codePipeline', command: 'StartPipelineExecution', mode: 'always', state: 'Start Pipeline' },
+  ],
+};
+
+const routes: Route[] = [DEPLOY_ROUTE, FAILED_DEPLOY_ROUTE, ...ROUTES];
 
 /** A route run: how the execution ended, the AWS calls each Task state made, what it left half done. */
 interface RouteRun {

@@ -37,6 +37,8 @@ describe('release on the emulated account', () => {
     removeDataDir(dataDir);
   });
 
+  // The release's deps read the configuration when they are made, here, before beforeAll runs.
+  process.env[CONFIG_ENV] = JSON.stringify(testConfig());
   const steps = releaseSteps({ ...releaseDeps(), now: () => new Date(setup.clock.now()) });
   const task =
     <T>(fn: (input: unknown) => Promise<T>) =>

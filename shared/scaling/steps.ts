@@ -6,10 +6,11 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { autoScalingClient, cloudWatchClient, ecsClient } from '../aws/clients.ts';
+import { autoScalingClient, cloudWatchClient, ecsClient, s3Client } from '../aws/clients.ts';
 import { findStage, runtimeConfig, type StackpilotConfig, type StageRef } from '../config.ts';
-import { InvalidInput } from '../errors.ts';
+import { type CaughtError, causeMessage, InvalidInput } from '../errors.ts';
 import { stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import {
@@ -41,6 +42,7 @@ import {
 import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
 import type { ScalingRequest } from './interpret.ts';
+import { guardBucket, releaseScalingLease } from './lease-store.ts';
 
 /** What the steps use: the AWS clients, the clock and the configuration (tests and the sandbox pass their own). */
 export interface ScalingDeps {
@@ -48,6 +50,7 @@ export interface ScalingDeps {
     readonly ecs: ECSClient;
     readonly autoScaling: AutoScalingClient;
     readonly cloudWatch: CloudWatchClient;
+    readonly s3: S3Client;
   };
   readonly now: () => Date;
   readonly config: StackpilotConfig;
@@ -56,7 +59,7 @@ export interface ScalingDeps {
 /** The deployed functions' dependencies: the named shared clients, the clock, the bundled configuration. */
 export function scalingDeps(): ScalingDeps {
   return {
-    clients: { ecs: ecsClient, autoScaling: autoScalingClient, cloudWatch: cloudWatchClient },
+    clients: { ecs: ecsClient, autoScaling: autoScalingClient, cloudWatch: cloudWatchClient, s3: s3Client },
     now: () => new Date(),
     config: runtimeConfig(),
   };
@@ -427,4 +430,110 @@ export async function rearmAlarms(
         ? `re-armed ${rearm.map((a) => a.alarmName).join(', ')}`
         : 'no alarm to re-arm: none of the candidates is in ALARM',
   };
+}
+
+const caughtSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+/** A failed execution's state as Release Lease After Failure gets it: each step's Catch writes its own path. */
+export const failedScalingSchema = z.object({
+  InterpretResult: z
+    .object({ app: z.string().min(1), stage: z.string().min(1), target: z.enum(['service', 'cluster']) })
+    .optional(),
+  LeaseResult: z.object({ acquired: z.boolean() }).optional(),
+  DrainResult: z.object({ containerInstanceArn: z.string(), ec2InstanceId: z.string() }).partial().optional(),
+  DrainCheckResult: z.object({ message: z.string() }).optional(),
+  InterpretError: caughtSchema.optional(),
+  LeaseError: caughtSchema.optional(),
+  ScaleServiceError: caughtSchema.optional(),
+  ScaleClusterOutError: caughtSchema.optional(),
+  AlarmReadError: caughtSchema.optional(),
+  DrainError: caughtSchema.optional(),
+  DrainCheckError: caughtSchema.optional(),
+  TerminateError: caughtSchema.optional(),
+  RestoreError: caughtSchema.optional(),
+  RestoreAfterError: caughtSchema.optional(),
+});
+export type FailedScaling = z.output<typeof failedScalingSchema>;
+
+export const releaseAfterFailureInputSchema = z.object({
+  owner: z.string().min(1),
+  failed: failedScalingSchema,
+});
+export type ReleaseAfterFailureInput = z.output<typeof releaseAfterFailureInputSchema>;
+
+/** The restores, whose failure leaves the drained instance DRAINING, then the steps, by their Catch's path. */
+const RESTORE_STEPS = [
+  ['RestoreAfterError', 'Restore Instance After Error'],
+  ['RestoreError', 'Restore Instance'],
+] as const;
+const FAILED_STEPS = [
+  ['InterpretError', 'Interpret Event'],
+  ['LeaseError', 'Acquire Lease'],
+  ['ScaleServiceError', 'Scale Service'],
+  ['ScaleClusterOutError', 'Scale Cluster Out'],
+  ['AlarmReadError', 'Read Alarm State'],
+  ['DrainError', 'Drain Instance'],
+  ['DrainCheckError', 'Check Drain'],
+  ['TerminateError', 'Terminate Instance'],
+] as const;
+
+/**
+ * `<step> failed: <message>`: a function's own error carries a Lambda error document as Cause
+ * (its `errorMessage` is told); the Lambda service's and Step Functions' keep their Cause.
+ */
+function stepFailed(step: string, caught: CaughtError): string {
+  const cause = caught.Cause ?? 'no cause given';
+  return `${step} failed: ${cause.startsWith('{"errorType"') ? causeMessage(cause) : cause}`;
+}
+
+/**
+ * What a failed scaling tells: a restore that failed leaves its instance DRAINING
+ * (`InstanceLeftDraining`, with the command that sets it ACTIVE); otherwise the failed step's
+ * error, Cause `<step> failed: <message>`; otherwise the drain timed out (`DrainTimeout`, Check
+ * Drain's message).
+ */
+export function explainScalingFailure(failed: FailedScaling): CaughtError {
+  for (const [path, step] of RESTORE_STEPS) {
+    const caught = failed[path];
+    if (!caught) continue;
+    const { app = '', stage = '' } = failed.InterpretResult ?? {};
+    const { containerInstanceArn: arn, ec2InstanceId } = failed.DrainResult ?? {};
+    const { cluster } = stageNames(app, stage);
+    return {
+      Error: 'InstanceLeftDraining',
+      Cause: `${stepFailed(step, caught)}; container instance ${arn} (${ec2InstanceId}) is still DRAINING in cluster ${cluster}: set it ACTIVE with \`aws ecs update-container-instances-state --cluster ${cluster} --container-instances ${arn} --status ACTIVE\``,
+    };
+  }
+  for (const [path, step] of FAILED_STEPS) {
+    const caught = failed[path];
+    if (caught) return { Error: caught.Error, Cause: stepFailed(step, caught) };
+  }
+  return { Error: 'DrainTimeout', Cause: failed.DrainCheckResult?.message ?? 'the drain timed out' };
+}
+
+/**
+ * Release Lease After Failure, on every failure path: the failure's Error and Cause (see
+ * {@link explainScalingFailure}), and the (stage, target) lease given back when this execution
+ * took it, so the next event for the target may try again. A lease that cannot be given back
+ * never hides the failure: it expires, and the next loop takes it over.
+ */
+export async function releaseAfterFailure(
+  { owner, failed }: ReleaseAfterFailureInput,
+  deps: Pick<ScalingDeps, 'clients'>,
+): Promise<CaughtError & { released: boolean; reason: string }> {
+  const failure = explainScalingFailure(failed);
+  const lease = failed.InterpretResult;
+  if (!lease || failed.LeaseResult?.acquired !== true)
+    return { ...failure, released: false, reason: 'no lease taken' };
+  try {
+    const bucket = guardBucket();
+    return { ...failure, ...(await releaseScalingLease({ ...lease, owner, bucket }, deps.clients.s3)) };
+  } catch (error) {
+    logger.error('could not release the lease', { ...lease, error });
+    return {
+      ...failure,
+      released: false,
+      reason: `the lease could not be released: ${(error as Error).message}`,
+    };
+  }
 }

@@ -507,9 +507,8 @@ describe('scale state machine: cluster', () => {
     expect(account.instance(instanceId)?.status).toBe('ACTIVE');
     expect(account.count('TerminateInstanceInAutoScalingGroup')).toBe(0);
     expect(account.groupDesired()).toBe(2);
-    expect(result.statesEntered.slice(-4)).toEqual([
+    expect(result.statesEntered.slice(-3)).toEqual([
       'Restore Instance',
-      'Describe Drain Timeout',
       'Release Lease After Failure',
       'Scaling Failed',
     ]);

@@ -13,8 +13,6 @@ import {
   ListServicesCommand,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
   type Service,
   ServiceNotActiveException,
   ServiceNotFoundException,
@@ -22,6 +20,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stageNames } from '#shared/naming.ts';
+import { registerAs } from '../support/revisions.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount } from './support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -48,23 +47,7 @@ describe('emulated ECS: preview services and their removal', () => {
 
   /** A revision of the preview's family: the stage's revision under another family. */
   async function registerPreview(): Promise<string> {
-    const { taskDefinition } = await ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: names.taskFamily }),
-    );
-    const {
-      taskDefinitionArn: _a,
-      revision: _r,
-      status: _s,
-      registeredAt: _t,
-      registeredBy: _b,
-      compatibilities: _c,
-      requiresAttributes: _q,
-      ...rest
-    } = taskDefinition ?? {};
-    const out = await ecs.send(
-      new RegisterTaskDefinitionCommand({ ...(rest as RegisterTaskDefinitionCommandInput), family: PREVIEW }),
-    );
-    return out.taskDefinition?.taskDefinitionArn ?? '';
+    return registerAs(ecs, names.taskFamily, PREVIEW);
   }
 
   /** The preview's CreateService, as the preview state machine sends it (standard tier). */

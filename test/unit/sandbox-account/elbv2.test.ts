@@ -1,11 +1,8 @@
 import {
   CreateServiceCommand as CreateEcsServiceCommand,
   DeleteServiceCommand as DeleteEcsServiceCommand,
-  DescribeTaskDefinitionCommand,
   ECSClient,
   InvalidParameterException,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
 import {
   AddTagsCommand,
@@ -30,6 +27,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stageNames } from '#shared/naming.ts';
+import { registerAs } from '../support/revisions.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -93,30 +91,12 @@ describe('emulated ELBv2', () => {
 
   /** A preview's ECS service, one task of the stage's revision, registered in the target group. */
   async function createPreviewService(targetGroupArn: string) {
-    const { taskDefinition } = await ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: names.taskFamily }),
-    );
-    const {
-      taskDefinitionArn: _a,
-      revision: _r,
-      status: _s,
-      registeredAt: _t,
-      registeredBy: _b,
-      compatibilities: _c,
-      requiresAttributes: _q,
-      ...rest
-    } = taskDefinition ?? {};
-    const registered = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        ...(rest as RegisterTaskDefinitionCommandInput),
-        family: PREVIEW_SERVICE,
-      }),
-    );
+    const registeredArn = await registerAs(ecs, names.taskFamily, PREVIEW_SERVICE);
     return ecs.send(
       new CreateEcsServiceCommand({
         cluster: names.cluster,
         serviceName: PREVIEW_SERVICE,
-        taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+        taskDefinition: registeredArn,
         desiredCount: 1,
         loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 80 }],
       }),

@@ -13,10 +13,7 @@ import {
 import {
   CreateServiceCommand as CreateEcsServiceCommand,
   type CreateServiceCommandInput as CreateEcsServiceInput,
-  DescribeTaskDefinitionCommand,
   ECSClient,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
 import {
   CreateRuleCommand,
@@ -36,6 +33,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stageNames } from '#shared/naming.ts';
 import { MemoryLogSink } from '../../../sandbox/tasks/logs.ts';
 import { TaskSupervisor } from '../../../sandbox/tasks/supervisor.ts';
+import { registerAs } from '../support/revisions.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -78,27 +76,12 @@ describe("a stage's front door routes a preview's path to the preview's tasks", 
     setup: Awaited<ReturnType<typeof start>>,
     target: Pick<CreateEcsServiceInput, 'serviceRegistries' | 'loadBalancers'>,
   ): Promise<void> {
-    const { taskDefinition } = await setup.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: names.taskFamily }),
-    );
-    const {
-      taskDefinitionArn: _a,
-      revision: _r,
-      status: _s,
-      registeredAt: _t,
-      registeredBy: _b,
-      compatibilities: _c,
-      requiresAttributes: _q,
-      ...rest
-    } = taskDefinition ?? {};
-    const registered = await setup.ecs.send(
-      new RegisterTaskDefinitionCommand({ ...(rest as RegisterTaskDefinitionCommandInput), family: PREVIEW }),
-    );
+    const registeredArn = await registerAs(setup.ecs, names.taskFamily, PREVIEW);
     await setup.ecs.send(
       new CreateEcsServiceCommand({
         cluster: names.cluster,
         serviceName: PREVIEW,
-        taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+        taskDefinition: registeredArn,
         desiredCount: 1,
         ...target,
       }),

@@ -1,10 +1,7 @@
 import {
   CreateServiceCommand as CreateEcsServiceCommand,
   DeleteServiceCommand as DeleteEcsServiceCommand,
-  DescribeTaskDefinitionCommand,
   ECSClient,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
 import {
   CreateServiceCommand,
@@ -23,6 +20,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stageNames } from '#shared/naming.ts';
 import { createEmulatedAccount, manualClock } from '../../../sandbox/account/index.ts';
+import { registerAs } from '../support/revisions.ts';
 import { clientConfig, newDataDir, removeDataDir, testAccount, testConfig } from './support.ts';
 
 const names = stageNames('shop', 'dev');
@@ -65,28 +63,13 @@ describe('emulated Cloud Map', () => {
 
   /** Runs a preview's ECS service registered in the Cloud Map service (one task, from the stage's revision). */
   async function runPreview(registryArn: string, n: number): Promise<void> {
-    const { taskDefinition } = await ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: names.taskFamily }),
-    );
-    const {
-      taskDefinitionArn: _a,
-      revision: _r,
-      status: _s,
-      registeredAt: _t,
-      registeredBy: _b,
-      compatibilities: _c,
-      requiresAttributes: _q,
-      ...rest
-    } = taskDefinition ?? {};
     const family = `${names.taskFamily}-pr-${n}`;
-    const registered = await ecs.send(
-      new RegisterTaskDefinitionCommand({ ...(rest as RegisterTaskDefinitionCommandInput), family }),
-    );
+    const registeredArn = await registerAs(ecs, names.taskFamily, family);
     await ecs.send(
       new CreateEcsServiceCommand({
         cluster: names.cluster,
         serviceName: family,
-        taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+        taskDefinition: registeredArn,
         desiredCount: 1,
         serviceRegistries: [{ registryArn, containerName: 'app', containerPort: 80 }],
       }),

@@ -24,7 +24,7 @@ export interface WatchedChangeOptions {
   readonly commit: string;
   /** The commit the branch was at before the push. */
   readonly before: string;
-  /** Whether a repository path concerns the app (`shared/webhook/watch.ts`). */
+  /** Whether a repository path concerns the app (`shared/source/watch.ts`). */
   readonly matches: (path: string) => boolean;
   readonly credentials?: GitCredentials;
   /** Parent of the folder the commit before is fetched into. */

@@ -11,11 +11,11 @@ import { findStage, normalizeRepoUrl, runtimeConfig, type StackpilotConfig } fro
 import { requiredEnv } from '../env.ts';
 import { InvalidInput } from '../errors.ts';
 import { previewSourceKey, stageNames } from '../naming.ts';
-import { pathMatcher, watchGlobs } from '../webhook/watch.ts';
 import { brief, SourceBucketNotVersioned } from './errors.ts';
 import { tokenCredentials } from './fetch-commit.ts';
 import { packageSource } from './package-source.ts';
 import { readRepositoryToken } from './token.ts';
+import { pathMatcher, watchGlobs } from './watch.ts';
 
 /** What the step uses: S3 and Secrets Manager, the configuration, the bucket and a work folder. */
 export interface SourceDeps {

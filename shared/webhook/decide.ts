@@ -13,9 +13,9 @@ import {
   type StageRef,
   stagesTracking,
 } from '#shared/config.ts';
+import { pathMatcher, samplePaths, watchGlobs } from '../source/watch.ts';
 import type { Push } from './push.ts';
 import { type Provider, sha256Hex } from './request.ts';
-import { pathMatcher, samplePaths, watchGlobs } from './watch.ts';
 
 export type EventKind = { kind: 'push' } | { kind: 'pull-request' } | { kind: 'ignored'; ignored: string };
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_ENV } from '../../shared/config.ts';
 import { watchedPathChanged } from '../../shared/source/changed-paths.ts';
 import { fetchCommit } from '../../shared/source/fetch-commit.ts';
-import { pathMatcher } from '../../shared/webhook/watch.ts';
+import { pathMatcher } from '../../shared/source/watch.ts';
 import { commitFiles, createRepo, git } from './support/git-repo.ts';
 import { type GitServer, startGitServer } from './support/git-server.ts';
 import { packageSourceTask } from './support/package-source.ts';

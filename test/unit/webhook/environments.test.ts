@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
+import { pathMatcher, watchGlobs } from '#shared/source/watch.ts';
 import { decidePush } from '#shared/webhook/decide.ts';
 import { type Push, parseGithubPush, parseGitlabPush } from '#shared/webhook/push.ts';
-import { pathMatcher, watchGlobs } from '#shared/webhook/watch.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,

@@ -8,7 +8,6 @@
  * the latter answered by the local runner's task tokens.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import {
   CodePipelineClient,
   GetPipelineExecutionCommand,
@@ -46,13 +45,7 @@ import { findStage } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
 import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
 import { checkPipeline, checkPipelineInputSchema, pipelineDeps } from '../../../shared/pipeline/steps.ts';
-
-/** asl-validator ships no type declarations: its call signature, as used here. */
-type AslValidator = (
-  definition: unknown,
-  options: { checkArn: boolean; checkPaths: boolean },
-) => { isValid: boolean; errorsText: (separator?: string) => string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+import { aslValidator } from '../support/asl.ts';
 
 const sampleInput = JSON.parse(
   readFileSync(new URL('../../../events/samples/deploy-input.json', import.meta.url), 'utf8'),

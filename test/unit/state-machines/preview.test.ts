@@ -5,7 +5,6 @@
  * here: which states run, in which order, and how every failure ends.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { loadDefinition, runStateMachine, type TaskHandlers } from '../../../sandbox/state-machines.ts';
 import { TransientError } from '../../../shared/errors.ts';
@@ -15,12 +14,7 @@ import {
   PreviewStillDraining,
 } from '../../../shared/preview/errors.ts';
 import { explainFailure, failedExecutionSchema } from '../../../shared/preview/steps.ts';
-
-type AslValidator = (
-  definition: unknown,
-  options: { checkArn: boolean; checkPaths: boolean },
-) => { isValid: boolean; errorsText: (separator?: string) => string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+import { aslValidator } from '../support/asl.ts';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));

@@ -6,7 +6,6 @@
  * the clock by the wait the Wait state before it would have taken.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Tag } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allStates, loadDefinition, placeholdersOf } from '../../../sandbox/state-machines.ts';
@@ -15,14 +14,8 @@ import { loadConfigFile } from '../../../shared/config-file.ts';
 import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { deriveTaskDefinition, READ_ONLY_FIELDS } from '../../../shared/release/task-definition.ts';
 import { commitOf, createReleaseAccount, type ReleaseAccount } from '../release/release-tasks.ts';
+import { aslValidator } from '../support/asl.ts';
 import { awsError, direct, throttling } from '../support/emulated-account.ts';
-
-/** asl-validator ships no type declarations: its call signature, as used here. */
-type AslValidator = (
-  definition: unknown,
-  options: { checkArn: boolean; checkPaths: boolean },
-) => { isValid: boolean; errorsText: (separator?: string) => string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../../events/samples/${name}`, import.meta.url), 'utf8'));

@@ -119,12 +119,12 @@ export function causeMessage(cause: string | undefined): string {
 }
 
 /**
- * A caught error as the execution ends with it: Cause `<step> failed: <message>`. The message of
- * our own errors (a plain name: `InvalidInput`, `TransientError`) is read out of the Lambda Cause
- * document; the platform's (`Lambda.*`, `States.*`, `Runtime.*`) keep their Cause as it is.
+ * A caught error as the execution ends with it: Cause `<step> failed: <message>`. The message is
+ * read out of a Lambda error document (`{"errorType": …, "errorMessage": …}`), whoever threw it:
+ * our own errors and the platform's (`Runtime.ExitError`, `Sandbox.Timedout`) alike; any other
+ * Cause (`States.Timeout`'s sentence) is told as it is. Every state machine explains its failures
+ * through this one rule.
  */
 export function explainCaught(step: string, caught: CaughtError): CaughtError {
-  const own = !caught.Error.includes('.');
-  const message = own ? causeMessage(caught.Cause) : (caught.Cause ?? 'no cause given');
-  return { Error: caught.Error, Cause: `${step} failed: ${message}` };
+  return { Error: caught.Error, Cause: `${step} failed: ${causeMessage(caught.Cause)}` };
 }

@@ -23,7 +23,7 @@ import {
 import { startNamedExecution } from '../aws/stepfunctions.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { requiredEnv } from '../env.ts';
-import { causeMessage, InvalidInput } from '../errors.ts';
+import { explainCaught, InvalidInput } from '../errors.ts';
 import { previewNames, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import { judgeDeployment } from '../release/deployment.ts';
@@ -356,7 +356,8 @@ export function explainFailure(execution: FailedExecution): PreviewFailure {
         : !execution.deployment
           ? 'Deploy Preview'
           : 'Check Preview';
-  return { error: execution.error.Error, cause: `${step} failed: ${causeMessage(execution.error.Cause)}` };
+  const explained = explainCaught(step, execution.error);
+  return { error: explained.Error, cause: explained.Cause ?? '' };
 }
 
 export interface RemovedPreview {

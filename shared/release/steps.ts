@@ -22,7 +22,7 @@ import {
   ssmClient,
 } from '../aws/clients.ts';
 import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
-import { type CaughtError, causeMessage, InvalidInput, parseInput } from '../errors.ts';
+import { type CaughtError, causeMessage, explainCaught, InvalidInput, parseInput } from '../errors.ts';
 import { describeHealthCheck, releaseTimeoutMinutes } from '../health.ts';
 import { ecrRepositoryName, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
@@ -604,16 +604,15 @@ const NOT_RECORDED = 'The new revision is live; run the release again to record 
 export function explainReleaseFailure(failed: FailedRelease): CaughtError {
   for (const [path, step, error, note] of FAILED_STEPS) {
     const caught = failed[path];
-    if (caught)
-      return {
-        Error: error ?? caught.Error,
-        Cause: `${step} failed: ${causeMessage(caught.Cause)}. ${note}`,
-      };
+    if (caught) {
+      const explained = explainCaught(step, caught);
+      return { Error: error ?? explained.Error, Cause: `${explained.Cause}. ${note}` };
+    }
   }
   if (failed.Rollback?.outcome)
     return { Error: failed.Rollback.outcome.error, Cause: failed.Rollback.outcome.cause };
-  const cause = causeMessage(failed.RecordError?.Cause);
-  return { Error: 'ReleaseNotRecorded', Cause: `Record Release failed: ${cause}. ${NOT_RECORDED}` };
+  const { Cause } = explainCaught('Record Release', failed.RecordError ?? { Error: 'unknown' });
+  return { Error: 'ReleaseNotRecorded', Cause: `${Cause}. ${NOT_RECORDED}` };
 }
 
 export const leaveStageInputSchema = z.object({

@@ -10,7 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { autoScalingClient, cloudWatchClient, ecsClient, s3Client } from '../aws/clients.ts';
 import { findStage, runtimeConfig, type StackpilotConfig, type StageRef } from '../config.ts';
-import { type CaughtError, causeMessage, InvalidInput } from '../errors.ts';
+import { type CaughtError, explainCaught, InvalidInput } from '../errors.ts';
 import { stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import {
@@ -478,15 +478,6 @@ const FAILED_STEPS = [
 ] as const;
 
 /**
- * `<step> failed: <message>`: a function's own error carries a Lambda error document as Cause
- * (its `errorMessage` is told); the Lambda service's and Step Functions' keep their Cause.
- */
-function stepFailed(step: string, caught: CaughtError): string {
-  const cause = caught.Cause ?? 'no cause given';
-  return `${step} failed: ${cause.startsWith('{"errorType"') ? causeMessage(cause) : cause}`;
-}
-
-/**
  * What a failed scaling tells: a restore that failed leaves its instance DRAINING
  * (`InstanceLeftDraining`, with the command that sets it ACTIVE); otherwise the failed step's
  * error, Cause `<step> failed: <message>`; otherwise the drain timed out (`DrainTimeout`, Check
@@ -501,12 +492,12 @@ export function explainScalingFailure(failed: FailedScaling): CaughtError {
     const { cluster } = stageNames(app, stage);
     return {
       Error: 'InstanceLeftDraining',
-      Cause: `${stepFailed(step, caught)}; container instance ${arn} (${ec2InstanceId}) is still DRAINING in cluster ${cluster}: set it ACTIVE with \`aws ecs update-container-instances-state --cluster ${cluster} --container-instances ${arn} --status ACTIVE\``,
+      Cause: `${explainCaught(step, caught).Cause}; container instance ${arn} (${ec2InstanceId}) is still DRAINING in cluster ${cluster}: set it ACTIVE with \`aws ecs update-container-instances-state --cluster ${cluster} --container-instances ${arn} --status ACTIVE\``,
     };
   }
   for (const [path, step] of FAILED_STEPS) {
     const caught = failed[path];
-    if (caught) return { Error: caught.Error, Cause: stepFailed(step, caught) };
+    if (caught) return explainCaught(step, caught);
   }
   return { Error: 'DrainTimeout', Cause: failed.DrainCheckResult?.message ?? 'the drain timed out' };
 }

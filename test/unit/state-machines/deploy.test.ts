@@ -552,7 +552,7 @@ describe('deploy state machine', () => {
     expect(codePipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 1);
   });
 
-  it('keeps the raw Cause of an error the step does not name, prefixed with the step', async () => {
+  it('tells the message of a platform error the step does not name, prefixed with the step', async () => {
     const oom = Object.assign(new Error('Runtime exited with error: signal: killed'), {
       name: 'Runtime.ExitError',
     });
@@ -561,7 +561,7 @@ describe('deploy state machine', () => {
     const result = await run(sampleInput, tasks(source.task));
 
     expect(result.error).toBe('Runtime.ExitError');
-    expect(result.cause).toMatch(/^Package Source failed: \{"errorType":"Runtime.ExitError"/);
+    expect(result.cause).toBe('Package Source failed: Runtime exited with error: signal: killed');
   });
 });
 

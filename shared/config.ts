@@ -19,6 +19,7 @@ import {
   type ResolvedEnvironment,
   secretsSchema,
 } from './environment.ts';
+import { InvalidInput } from './errors.ts';
 import { healthCheckSchema } from './health.ts';
 import { stageResourceName } from './naming.ts';
 
@@ -523,6 +524,21 @@ export function findStage(config: StackpilotConfig, app: string, stage: string):
   const appConfig = config.apps[app];
   const stageConfig = appConfig?.stages[stage];
   return appConfig && stageConfig ? { app, stage, appConfig, stageConfig } : undefined;
+}
+
+/**
+ * The named stage with its app's preview settings, refusing (`InvalidInput`) a stage that does
+ * not run the app's previews: Package Source and every preview step ask this one question.
+ */
+export function findPreviewStage(config: StackpilotConfig, app: string, stage: string) {
+  const ref = findStage(config, app, stage);
+  const previews = ref?.appConfig.previews;
+  if (!ref || !previews || previews.stage !== stage) {
+    throw new InvalidInput(
+      `app ${app} runs no previews in stage ${stage} (stackpilot.yml: apps.${app}.previews.stage)`,
+    );
+  }
+  return { ...ref, previews };
 }
 
 /** The stage's environment and secrets: its own entries merged over its app's. */

@@ -21,9 +21,9 @@ import {
   ssmClient,
 } from '../aws/clients.ts';
 import { startNamedExecution } from '../aws/stepfunctions.ts';
-import { findStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
+import { findPreviewStage, runtimeConfig, type StackpilotConfig } from '../config.ts';
 import { requiredEnv } from '../env.ts';
-import { explainCaught, InvalidInput } from '../errors.ts';
+import { explainCaught } from '../errors.ts';
 import { previewNames, stageNames } from '../naming.ts';
 import { logger } from '../powertools.ts';
 import { judgeDeployment } from '../release/deployment.ts';
@@ -86,18 +86,6 @@ export const DEPLOY_TIMEOUT_SECONDS = 15 * 60;
 /** The pause between two looks at the deployment. */
 export const CHECK_INTERVAL_SECONDS = 10;
 
-/** The preview settings of the app, refusing a stage that does not run its previews. */
-function previewSettings(config: StackpilotConfig, app: string, stage: string) {
-  const ref = findStage(config, app, stage);
-  const previews = ref?.appConfig.previews;
-  if (!ref || !previews || previews.stage !== stage) {
-    throw new InvalidInput(
-      `app ${app} runs no previews in stage ${stage} (stackpilot.yml: apps.${app}.previews.stage)`,
-    );
-  }
-  return { ...ref, previews };
-}
-
 /** The stage's front door, as its stack published it (`FrontDoorNotPublished` when it has not). */
 export async function readFrontDoor(
   app: string,
@@ -145,7 +133,7 @@ export type PreparedPreview = z.output<typeof preparedPreviewSchema>;
 /** Prepare Preview: refuses a preview beyond `previews.max`, reads the front door, registers the preview's revision. */
 export async function preparePreview(input: DeployPreviewInput, deps: PreviewDeps): Promise<PreparedPreview> {
   const { app, stage, number } = input;
-  const { appConfig, previews } = previewSettings(deps.config, app, stage);
+  const { appConfig, previews } = findPreviewStage(deps.config, app, stage);
   const open = await listPreviewNumbers(deps.bucket, app, stage, deps.clients.s3);
   if (!open.includes(number) && open.length >= previews.max) {
     throw new PreviewLimitReached(
@@ -196,7 +184,7 @@ export type DeployedPreview = z.output<typeof deployedPreviewSchema>;
  */
 export async function deployPreview(prepared: PreparedPreview, deps: PreviewDeps): Promise<DeployedPreview> {
   const { app, stage, number } = prepared;
-  const { appConfig } = previewSettings(deps.config, app, stage);
+  const { appConfig } = findPreviewStage(deps.config, app, stage);
   const now = deps.now().toISOString();
   const before = await getPreviewRecord(deps.bucket, app, stage, number, deps.clients.s3);
   await putPreviewRecord(deps.bucket, recordOf(prepared, before, now, 'deploying'), deps.clients.s3);
@@ -378,7 +366,7 @@ export interface RemovedPreview {
  */
 export async function removePreview(input: RemovePreviewInput, deps: PreviewDeps): Promise<RemovedPreview> {
   const { app, stage, number, reason } = input;
-  previewSettings(deps.config, app, stage);
+  findPreviewStage(deps.config, app, stage);
   const names = previewNames(app, stage, number);
   const frontDoor = await readFrontDoor(app, stage, deps);
   await deleteService(names.cluster, names.service, deps.clients.ecs).catch(async (error) => {

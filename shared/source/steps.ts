@@ -7,7 +7,13 @@
 import { tmpdir } from 'node:os';
 import type { DeployInput } from '#events/deploy.ts';
 import { type Clients, s3Client, secretsManagerClient } from '../aws/clients.ts';
-import { findStage, normalizeRepoUrl, runtimeConfig, type StackpilotConfig } from '../config.ts';
+import {
+  findPreviewStage,
+  findStage,
+  normalizeRepoUrl,
+  runtimeConfig,
+  type StackpilotConfig,
+} from '../config.ts';
 import { requiredEnv } from '../env.ts';
 import { InvalidInput } from '../errors.ts';
 import { previewSourceKey, stageNames } from '../naming.ts';
@@ -83,11 +89,7 @@ function resolveStage(input: DeployInput, config: StackpilotConfig) {
       `repository ${brief(input.repository.url)} is not the repository of app ${input.app} (${configured.url})`,
     );
   }
-  if (input.preview && stage.appConfig.previews?.stage !== input.stage) {
-    throw new InvalidInput(
-      `app ${input.app} runs no previews in stage ${input.stage} (stackpilot.yml: apps.${input.app}.previews.stage)`,
-    );
-  }
+  if (input.preview) findPreviewStage(config, input.app, input.stage);
   return stage;
 }
 

@@ -214,28 +214,3 @@ export function secretSource(ref: SecretRef, scope: AccountScope): SecretSource 
     : `arn:${scope.partition}:ssm:${scope.region}:${scope.account}:parameter/${ref.parameter.replace(/^\//, '')}`;
   return { valueFrom: arn, resourceArn: arn, action: 'ssm:GetParameters' };
 }
-
-/** A readable description of a secret reference, for logs and status: never its value. */
-export function describeSecretRef(ref: SecretRef): string {
-  if ('parameter' in ref) return `ssm:${ref.parameter}`;
-  return ref.key === undefined
-    ? `secretsmanager:${ref.secretsManager}`
-    : `secretsmanager:${ref.secretsManager}#${ref.key}`;
-}
-
-/** The mask shown instead of a secret's value. */
-export const SECRET_MASK = '********';
-
-/**
- * The environment of a stage's container as an operator may see it: plain values, stackpilot's
- * variables, and each secret masked with where it comes from.
- */
-export function maskedEnvironment(
-  variables: Record<string, string>,
-  resolved: ResolvedEnvironment,
-): Record<string, string> {
-  const shown: Record<string, string> = { ...resolved.environment, ...variables };
-  for (const [name, ref] of Object.entries(resolved.secrets))
-    shown[name] = `${SECRET_MASK} (${describeSecretRef(ref)})`;
-  return Object.fromEntries(Object.entries(shown).sort(([a], [b]) => a.localeCompare(b)));
-}

@@ -57,14 +57,3 @@ export function boundedPollDelaySeconds(
   const wait = nextPollDelaySeconds(elapsedSeconds, schedule);
   return Math.max(1, Math.min(wait, Math.ceil(limitSeconds - elapsedSeconds)));
 }
-
-/** How many checks a pipeline that runs `durationSeconds` costs with this schedule (the first one included). */
-export function checksFor(durationSeconds: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE): number {
-  let elapsed = 0;
-  let checks = 1;
-  while (elapsed < durationSeconds) {
-    elapsed += nextPollDelaySeconds(elapsed, schedule);
-    checks++;
-  }
-  return checks;
-}

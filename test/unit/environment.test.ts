@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, stageEnvironment } from '#shared/config.ts';
-import {
-  maskedEnvironment,
-  mergeEnvironment,
-  SECRET_MASK,
-  secretSource,
-  stackpilotVariables,
-} from '#shared/environment.ts';
+import { mergeEnvironment, secretSource } from '#shared/environment.ts';
 
 const scope = { partition: 'aws', region: 'eu-west-1', account: '123456789012' };
 
@@ -154,22 +148,5 @@ describe('where ECS reads a secret and what the execution role may read', () => 
     ],
   ])('%s', (_case, ref, valueFrom, resourceArn) => {
     expect(secretSource(ref, scope)).toMatchObject({ valueFrom, resourceArn });
-  });
-});
-
-describe('what an operator sees', () => {
-  it('masks every secret and shows where it comes from, never a value', () => {
-    const shown = maskedEnvironment(stackpilotVariables('web', 'dev', 8080), {
-      environment: { LOG_LEVEL: 'info' },
-      secrets: { DB: { secretsManager: 'web/db', key: 'url' }, KEY: { parameter: '/web/key' } },
-    });
-    expect(shown).toEqual({
-      DB: `${SECRET_MASK} (secretsmanager:web/db#url)`,
-      KEY: `${SECRET_MASK} (ssm:/web/key)`,
-      LOG_LEVEL: 'info',
-      PORT: '8080',
-      STACKPILOT_APP: 'web',
-      STACKPILOT_STAGE: 'dev',
-    });
   });
 });

@@ -9,10 +9,27 @@ import {
   estimateTier,
   httpApiMonthly,
   instanceMonthly,
-  TYPICAL_DEVELOPMENT_STACK,
+  type StageUsage,
+  TRAFFIC_MINUTES_PER_MONTH,
   UnknownInstanceType,
 } from '../../../shared/cost/model.ts';
 import { defaultPriceTable, priceTableSchema } from '../../../shared/cost/prices.ts';
+
+/**
+ * TinyStacks' "typical development stack" (about $46 a month), in stackpilot's terms: the
+ * hyperscale tier (an ALB billed for one LCU around the clock, its two public addresses),
+ * one t3.micro with its 30 GB disk and public address, four alarms, 1 GB of logs, 2 GB of
+ * images and 30 builds of 5 minutes a month.
+ */
+const TYPICAL_DEVELOPMENT_STACK: StageUsage = {
+  ...DEFAULT_USAGE,
+  instanceType: 't3.micro',
+  instances: 1,
+  // One LCU: 25 new connections a second, one a request.
+  newConnectionsPerMinute: 25 * 60,
+  requestsPerMonth: 25 * 60 * TRAFFIC_MINUTES_PER_MONTH,
+  gbPerHour: 1,
+};
 
 const prices = defaultPriceTable();
 

@@ -2,11 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   boundedPollDelaySeconds,
-  checksFor,
   DEFAULT_POLL_SCHEDULE,
   nextPollDelaySeconds,
   nthWaitSeconds,
 } from '../../../shared/pipeline/backoff.ts';
+
+/** How many checks a pipeline that runs `durationSeconds` costs with the default schedule (the first one included). */
+function checksFor(durationSeconds: number): number {
+  let elapsed = 0;
+  let checks = 1;
+  while (elapsed < durationSeconds) {
+    elapsed += nextPollDelaySeconds(elapsed, DEFAULT_POLL_SCHEDULE);
+    checks++;
+  }
+  return checks;
+}
 
 /** Start of each schedule slot: the moments the checks happen when nothing is late. */
 function slotStarts(count: number): number[] {

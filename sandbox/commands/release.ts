@@ -93,31 +93,16 @@ export async function deployCommand(
   }
   if (commit !== undefined && !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit))
     throw new UsageError(`--commit with --aws must be a full commit id (40 or 64 hex digits), got ${commit}`);
-  const [{ findStage }, { executionName }] = await Promise.all([
+  const [{ findStage }, { branchDeploy }] = await Promise.all([
     import('#shared/config.ts'),
     import('#shared/webhook/decide.ts'),
   ]);
   const ref = findStage(await configForAws(values.config as string | undefined), app, stage);
   if (!ref) throw new UsageError(`no stage ${app}/${stage} in stackpilot.yml`);
   const { repository } = ref.appConfig;
-  const branch = ref.stageConfig.branch;
-  const resolved = commit ?? (await (deps.branchHead ?? lsRemote)(repository.url, branch));
-  const deliveryId = `cli-${crypto.randomUUID()}`;
-  const input = {
-    app,
-    stage,
-    repository: { provider: repository.provider, url: repository.url },
-    ref: `refs/heads/${branch}`,
-    commit: resolved,
-    deliveryId,
-  };
-  return runOnAws(
-    'deploy',
-    input,
-    executionName(app, stage, deliveryId),
-    deps.sfn ?? (await defaultSfnClient()),
-    how,
-  );
+  const resolved = commit ?? (await (deps.branchHead ?? lsRemote)(repository.url, ref.stageConfig.branch));
+  const { name, input } = branchDeploy(ref, resolved, `cli-${crypto.randomUUID()}`);
+  return runOnAws('deploy', input, name, deps.sfn ?? (await defaultSfnClient()), how);
 }
 
 /** The head commit of `branch` in the repository at `url` (`git ls-remote`, the user's git credentials). */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DeployInput } from '#events/deploy.ts';
 import { findStage, type StackpilotConfig } from '#shared/config.ts';
-import { executionName } from '#shared/webhook/decide.ts';
+import { branchDeploy } from '#shared/webhook/decide.ts';
 import { git } from './git/repo.ts';
 
 /** A request the sandbox refuses (answered 400 or 404 with the message). */
@@ -66,16 +66,5 @@ export async function deployRequest(
       404,
     );
   }
-  const deliveryId = `cli-${randomUUID()}`;
-  return {
-    name: executionName(app, stage, deliveryId),
-    input: {
-      app,
-      stage,
-      repository: { provider: repository.provider, url: repository.url },
-      ref: `refs/heads/${branch}`,
-      commit: resolved,
-      deliveryId,
-    },
-  };
+  return branchDeploy(ref, resolved, `cli-${randomUUID()}`);
 }

@@ -156,24 +156,16 @@ export class ApiGatewayV2Emulator implements Emulator {
 
   readonly commands = {
     GetApis: (input: GetApisCommandInput): Result<GetApisCommandOutput> => {
-      const apis = Object.values(this.state.apis).sort((a, b) => a.createdAt - b.createdAt);
-      const { items, next } = pageOf(apis, maxResults(input.MaxResults), input.NextToken, {
-        default: 100,
-        max: 500,
-      });
-      return { Items: items.map((a) => this.api(a)), ...(next && { NextToken: next }) };
+      const page = listPage(
+        Object.values(this.state.apis).sort((a, b) => a.createdAt - b.createdAt),
+        input,
+      );
+      return { ...page, Items: page.Items.map((a) => this.api(a)) };
     },
     CreateIntegration: (input: CreateIntegrationCommandInput): Result<CreateIntegrationCommandOutput> =>
       structuredClone(this.createIntegration(randomId(7), input)),
-    GetIntegrations: (input: GetIntegrationsCommandInput): Result<GetIntegrationsCommandOutput> => {
-      const { items, next } = pageOf(
-        Object.values(this.apiRecord(input.ApiId).integrations),
-        maxResults(input.MaxResults),
-        input.NextToken,
-        { default: 100, max: 500 },
-      );
-      return { Items: structuredClone(items), ...(next && { NextToken: next }) };
-    },
+    GetIntegrations: (input: GetIntegrationsCommandInput): Result<GetIntegrationsCommandOutput> =>
+      structuredClone(listPage(Object.values(this.apiRecord(input.ApiId).integrations), input)),
     GetIntegration: (input: GetIntegrationCommandInput): Result<GetIntegrationCommandOutput> =>
       structuredClone(this.integration(input.ApiId, input.IntegrationId)),
     DeleteIntegration: (input: DeleteIntegrationCommandInput): Result<DeleteIntegrationCommandOutput> => {
@@ -194,15 +186,8 @@ export class ApiGatewayV2Emulator implements Emulator {
     },
     CreateRoute: (input: CreateRouteCommandInput): Result<CreateRouteCommandOutput> =>
       structuredClone(this.createRoute(randomId(7), input)),
-    GetRoutes: (input: GetRoutesCommandInput): Result<GetRoutesCommandOutput> => {
-      const { items, next } = pageOf(
-        Object.values(this.apiRecord(input.ApiId).routes),
-        maxResults(input.MaxResults),
-        input.NextToken,
-        { default: 100, max: 500 },
-      );
-      return { Items: structuredClone(items), ...(next && { NextToken: next }) };
-    },
+    GetRoutes: (input: GetRoutesCommandInput): Result<GetRoutesCommandOutput> =>
+      structuredClone(listPage(Object.values(this.apiRecord(input.ApiId).routes), input)),
     GetRoute: (input: GetRouteCommandInput): Result<GetRouteCommandOutput> =>
       structuredClone(this.route(input.ApiId, input.RouteId)),
     DeleteRoute: (input: DeleteRouteCommandInput): Result<DeleteRouteCommandOutput> => {
@@ -312,8 +297,16 @@ export function apiEndpoint(apiId: string, region: string): string {
   return `https://${apiId}.execute-api.${region}.amazonaws.com`;
 }
 
-/** The `MaxResults` string of the API Gateway list calls, as a number (undefined when absent or not a number). */
-function maxResults(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value === undefined || !Number.isInteger(n) ? undefined : n;
+/**
+ * One page of `all` as the API Gateway list calls answer it: `MaxResults` items (100 by
+ * default, at most 500; a value that is not a whole number is ignored), `NextToken` while more remain.
+ */
+function listPage<T>(
+  all: readonly T[],
+  input: { MaxResults?: string; NextToken?: string },
+): { Items: T[]; NextToken?: string } {
+  const n = Number(input.MaxResults);
+  const size = input.MaxResults === undefined || !Number.isInteger(n) ? undefined : n;
+  const { items, next } = pageOf(all, size, input.NextToken, { default: 100, max: 500 });
+  return { Items: items, ...(next && { NextToken: next }) };
 }

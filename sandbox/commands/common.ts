@@ -38,6 +38,14 @@ export function parse<T extends Options>(argv: string[], options: T) {
   }
 }
 
+/** `--timeout S` in seconds (undefined without it); anything but a positive number is bad usage. */
+export function parseTimeout(value: string | undefined): number | undefined {
+  const timeout = value === undefined ? undefined : Number(value);
+  if (timeout !== undefined && !(timeout > 0))
+    throw new UsageError(`--timeout must be a positive number of seconds, got ${value}`);
+  return timeout;
+}
+
 /** Flags every command that talks to a sandbox takes. */
 export const SANDBOX_FLAGS = {
   url: { type: 'string' },

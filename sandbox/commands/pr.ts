@@ -10,6 +10,7 @@ import {
   CommandError,
   EXIT,
   parse,
+  parseTimeout,
   SANDBOX_FLAGS,
   sandboxUrl,
   UsageError,
@@ -73,9 +74,7 @@ export async function prCommand(argv: string[], io: CliIo, deps: PrDependencies 
   if (values.branch === undefined && number === undefined)
     throw new UsageError('name the pull request: --branch B (or --number N)');
   if (values.merged && action !== 'close') throw new UsageError('--merged goes with close');
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  const timeout = parseTimeout(values.timeout);
 
   const url = sandboxUrl(values);
   const { status, body } = await api<PullAnswer>(url, '/pulls', {

@@ -10,18 +10,18 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { type CliIo, CommandError, EXIT, parse, parseTimeout, sandboxUrl, UsageError } from './common.ts';
+import { awsFailure } from './execution.ts';
 import {
-  api,
-  type CliIo,
-  CommandError,
-  EXIT,
-  parse,
-  SANDBOX_FLAGS,
-  sandboxUrl,
-  UsageError,
-} from './common.ts';
-import { awsFailure, defaultSfnClient, followOnSandbox, runOnAws, startOnSandbox } from './execution.ts';
-import type { StageView } from './status.ts';
+  checkNames,
+  configForAws,
+  FOLLOW_OPTIONS,
+  followOf,
+  releasedImageOnAws,
+  releasedImageOnSandbox,
+  sandboxStages,
+  startRelease,
+} from './stage-release.ts';
 
 export const PROMOTE_USAGE = `usage: stackpilot promote <app> <from> <to> [--config FILE] [flags]
   releases the image stage <from> released to stage <to> of the same app, without a build
@@ -34,16 +34,7 @@ export const PROMOTE_USAGE = `usage: stackpilot promote <app> <from> <to> [--con
   --url URL | --data DIR   the sandbox to use (default: the one running on .stackpilot)
   exit codes: 0 promoted (or started, --no-wait), 1 refused or failed, 2 bad usage`;
 
-const options = {
-  ...SANDBOX_FLAGS,
-  aws: { type: 'boolean' },
-  json: { type: 'boolean' },
-  'no-wait': { type: 'boolean' },
-  timeout: { type: 'string' },
-  config: { type: 'string' },
-} as const;
-
-const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const options = { ...FOLLOW_OPTIONS, config: { type: 'string' } } as const;
 
 export interface PromoteDependencies {
   /** Clients of `--aws` (tests pass mocked ones). */
@@ -102,92 +93,32 @@ export async function promoteCommand(
   if (!app || !from || !to)
     throw new UsageError('promote needs <app> <from> <to>, e.g. stackpilot promote starter dev prod');
   if (more) throw new UsageError(`unexpected argument ${more}`);
-  for (const [what, name] of [
+  checkNames([
     ['app', app],
     ['stage', from],
     ['stage', to],
-  ] as const)
-    if (!NAME.test(name))
-      throw new UsageError(
-        `${what} ${JSON.stringify(name)} is not a name from stackpilot.yml (lowercase letters, digits, hyphens; starts with a letter)`,
-      );
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
-  const how = {
-    io,
-    deadline: timeout ? Date.now() + timeout * 1000 : Number.POSITIVE_INFINITY,
-    pollMs: deps.pollMs ?? (values.aws ? 2000 : 500),
-    wait: !values['no-wait'],
-    json: Boolean(values.json),
-  };
-
+  ]);
+  const how = followOf(io, values, parseTimeout(values.timeout), deps.pollMs);
+  let image: string;
   if (!values.aws) {
     if (values.config)
       throw new UsageError('--config goes with --aws; the sandbox has its own configuration');
-    const url = sandboxUrl(values);
-    const { status, body } = await api<{ stages: StageView[]; message?: string }>(url, '/stages');
-    if (status !== 200) throw new CommandError(body.message ?? `the sandbox answered ${status}`);
-    checkStages(body.stages, app, from, to);
-    const { isAppImage } = await import('#events/release.ts');
-    const image = body.stages.find((s) => s.app === app && s.stage === from)?.taskDefinition?.image;
-    if (!image || !isAppImage(app, image)) throw new CommandError(neverReleased(app, from));
-    const input = { app, stage: to, image, promotedFrom: from };
-    io.stderr.write(`promote: ${app} ${from} -> ${to}: ${image}\n`);
-    return followOnSandbox(
-      url,
-      await startOnSandbox(url, '/executions', { stateMachine: 'release', input }),
-      how,
-    );
-  }
-
-  const [{ loadConfigFile }, { allStages, ConfigError }] = await Promise.all([
-    import('#shared/config-file.ts'),
-    import('#shared/config.ts'),
-  ]);
-  let stages: Stages;
-  try {
-    stages = allStages(loadConfigFile(values.config)).map((s) => ({
+    const stages = await sandboxStages(sandboxUrl(values));
+    checkStages(stages, app, from, to);
+    image = await releasedImageOnSandbox(stages, app, from, neverReleased(app, from));
+  } else {
+    const { allStages } = await import('#shared/config.ts');
+    const stages = allStages(await configForAws(values.config)).map((s) => ({
       app: s.app,
       stage: s.stage,
       ...(s.stageConfig.promoteFrom ? { promoteFrom: s.stageConfig.promoteFrom } : {}),
     }));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CommandError(error.message);
-    throw error;
+    checkStages(stages, app, from, to);
+    image = await releasedImageOnAws(app, from, deps.ssm, neverReleased(app, from));
+    await checkImageInEcr(app, from, image, deps);
   }
-  checkStages(stages, app, from, to);
-  const image = await releasedImage(app, from, deps);
-  await checkImageInEcr(app, from, image, deps);
   io.stderr.write(`promote: ${app} ${from} -> ${to}: ${image}\n`);
-  return runOnAws(
-    'release',
-    { app, stage: to, image, promotedFrom: from },
-    undefined,
-    deps.sfn ?? (await defaultSfnClient()),
-    how,
-  );
-}
-
-/** The image <from> released, from `/stackpilot/<app>/<from>/released-image`. */
-async function releasedImage(app: string, from: string, deps: PromoteDependencies): Promise<string> {
-  const [{ GetParameterCommand, SSMClient }, { stageNames }, { NO_RELEASE }] = await Promise.all([
-    import('@aws-sdk/client-ssm'),
-    import('#shared/naming.ts'),
-    import('#shared/release/placeholder.ts'),
-  ]);
-  const name = stageNames(app, from).releasedImageParameter;
-  let value: string | undefined;
-  try {
-    value = (await (deps.ssm ?? new SSMClient({})).send(new GetParameterCommand({ Name: name }))).Parameter
-      ?.Value;
-  } catch (error) {
-    if ((error as Error).name === 'ParameterNotFound')
-      throw new CommandError(`no parameter ${name}: is ${app}/${from} deployed (npx cdk deploy --all)?`);
-    throw awsFailure(error);
-  }
-  if (!value || value === NO_RELEASE) throw new CommandError(neverReleased(app, from));
-  return value;
+  return startRelease({ app, stage: to, image, promotedFrom: from }, values, how, deps.sfn);
 }
 
 async function checkImageInEcr(

@@ -5,25 +5,18 @@
  */
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { type CliIo, CommandError, EXIT, parse, parseTimeout, sandboxUrl, UsageError } from './common.ts';
+import { defaultSfnClient, followOnSandbox, runOnAws, startOnSandbox } from './execution.ts';
 import {
-  api,
-  type CliIo,
-  CommandError,
-  EXIT,
-  parse,
-  SANDBOX_FLAGS,
-  sandboxUrl,
-  UsageError,
-} from './common.ts';
-import {
-  awsFailure,
-  defaultSfnClient,
-  type Follow,
-  followOnSandbox,
-  runOnAws,
-  startOnSandbox,
-} from './execution.ts';
-import type { StageView } from './status.ts';
+  checkNames,
+  configForAws,
+  FOLLOW_OPTIONS,
+  followOf,
+  releasedImageOnAws,
+  releasedImageOnSandbox,
+  sandboxStages,
+  startRelease,
+} from './stage-release.ts';
 
 const FOLLOW_FLAGS = `  --no-wait        start it, print its name and return (exit 0)
   --timeout S      stop following after S seconds (exit 1; the execution goes on)
@@ -45,17 +38,6 @@ export const REDEPLOY_USAGE = `usage: stackpilot redeploy <app> <stage> [--image
   releases the stage's released image again (new tasks, same image), or IMAGE
 ${FOLLOW_FLAGS}`;
 
-const options = {
-  ...SANDBOX_FLAGS,
-  aws: { type: 'boolean' },
-  json: { type: 'boolean' },
-  'no-wait': { type: 'boolean' },
-  timeout: { type: 'string' },
-} as const;
-
-/** App and stage names as stackpilot.yml allows them. */
-const NAME = /^[a-z][a-z0-9-]{0,19}$/;
-
 export interface ReleaseDependencies {
   /** Step Functions and SSM clients of `--aws` (tests pass mocked ones). */
   readonly sfn?: SFNClient;
@@ -69,43 +51,19 @@ export interface ReleaseDependencies {
 type Extra = Record<string, { type: 'string' | 'boolean' }>;
 
 function parseStageCommand<E extends Extra>(command: string, argv: string[], extra: E, example: string) {
-  const parsed = parse(argv, { ...options, ...extra });
+  const parsed = parse(argv, { ...FOLLOW_OPTIONS, ...extra });
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { help: true as const, values };
   const [app, stage, more] = parsed.positionals;
   if (!app || !stage) throw new UsageError(`${command} needs <app> <stage>, e.g. stackpilot ${example}`);
   if (more) throw new UsageError(`unexpected argument ${more}`);
-  for (const [what, name] of [
+  checkNames([
     ['app', app],
     ['stage', stage],
-  ] as const)
-    if (!NAME.test(name))
-      throw new UsageError(
-        `${what} ${JSON.stringify(name)} is not a name from stackpilot.yml (lowercase letters, digits, hyphens; starts with a letter)`,
-      );
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  ]);
+  const timeout = parseTimeout(values.timeout as string | undefined);
   return { help: false as const, values, app, stage, timeout };
 }
-
-function follow(
-  io: CliIo,
-  values: Record<string, unknown>,
-  timeout: number | undefined,
-  pollMs: number,
-): Follow {
-  return {
-    io,
-    deadline: timeout ? Date.now() + timeout * 1000 : Number.POSITIVE_INFINITY,
-    pollMs,
-    wait: !values['no-wait'],
-    json: Boolean(values.json),
-  };
-}
-
-const pollOf = (values: Record<string, unknown>, deps: ReleaseDependencies) =>
-  deps.pollMs ?? (values.aws ? 2000 : 500);
 
 export async function deployCommand(
   argv: string[],
@@ -126,7 +84,7 @@ export async function deployCommand(
   const commit = values.commit as string | undefined;
   if (commit !== undefined && !/^[0-9a-f]{4,64}$/.test(commit))
     throw new UsageError(`--commit must be a commit id (lowercase hex digits), got ${commit}`);
-  const how = follow(io, values, timeout, pollOf(values, deps));
+  const how = followOf(io, values, timeout, deps.pollMs);
   if (!values.aws) {
     if (values.config)
       throw new UsageError('--config goes with --aws; the sandbox has its own configuration');
@@ -135,38 +93,16 @@ export async function deployCommand(
   }
   if (commit !== undefined && !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit))
     throw new UsageError(`--commit with --aws must be a full commit id (40 or 64 hex digits), got ${commit}`);
-  const [{ loadConfigFile }, { findStage, ConfigError }, { executionName }] = await Promise.all([
-    import('#shared/config-file.ts'),
+  const [{ findStage }, { branchDeploy }] = await Promise.all([
     import('#shared/config.ts'),
     import('#shared/webhook/decide.ts'),
   ]);
-  let ref: ReturnType<typeof findStage>;
-  try {
-    ref = findStage(loadConfigFile(values.config as string | undefined), app, stage);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CommandError(error.message);
-    throw error;
-  }
+  const ref = findStage(await configForAws(values.config as string | undefined), app, stage);
   if (!ref) throw new UsageError(`no stage ${app}/${stage} in stackpilot.yml`);
   const { repository } = ref.appConfig;
-  const branch = ref.stageConfig.branch;
-  const resolved = commit ?? (await (deps.branchHead ?? lsRemote)(repository.url, branch));
-  const deliveryId = `cli-${crypto.randomUUID()}`;
-  const input = {
-    app,
-    stage,
-    repository: { provider: repository.provider, url: repository.url },
-    ref: `refs/heads/${branch}`,
-    commit: resolved,
-    deliveryId,
-  };
-  return runOnAws(
-    'deploy',
-    input,
-    executionName(app, stage, deliveryId),
-    deps.sfn ?? (await defaultSfnClient()),
-    how,
-  );
+  const resolved = commit ?? (await (deps.branchHead ?? lsRemote)(repository.url, ref.stageConfig.branch));
+  const { name, input } = branchDeploy(ref, resolved, `cli-${crypto.randomUUID()}`);
+  return runOnAws('deploy', input, name, deps.sfn ?? (await defaultSfnClient()), how);
 }
 
 /** The head commit of `branch` in the repository at `url` (`git ls-remote`, the user's git credentials). */
@@ -212,7 +148,7 @@ export async function rollbackCommand(
   if (to !== undefined && !(Number.isInteger(to) && to > 0))
     throw new UsageError(`--to must be a task-definition revision (a positive integer), got ${values.to}`);
   const input = { app, stage, action: 'rollback', ...(to === undefined ? {} : { toRevision: to }) };
-  return release(input, values, follow(io, values, timeout, pollOf(values, deps)), deps);
+  return startRelease(input, values, followOf(io, values, timeout, deps.pollMs), deps.sfn);
 }
 
 export async function redeployCommand(
@@ -229,65 +165,18 @@ export async function redeployCommand(
   const image =
     (values.image as string | undefined) ??
     (values.aws
-      ? await releasedImageOnAws(app, stage, deps)
-      : await releasedImageOnSandbox(app, stage, values));
-  return release({ app, stage, image }, values, follow(io, values, timeout, pollOf(values, deps)), deps);
-}
-
-async function release(
-  input: object,
-  values: Record<string, unknown>,
-  how: Follow,
-  deps: ReleaseDependencies,
-): Promise<number> {
-  if (values.aws) return runOnAws('release', input, undefined, deps.sfn ?? (await defaultSfnClient()), how);
-  const url = sandboxUrl(values);
-  return followOnSandbox(
-    url,
-    await startOnSandbox(url, '/executions', { stateMachine: 'release', input }),
-    how,
-  );
+      ? await releasedImageOnAws(app, stage, deps.ssm, NOTHING_RELEASED(app, stage))
+      : await imageOnSandbox(app, stage, values));
+  return startRelease({ app, stage, image }, values, followOf(io, values, timeout, deps.pollMs), deps.sfn);
 }
 
 const NOTHING_RELEASED = (app: string, stage: string) =>
   `${app}/${stage} has no release yet: deploy it first (stackpilot deploy ${app} ${stage}), or pass --image`;
 
 /** The image the stage runs in the sandbox, once a release replaced the placeholder. */
-async function releasedImageOnSandbox(
-  app: string,
-  stage: string,
-  values: Record<string, unknown>,
-): Promise<string> {
-  const { status, body } = await api<{ stages: StageView[]; message?: string }>(
-    sandboxUrl(values),
-    '/stages',
-  );
-  if (status !== 200) throw new CommandError(body.message ?? `the sandbox answered ${status}`);
-  const found = body.stages.find((s) => s.app === app && s.stage === stage);
-  if (!found) throw new UsageError(`no stage ${app}/${stage} in the sandbox`);
-  const { isAppImage } = await import('#events/release.ts');
-  const image = found.taskDefinition?.image;
-  if (!image || !isAppImage(app, image)) throw new CommandError(NOTHING_RELEASED(app, stage));
-  return image;
-}
-
-/** The image the release recorded in `/stackpilot/<app>/<stage>/released-image`. */
-async function releasedImageOnAws(app: string, stage: string, deps: ReleaseDependencies): Promise<string> {
-  const [{ GetParameterCommand, SSMClient }, { stageNames }, { NO_RELEASE }] = await Promise.all([
-    import('@aws-sdk/client-ssm'),
-    import('#shared/naming.ts'),
-    import('#shared/release/placeholder.ts'),
-  ]);
-  const name = stageNames(app, stage).releasedImageParameter;
-  let value: string | undefined;
-  try {
-    value = (await (deps.ssm ?? new SSMClient({})).send(new GetParameterCommand({ Name: name }))).Parameter
-      ?.Value;
-  } catch (error) {
-    if ((error as Error).name === 'ParameterNotFound')
-      throw new CommandError(`no parameter ${name}: is ${app}/${stage} deployed (npx cdk deploy --all)?`);
-    throw awsFailure(error);
-  }
-  if (!value || value === NO_RELEASE) throw new CommandError(NOTHING_RELEASED(app, stage));
-  return value;
+async function imageOnSandbox(app: string, stage: string, values: Record<string, unknown>): Promise<string> {
+  const stages = await sandboxStages(sandboxUrl(values));
+  if (!stages.some((s) => s.app === app && s.stage === stage))
+    throw new UsageError(`no stage ${app}/${stage} in the sandbox`);
+  return releasedImageOnSandbox(stages, app, stage, NOTHING_RELEASED(app, stage));
 }

@@ -14,6 +14,7 @@ import {
   type CliIo,
   EXIT,
   parse,
+  parseTimeout,
   readInput,
   SANDBOX_FLAGS,
   sandboxRunning,
@@ -59,9 +60,7 @@ export async function runCommand(argv: string[], io: CliIo, deps: RunDependencie
     throw new UsageError(`no state machine ${kind}; use deploy, release, scale or preview`);
   if (extra) throw new UsageError(`unexpected argument ${extra}`);
   if (!values.input) throw new UsageError('run needs --input <file|-> (the samples are in events/samples/)');
-  const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeoutSeconds !== undefined && !(timeoutSeconds > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  const timeoutSeconds = parseTimeout(values.timeout);
   const input = await readInput(values.input, io);
   const deadline = timeoutSeconds ? Date.now() + timeoutSeconds * 1000 : Number.POSITIVE_INFINITY;
   const follow = { io, deadline, pollMs: deps.pollMs ?? 500 };

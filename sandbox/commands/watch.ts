@@ -11,6 +11,7 @@ import {
   CommandError,
   EXIT,
   parse,
+  parseTimeout,
   SANDBOX_FLAGS,
   sandboxUrl,
   UsageError,
@@ -56,9 +57,7 @@ export async function watchCommand(argv: string[], io: CliIo, deps: WatchDepende
     return EXIT.ok;
   }
   if (positionals.length > 2) throw new UsageError(`unexpected argument ${positionals[2]}`);
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  const timeout = parseTimeout(values.timeout);
   const deadline = timeout ? Date.now() + timeout * 1000 : Number.POSITIVE_INFINITY;
   // --json keeps stdout for the JSON document: the progress goes to stderr then.
   const view = values.json ? io.stderr : io.stdout;

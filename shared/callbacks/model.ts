@@ -12,6 +12,7 @@ import {
   PIPELINE_EXECUTION_STATE_CHANGE,
   type TaskEvent,
 } from '../../events/task-events.ts';
+import { NOT_FAILED } from '../pipeline/check.ts';
 
 export const WAIT_KINDS = ['pipeline', 'deployment'] as const;
 export type WaitKind = (typeof WAIT_KINDS)[number];
@@ -104,12 +105,7 @@ export function resumeFor(wait: Pick<WaitRequest, 'kind' | 'id' | 'context'>, ou
         pipelineExecutionId: wait.context.pipelineExecutionId ?? wait.id,
         status: 'Succeeded',
         done: true,
-        failed: false,
-        error: null,
-        stage: null,
-        action: null,
-        reason: null,
-        cause: null,
+        ...NOT_FAILED,
         elapsedSeconds,
         nextWaitSeconds: 0,
       },

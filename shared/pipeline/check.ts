@@ -45,7 +45,7 @@ export interface CheckFacts {
 }
 
 /** The fields of a check that did not fail (still running, or succeeded). */
-const NOT_FAILED = {
+export const NOT_FAILED = {
   failed: false,
   error: null,
   stage: null,

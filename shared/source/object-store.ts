@@ -125,19 +125,7 @@ class Pack {
 
   /** The raw bytes of the object starting at `offset` (header and deflated data), at most `limit` of them. */
   async slice(offset: number, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
-    const offsets = this.sortedOffsets;
-    let lo = 0;
-    let hi = offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((offsets[mid] as number) <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    const end = Math.min(offsets[lo] as number, offset + limit);
-    const buffer = Buffer.allocUnsafe(end - offset);
-    const { bytesRead } = await this.file.read(buffer, 0, buffer.length, offset);
-    if (bytesRead !== buffer.length) throw new Error(`short read in pack at offset ${offset}`);
-    return buffer;
+    return this.readAt(offset, Math.min(this.end(offset), offset + limit) - offset);
   }
 
   close(): Promise<void> {

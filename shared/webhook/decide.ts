@@ -82,6 +82,29 @@ export function executionName(app: string, stage: string, deliveryId: string): s
   return `${prefix}${safe.slice(0, room)}-${hash}`.slice(0, NAME_LIMIT);
 }
 
+/**
+ * The execution name and input of a deploy of one stage at `commit` of its branch, started by
+ * hand (`stackpilot deploy`) rather than by a delivery: the input a push of that commit gives.
+ */
+export function branchDeploy(
+  target: StageRef,
+  commit: string,
+  deliveryId: string,
+): { name: string; input: DeployInput } {
+  const { app, stage, appConfig, stageConfig } = target;
+  return {
+    name: executionName(app, stage, deliveryId),
+    input: {
+      app,
+      stage,
+      repository: { provider: appConfig.repository.provider, url: appConfig.repository.url },
+      ref: `refs/heads/${stageConfig.branch}`,
+      commit,
+      deliveryId,
+    },
+  };
+}
+
 function unique(stages: StageRef[]): StageRef[] {
   const seen = new Set<string>();
   return stages.filter((s) => {

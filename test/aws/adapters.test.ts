@@ -12,6 +12,7 @@ import { DescribeServicesCommand, RunTaskCommand, StopTaskCommand } from '@aws-s
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand, ListStateMachinesCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { getSecretText } from '#shared/aws/secrets.ts';
 import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import {
@@ -180,9 +181,9 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       startedAt: '2026-01-01T00:00:00.000Z',
       finishedAt: '2026-01-01T00:01:00.000Z',
     };
-    const key = await putRecord(bucket, record);
-    expect(await listHistoryKeys(bucket, 'starter', 'dev')).toEqual([key]);
-    expect(await listHistoryKeys(bucket, 'starter', 'prod')).toEqual([]);
+    const key = await putRecord(bucket, record, clients.s3);
+    expect(await listHistoryKeys(bucket, 'starter', 'dev', clients.s3)).toEqual([key]);
+    expect(await listHistoryKeys(bucket, 'starter', 'prod', clients.s3)).toEqual([]);
   });
 
   it('finds the stopped tasks a deployment started, by its id', async () => {
@@ -202,10 +203,10 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     await app.clients.ecs.send(
       new StopTaskCommand({ cluster: STAGE, task: taskArn, reason: 'Essential container in task exited' }),
     );
-    const stopped = await stoppedTasksOf(STAGE, deploymentId);
+    const stopped = await stoppedTasksOf(STAGE, deploymentId, undefined, clients.ecs);
     expect(stopped.map((t) => t.taskArn)).toEqual([taskArn]);
     expect(stopped[0]?.stoppedReason).toBe('Essential container in task exited');
-    expect(await stoppedTasksOf(STAGE, 'ecs-svc/0')).toEqual([]);
+    expect(await stoppedTasksOf(STAGE, 'ecs-svc/0', undefined, clients.ecs)).toEqual([]);
   });
 
   it('has each state machine of the template in Step Functions, placeholders resolved to the functions', async () => {

@@ -118,19 +118,30 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
   });
 
   it('shows what moto answers to the pipeline calls', async () => {
-    const started = await startPipelineExecution({
-      name: STAGE,
-      variables: [{ name: 'COMMIT', value: 'a'.repeat(40) }],
-    }).then(
+    const started = await startPipelineExecution(
+      {
+        name: STAGE,
+        variables: [{ name: 'COMMIT', value: 'a'.repeat(40) }],
+      },
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
     );
-    const status = await getPipelineExecution(STAGE, '00000000-0000-4000-8000-000000000000').then(
+    const status = await getPipelineExecution(
+      STAGE,
+      '00000000-0000-4000-8000-000000000000',
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { name: string; $metadata?: { httpStatusCode?: number } }) =>
         error.$metadata?.httpStatusCode ?? error.name,
     );
-    const actions = await listActionExecutions(STAGE, '00000000-0000-4000-8000-000000000000').then(
+    const actions = await listActionExecutions(
+      STAGE,
+      '00000000-0000-4000-8000-000000000000',
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
     );

@@ -88,7 +88,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
   it('reads the webhook secrets the template generates', async () => {
     const webhook = env('DeployWebhook');
     for (const arn of [webhook.GITHUB_WEBHOOK_SECRET_ARN, webhook.GITLAB_WEBHOOK_TOKEN_ARN]) {
-      const text = await getSecretText(arn as string);
+      const text = await getSecretText(arn as string, clients.secretsManager);
       // GenerateSecretString: 40 characters, no punctuation.
       expect(text).toMatch(/^[A-Za-z0-9]{40}$/);
     }
@@ -96,20 +96,30 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
 
   it('starts the deploy state machine under the delivery id, and a repeat with another input is ExecutionAlreadyExists', async () => {
     const arn = env('DeployWebhook').DEPLOY_STATE_MACHINE_ARN as string;
-    const first = await startNamedExecution(arn, 'delivery-1', {
-      app: 'starter',
-      stage: 'dev',
-      commit: 'a'.repeat(40),
-    });
+    const first = await startNamedExecution(
+      arn,
+      'delivery-1',
+      {
+        app: 'starter',
+        stage: 'dev',
+        commit: 'a'.repeat(40),
+      },
+      clients.sfn,
+    );
     expect(first).toMatchObject({
       alreadyExisted: false,
       executionArn: expect.stringContaining(':execution:stackpilot-deploy:delivery-1'),
     });
-    const again = await startNamedExecution(arn, 'delivery-1', {
-      app: 'starter',
-      stage: 'dev',
-      commit: 'b'.repeat(40),
-    });
+    const again = await startNamedExecution(
+      arn,
+      'delivery-1',
+      {
+        app: 'starter',
+        stage: 'dev',
+        commit: 'b'.repeat(40),
+      },
+      clients.sfn,
+    );
     expect(again).toEqual({
       executionArn: first.executionArn,
       executionName: 'delivery-1',

@@ -44,6 +44,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     const body = Buffer.alloc(11 * MiB, 7);
     const key = 'sources/starter/dev/source.zip';
     const first = await uploadStream({
+      client: clients.s3,
       bucket,
       key,
       body: Readable.from([body]),
@@ -52,6 +53,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       metadata: { commit: 'a'.repeat(40) },
     });
     const second = await uploadStream({
+      client: clients.s3,
       bucket,
       key,
       body: Readable.from([body.subarray(0, 6 * MiB)]),
@@ -75,6 +77,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     }
     await expect(
       uploadStream({
+        client: clients.s3,
         bucket,
         key: 'sources/starter/dev/broken.zip',
         body: Readable.from(failing()),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { s3Client } from '#shared/aws/clients.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask } from '#shared/powertools.ts';
 import { acquireScalingLease, guardBucket } from '#shared/scaling/lease-store.ts';
@@ -15,5 +16,5 @@ const inputSchema = z.object({
 /** Acquire Lease: records the event (idempotency) and takes the (stage, target) lease (one loop at a time). */
 export const handler = instrumentTask(async (event: unknown) => {
   const input = parseInput(inputSchema, event, 'Acquire Lease input');
-  return acquireScalingLease({ ...input, bucket: guardBucket() });
+  return acquireScalingLease({ ...input, bucket: guardBucket() }, undefined, s3Client);
 });

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { s3Client } from '#shared/aws/clients.ts';
 import { parseInput } from '#shared/errors.ts';
 import { instrumentTask } from '#shared/powertools.ts';
 import { guardBucket, releaseScalingLease } from '#shared/scaling/lease-store.ts';
@@ -19,5 +20,5 @@ export const handler = instrumentTask(async (event: unknown) => {
     return releaseAfterFailure(input, scalingDeps());
   }
   const input = parseInput(inputSchema, event, 'Release Lease input');
-  return releaseScalingLease({ ...input, bucket: guardBucket() });
+  return releaseScalingLease({ ...input, bucket: guardBucket() }, s3Client);
 });

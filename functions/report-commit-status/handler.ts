@@ -1,3 +1,4 @@
+import { secretsManagerClient } from '#shared/aws/clients.ts';
 import { getSecretText } from '#shared/aws/secrets.ts';
 import { CommitStatusReporter } from '#shared/commit-status/report.ts';
 import { sendStatusRequest } from '#shared/commit-status/request.ts';
@@ -6,7 +7,7 @@ import { instrument, logger } from '#shared/powertools.ts';
 
 const reporter = new CommitStatusReporter({
   config: () => runtimeConfig(),
-  secretText: (secretId) => getSecretText(secretId),
+  secretText: (secretId) => getSecretText(secretId, secretsManagerClient),
   send: (request) => sendStatusRequest(request),
   log: {
     info: (message, attributes) => logger.info(message, attributes ?? {}),

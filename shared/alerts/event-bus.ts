@@ -1,7 +1,6 @@
 /** Puts stackpilot's own alert events on the account's default event bus. */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ALERT_SOURCE, RELEASE_FAILED, type ReleaseFailedDetail } from '../../events/release-alert.ts';
-import { eventBridgeClient } from '../aws/clients.ts';
 
 /** An entry EventBridge refused (PutEvents reports it in the answer, not as an error). */
 export class AlertEventRefused extends Error {
@@ -11,7 +10,7 @@ export class AlertEventRefused extends Error {
 /** Puts one "stackpilot Release Failed" event; throws when EventBridge refuses the entry. */
 export async function putReleaseFailed(
   detail: ReleaseFailedDetail,
-  client: EventBridgeClient = eventBridgeClient,
+  client: EventBridgeClient,
 ): Promise<void> {
   const result = await client.send(
     new PutEventsCommand({

@@ -1,13 +1,15 @@
 /**
  * The AWS SDK v3 clients of the functions: created once per process, traced.
  *
- * Every adapter takes its client from here, so there is one place to configure them
+ * Every adapter is handed its client from here (a required parameter, passed by the
+ * feature's deps factory such as `releaseDeps()`), so there is one place to configure them
  * and one place where the sandbox attaches its emulated account (a middleware on each
  * client's stack) without touching the adapters.
  *
- * Adapters import the named client they use (`ecsClient`): each is marked pure, so a
- * function's bundle only carries the SDK clients it really calls. The `clients` record
- * holds them all, for the sandbox and tests that attach to every client.
+ * The deps factories (and the few handlers without one) import the named clients they use
+ * (`ecsClient`): each is marked pure, so a function's bundle only carries the SDK clients it
+ * really calls. The `clients` record holds them all, for the sandbox and tests that attach
+ * to every client.
  */
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';

@@ -4,7 +4,6 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { secretsManagerClient } from './clients.ts';
 
 /** How long a secret stays cached: a rotated webhook secret is picked up within this time. */
 export const SECRET_MAX_AGE_SECONDS = 300;
@@ -32,7 +31,7 @@ function providerFor(client: SecretsManagerClient): SecretsProvider {
  */
 export async function getSecretText(
   secretId: string,
-  client: SecretsManagerClient = secretsManagerClient,
+  client: SecretsManagerClient,
   maxAgeSeconds = SECRET_MAX_AGE_SECONDS,
 ): Promise<string> {
   let value: unknown;
@@ -47,7 +46,7 @@ export async function getSecretText(
   return value;
 }
 
-/** Empties the cache (tests; the sandbox after it changes a secret). */
-export function clearSecretCache(client: SecretsManagerClient = secretsManagerClient): void {
+/** Empties the cache of `client` (tests, between cases; nothing in production calls it). */
+export function clearSecretCache(client: SecretsManagerClient): void {
   providers.get(client)?.clearCache();
 }

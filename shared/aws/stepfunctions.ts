@@ -3,7 +3,6 @@
  * idempotency key, so starting "the same" execution twice returns the first one.
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { sfnClient } from './clients.ts';
 
 export interface StartedExecution {
   readonly executionArn: string;
@@ -36,7 +35,7 @@ export async function startNamedExecution(
   stateMachineArn: string,
   name: string,
   input: unknown,
-  client: SFNClient = sfnClient,
+  client: SFNClient,
 ): Promise<StartedExecution> {
   try {
     const out = await client.send(

@@ -5,7 +5,6 @@
  * one key, at least one sees the other's object.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '../aws/clients.ts';
 import { requiredEnv } from '../env.ts';
 import {
   callbackPrefix,
@@ -50,7 +49,7 @@ async function getJson(s3: S3Client, bucket: string, key: string): Promise<unkno
 }
 
 /** Stores a wait's token (a later wait on the same key replaces it). */
-export async function putWait(bucket: string, wait: StoredWait, s3: S3Client = s3Client): Promise<void> {
+export async function putWait(bucket: string, wait: StoredWait, s3: S3Client): Promise<void> {
   await putJson(s3, bucket, tokenKey(wait.kind, wait.id), wait);
 }
 
@@ -59,14 +58,14 @@ export async function getWait(
   bucket: string,
   kind: WaitKind,
   id: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<StoredWait | undefined> {
   const value = await getJson(s3, bucket, tokenKey(kind, id));
   return value === undefined ? undefined : storedWaitSchema.parse(value);
 }
 
 /** Records what an event said about a key. */
-export async function putOutcome(bucket: string, outcome: Outcome, s3: S3Client = s3Client): Promise<void> {
+export async function putOutcome(bucket: string, outcome: Outcome, s3: S3Client): Promise<void> {
   await putJson(s3, bucket, outcomeKey(outcome.kind, outcome.id), outcome);
 }
 
@@ -75,7 +74,7 @@ export async function getOutcome(
   bucket: string,
   kind: WaitKind,
   id: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<Outcome | undefined> {
   const value = await getJson(s3, bucket, outcomeKey(kind, id));
   return value === undefined ? undefined : outcomeSchema.parse(value);
@@ -85,11 +84,6 @@ export async function getOutcome(
  * Forgets an outcome once it has resumed a wait: a pipeline execution retried after a failure
  * ends again, and its next wait must wait for that new end, not resume on the old one.
  */
-export async function deleteOutcome(
-  bucket: string,
-  kind: WaitKind,
-  id: string,
-  s3: S3Client = s3Client,
-): Promise<void> {
+export async function deleteOutcome(bucket: string, kind: WaitKind, id: string, s3: S3Client): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: outcomeKey(kind, id) }));
 }

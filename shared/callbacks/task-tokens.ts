@@ -4,7 +4,6 @@
  * execution stopped) is reported as `closed`, never thrown: there is nothing left to resume.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { sfnClient } from '../aws/clients.ts';
 import type { Resume } from './model.ts';
 
 /** Errors of the Send* calls that mean the task is no longer waiting. */
@@ -17,7 +16,7 @@ const limit = (text: string, max: number) => (text.length > max ? `${text.slice(
 export async function resumeTask(
   token: string,
   resume: Resume,
-  client: SFNClient = sfnClient,
+  client: SFNClient,
 ): Promise<'resumed' | 'closed'> {
   try {
     if (resume.action === 'success') {

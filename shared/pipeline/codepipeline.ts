@@ -12,7 +12,6 @@ import {
   StartPipelineExecutionCommand,
   type StartPipelineExecutionInput,
 } from '@aws-sdk/client-codepipeline';
-import { codePipelineClient } from '../aws/clients.ts';
 import { TransientError } from '../errors.ts';
 import { PipelineExecutionNotFound, PipelineNotFound, PipelineStartRejected } from './errors.ts';
 import type { ActionAttempt } from './failure.ts';
@@ -27,7 +26,7 @@ function errorName(error: unknown): string {
 /** Starts the execution; returns its id. */
 export async function startPipelineExecution(
   request: StartPipelineExecutionInput & { name: string },
-  client: CodePipelineClient = codePipelineClient,
+  client: CodePipelineClient,
 ): Promise<string> {
   try {
     const { pipelineExecutionId } = await client.send(new StartPipelineExecutionCommand(request));
@@ -64,7 +63,7 @@ export interface ExecutionStatus {
 export async function getPipelineExecution(
   pipelineName: string,
   pipelineExecutionId: string,
-  client: CodePipelineClient = codePipelineClient,
+  client: CodePipelineClient,
 ): Promise<ExecutionStatus> {
   try {
     const { pipelineExecution } = await client.send(
@@ -104,7 +103,7 @@ export function toActionAttempt(detail: ActionExecutionDetail): ActionAttempt {
 export async function listActionExecutions(
   pipelineName: string,
   pipelineExecutionId: string,
-  client: CodePipelineClient = codePipelineClient,
+  client: CodePipelineClient,
 ): Promise<ActionAttempt[]> {
   const attempts: ActionAttempt[] = [];
   let nextToken: string | undefined;

@@ -11,7 +11,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { s3Client } from '../aws/clients.ts';
 import { requiredEnv } from '../env.ts';
 import { previewNames, previewPrefix } from '../naming.ts';
 import { type PreviewRecord, previewRecordSchema } from './model.ts';
@@ -29,7 +28,7 @@ export async function listPreviewNumbers(
   bucket: string,
   app: string,
   stage: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<number[]> {
   const prefix = previewPrefix(app, stage);
   const numbers: number[] = [];
@@ -53,7 +52,7 @@ export async function getPreviewRecord(
   app: string,
   stage: string,
   number: number,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<PreviewRecord | undefined> {
   try {
     const object = await s3.send(
@@ -72,7 +71,7 @@ export async function listPreviewRecords(
   bucket: string,
   app: string,
   stage: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<PreviewRecord[]> {
   const numbers = await listPreviewNumbers(bucket, app, stage, s3);
   const records = await Promise.all(numbers.map((n) => getPreviewRecord(bucket, app, stage, n, s3)));
@@ -80,11 +79,7 @@ export async function listPreviewRecords(
 }
 
 /** Writes a preview's record (created or updated). */
-export async function putPreviewRecord(
-  bucket: string,
-  record: PreviewRecord,
-  s3: S3Client = s3Client,
-): Promise<void> {
+export async function putPreviewRecord(bucket: string, record: PreviewRecord, s3: S3Client): Promise<void> {
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
@@ -101,7 +96,7 @@ export async function deletePreviewRecord(
   app: string,
   stage: string,
   number: number,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: previewNames(app, stage, number).recordKey }));
 }

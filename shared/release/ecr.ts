@@ -3,7 +3,6 @@
  * `imagesToKeep` expires old images). One DescribeImages call on the app's repository.
  */
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { ecrClient } from '../aws/clients.ts';
 import { ecrRepositoryName } from '../naming.ts';
 
 /** The tag or digest of an image reference `<registry>/<repository>[:tag][@sha256:…]` (no tag: `latest`). */
@@ -16,11 +15,7 @@ export function imageIdOf(image: string): { imageTag: string } | { imageDigest: 
 }
 
 /** True when the app's repository holds `image`; false when ECR answers that it does not (ImageNotFoundException). */
-export async function imageInRepository(
-  app: string,
-  image: string,
-  ecr: ECRClient = ecrClient,
-): Promise<boolean> {
+export async function imageInRepository(app: string, image: string, ecr: ECRClient): Promise<boolean> {
   try {
     const { imageDetails } = await ecr.send(
       new DescribeImagesCommand({ repositoryName: ecrRepositoryName(app), imageIds: [imageIdOf(image)] }),

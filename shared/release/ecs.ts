@@ -1,6 +1,6 @@
 /**
- * The ECS calls of the release workflow. Each takes the client as a parameter (default:
- * the traced, shared one) so tests pass a mock and the sandbox its emulated account.
+ * The ECS calls of the release workflow. Each takes its client as a parameter: the release steps
+ * pass their deps' client, tests a mock, the sandbox its emulated account.
  */
 import {
   DescribeServicesCommand,
@@ -18,15 +18,10 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { ecsClient } from '../aws/clients.ts';
 import { RevisionNotFound, ServiceNotFound } from './errors.ts';
 
 /** The service `service` of `cluster`; {@link ServiceNotFound} when it does not exist or is not ACTIVE. */
-export async function describeService(
-  cluster: string,
-  service: string,
-  ecs: ECSClient = ecsClient,
-): Promise<Service> {
+export async function describeService(cluster: string, service: string, ecs: ECSClient): Promise<Service> {
   const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const found = out.services?.find((s) => s.serviceName === service || s.serviceArn?.endsWith(`/${service}`));
   if (found?.status !== 'ACTIVE') {
@@ -41,7 +36,7 @@ export async function describeService(
 /** A task-definition revision (family:revision or ARN) and its tags. */
 export async function describeTaskDefinition(
   taskDefinition: string,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<{ taskDefinition: TaskDefinition; tags: Tag[] }> {
   let described: TaskDefinition | undefined;
   try {
@@ -62,7 +57,7 @@ export async function describeTaskDefinition(
 /** Registers a revision; returns it as ECS stored it. */
 export async function registerTaskDefinition(
   input: RegisterTaskDefinitionCommandInput,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<TaskDefinition> {
   const out = await ecs.send(new RegisterTaskDefinitionCommand(input));
   if (!out.taskDefinition?.taskDefinitionArn)
@@ -75,7 +70,7 @@ export async function updateServiceTaskDefinition(
   cluster: string,
   service: string,
   taskDefinition: string,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<Service> {
   const out = await ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
   if (!out.service) throw new ServiceNotFound(`ECS service ${service} of cluster ${cluster} was not found`);
@@ -90,7 +85,7 @@ export async function stoppedTasksOf(
   cluster: string,
   deploymentId: string,
   max = 10,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<Task[]> {
   const listed = await ecs.send(
     new ListTasksCommand({ cluster, startedBy: deploymentId, desiredStatus: 'STOPPED', maxResults: max }),
@@ -104,6 +99,6 @@ export async function stoppedTasksOf(
 }
 
 /** Adds or overwrites tags on a revision. */
-export async function tagTaskDefinition(arn: string, tags: Tag[], ecs: ECSClient = ecsClient): Promise<void> {
+export async function tagTaskDefinition(arn: string, tags: Tag[], ecs: ECSClient): Promise<void> {
   await ecs.send(new TagResourceCommand({ resourceArn: arn, tags }));
 }

@@ -3,7 +3,6 @@
  * comes from `RELEASE_HISTORY_BUCKET`, set by the CDK construct.
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '../aws/clients.ts';
 import { requiredEnv } from '../env.ts';
 import { historyPrefix, type ReleaseRecord, recordKey } from './history.ts';
 
@@ -20,7 +19,7 @@ export async function listHistoryKeys(
   bucket: string,
   app: string,
   stage: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
@@ -39,11 +38,7 @@ export async function listHistoryKeys(
 }
 
 /** Stores one record; returns its key. */
-export async function putRecord(
-  bucket: string,
-  record: ReleaseRecord,
-  s3: S3Client = s3Client,
-): Promise<string> {
+export async function putRecord(bucket: string, record: ReleaseRecord, s3: S3Client): Promise<string> {
   const key = recordKey(record);
   await s3.send(
     new PutObjectCommand({

@@ -7,7 +7,6 @@
 
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { s3Client, sfnClient } from '../aws/clients.ts';
 import { TransientError } from '../errors.ts';
 import {
   decideLease,
@@ -70,8 +69,8 @@ async function isRunning(sfn: SFNClient, executionArn: string): Promise<boolean 
 }
 
 export interface LeaseClients {
-  readonly s3?: S3Client;
-  readonly sfn?: SFNClient;
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
 }
 
 /** Asks for the stage: go (holds it), wait, or superseded. */
@@ -80,16 +79,16 @@ export async function enterStage(
   app: string,
   stage: string,
   me: LeaseEntry,
-  clients: LeaseClients = {},
+  clients: LeaseClients,
 ): Promise<LeaseDecision> {
-  const s3 = clients.s3 ?? s3Client;
+  const s3 = clients.s3;
   const key = leaseKey(app, stage);
   for (let round = 0; round < 5; round++) {
     const { lease, etag } = await read(s3, bucket, key);
     const holder = lease?.holder;
     const running =
       holder && holder.execution !== me.execution
-        ? await isRunning(clients.sfn ?? sfnClient, holder.execution)
+        ? await isRunning(clients.sfn, holder.execution)
         : undefined;
     const decision = decideLease(lease, me, running);
     if (decision.decision === 'superseded' || !decision.next) return decision;
@@ -104,7 +103,7 @@ export async function leaveStage(
   app: string,
   stage: string,
   execution: string,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<boolean> {
   const key = leaseKey(app, stage);
   for (let round = 0; round < 5; round++) {

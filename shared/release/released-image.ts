@@ -4,7 +4,6 @@
  * resolves it at every `cdk deploy` (see `shared/release/placeholder.ts`).
  */
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { ssmClient } from '../aws/clients.ts';
 import { stageNames } from '../naming.ts';
 import { releasedImageValue } from './placeholder.ts';
 
@@ -16,7 +15,7 @@ export async function recordReleasedImage(
   app: string,
   stage: string,
   image: string,
-  ssm: SSMClient = ssmClient,
+  ssm: SSMClient,
 ): Promise<{ name: string; value: string }> {
   const name = stageNames(app, stage).releasedImageParameter;
   const value = releasedImageValue(image);

@@ -6,7 +6,6 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { autoScalingClient } from '../aws/clients.ts';
 import { ScalingTargetNotFound } from './errors.ts';
 import type { GroupInstanceView } from './instances.ts';
 
@@ -23,10 +22,7 @@ export interface GroupCapacity {
 }
 
 /** The group's capacity and instances; {@link ScalingTargetNotFound} when there is no such group. */
-export async function describeGroup(
-  name: string,
-  autoScaling: AutoScalingClient = autoScalingClient,
-): Promise<GroupCapacity> {
+export async function describeGroup(name: string, autoScaling: AutoScalingClient): Promise<GroupCapacity> {
   const response = await autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
   );
@@ -49,7 +45,7 @@ export async function describeGroup(
 export async function setDesiredCapacity(
   name: string,
   desiredCapacity: number,
-  autoScaling: AutoScalingClient = autoScalingClient,
+  autoScaling: AutoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new SetDesiredCapacityCommand({
@@ -65,7 +61,7 @@ export async function setInstanceProtection(
   name: string,
   instanceId: string,
   protectedFromScaleIn: boolean,
-  autoScaling: AutoScalingClient = autoScalingClient,
+  autoScaling: AutoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new SetInstanceProtectionCommand({
@@ -79,7 +75,7 @@ export async function setInstanceProtection(
 /** Terminates one instance and lowers the group's desired capacity by one, so the group does not replace it. */
 export async function terminateInstanceInGroup(
   instanceId: string,
-  autoScaling: AutoScalingClient = autoScalingClient,
+  autoScaling: AutoScalingClient,
 ): Promise<void> {
   await autoScaling.send(
     new TerminateInstanceInAutoScalingGroupCommand({

@@ -5,12 +5,11 @@ import {
   SetAlarmStateCommand,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
-import { cloudWatchClient } from '../aws/clients.ts';
 
 /** The alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), or undefined when there is no such alarm. */
 export async function describeAlarmState(
   alarmName: string,
-  cloudWatch: CloudWatchClient = cloudWatchClient,
+  cloudWatch: CloudWatchClient,
 ): Promise<string | undefined> {
   const response = await cloudWatch.send(
     new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
@@ -24,7 +23,7 @@ export async function describeAlarmState(
 /** The states of several alarms in one call, by name; a name with no alarm is absent from the map. */
 export async function describeAlarmStates(
   alarmNames: readonly string[],
-  cloudWatch: CloudWatchClient = cloudWatchClient,
+  cloudWatch: CloudWatchClient,
 ): Promise<Map<string, string>> {
   const response = await cloudWatch.send(
     new DescribeAlarmsCommand({ AlarmNames: [...alarmNames], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
@@ -44,7 +43,7 @@ export async function setAlarmState(
   alarmName: string,
   stateValue: StateValue,
   reason: string,
-  cloudWatch: CloudWatchClient = cloudWatchClient,
+  cloudWatch: CloudWatchClient,
 ): Promise<void> {
   // StateReason is limited to 1023 characters.
   await cloudWatch.send(

@@ -11,7 +11,6 @@ import {
   UpdateContainerInstancesStateCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { ecsClient } from '../aws/clients.ts';
 import { ContainerInstanceUpdateFailed, ScalingTargetNotFound } from './errors.ts';
 import type { ContainerInstanceView, Resources } from './instances.ts';
 
@@ -25,7 +24,7 @@ export interface ServiceCount {
 export async function describeServiceCount(
   cluster: string,
   service: string,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<ServiceCount> {
   const response = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const found = response.services?.find((s) => s.serviceName === service && s.status === 'ACTIVE');
@@ -45,7 +44,7 @@ export async function setServiceDesiredCount(
   cluster: string,
   service: string,
   desiredCount: number,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<void> {
   await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
 }
@@ -76,7 +75,7 @@ function toView(c: ContainerInstance): ContainerInstanceView {
 export async function describeContainerInstances(
   cluster: string,
   arns: readonly string[],
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<ContainerInstanceView[]> {
   const out: ContainerInstanceView[] = [];
   for (let i = 0; i < arns.length; i += 100) {
@@ -91,7 +90,7 @@ export async function describeContainerInstances(
 /** Every container instance of the cluster, whatever its status. */
 export async function listContainerInstances(
   cluster: string,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<ContainerInstanceView[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
@@ -107,7 +106,7 @@ export async function listContainerInstances(
 export async function describeContainerInstance(
   cluster: string,
   arn: string,
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<ContainerInstanceView | undefined> {
   return (await describeContainerInstances(cluster, [arn], ecs))[0];
 }
@@ -117,7 +116,7 @@ export async function setContainerInstanceState(
   cluster: string,
   arn: string,
   status: 'ACTIVE' | 'DRAINING',
-  ecs: ECSClient = ecsClient,
+  ecs: ECSClient,
 ): Promise<void> {
   const response = await ecs.send(
     new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn], status }),

@@ -3,7 +3,6 @@
  * conditional writes so that two executions racing for the same key cannot both win.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '../aws/clients.ts';
 import { ConfigError } from '../config.ts';
 import { requiredEnv } from '../env.ts';
 import { TransientError } from '../errors.ts';
@@ -94,7 +93,7 @@ async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<St
 export async function acquireScalingLease(
   request: AcquireRequest,
   now: () => Date = () => new Date(),
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<AcquireResult> {
   const { bucket, app, stage, target, eventKey, owner } = request;
   const what = `the ${target} of ${app}/${stage}`;
@@ -145,7 +144,7 @@ export async function acquireScalingLease(
 /** Gives the lease back if `owner` still holds it; never removes another execution's lease. */
 export async function releaseScalingLease(
   request: Pick<AcquireRequest, 'bucket' | 'app' | 'stage' | 'target' | 'owner'>,
-  s3: S3Client = s3Client,
+  s3: S3Client,
 ): Promise<{ released: boolean; reason: string }> {
   const { bucket, app, stage, target, owner } = request;
   const key = leaseKey(app, stage, target);

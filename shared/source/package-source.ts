@@ -28,7 +28,7 @@ export interface PackageSourceOptions {
   /** Stored as object metadata (`x-amz-meta-*`) next to the commit, e.g. app, stage, delivery id. */
   readonly metadata?: Record<string, string>;
   readonly credentials?: GitCredentials;
-  readonly s3?: S3Client;
+  readonly s3: S3Client;
   /** zlib level of compressible entries. */
   readonly level?: number;
   readonly partSize?: number;

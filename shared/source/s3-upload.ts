@@ -7,7 +7,6 @@
 import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { clients } from '../aws/clients.ts';
 import { logger } from '../powertools.ts';
 
 /**
@@ -26,7 +25,7 @@ export interface StreamUploadOptions {
   readonly metadata?: Record<string, string>;
   readonly partSize?: number;
   readonly queueSize?: number;
-  readonly client?: S3Client;
+  readonly client: S3Client;
   /** Called once the upload has failed, before the multipart upload is aborted (stop the producer here). */
   readonly onFailure?: (error: unknown) => void;
 }
@@ -43,7 +42,7 @@ export interface StreamUploadResult {
  * upload id, never thrown (a lifecycle rule on the bucket removes such leftovers).
  */
 export async function uploadStream(options: StreamUploadOptions): Promise<StreamUploadResult> {
-  const client = options.client ?? clients.s3;
+  const { client } = options;
   const upload = new Upload({
     client,
     params: {

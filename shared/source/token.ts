@@ -23,7 +23,7 @@ export function parseTokenSecret(text: string): string | undefined {
 }
 
 /** Reads the repository token from the secret `secretId` (cached for a few minutes). */
-export async function readRepositoryToken(secretId: string, client?: SecretsManagerClient): Promise<string> {
+export async function readRepositoryToken(secretId: string, client: SecretsManagerClient): Promise<string> {
   const token = parseTokenSecret(await getSecretText(secretId, client));
   if (!token) {
     throw new RepositoryAccessDenied(

@@ -12,6 +12,7 @@ import { DescribeServicesCommand, RunTaskCommand, StopTaskCommand } from '@aws-s
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand, ListStateMachinesCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { getSecretText } from '#shared/aws/secrets.ts';
 import { startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import {
@@ -43,6 +44,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     const body = Buffer.alloc(11 * MiB, 7);
     const key = 'sources/starter/dev/source.zip';
     const first = await uploadStream({
+      client: clients.s3,
       bucket,
       key,
       body: Readable.from([body]),
@@ -51,6 +53,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       metadata: { commit: 'a'.repeat(40) },
     });
     const second = await uploadStream({
+      client: clients.s3,
       bucket,
       key,
       body: Readable.from([body.subarray(0, 6 * MiB)]),
@@ -74,6 +77,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     }
     await expect(
       uploadStream({
+        client: clients.s3,
         bucket,
         key: 'sources/starter/dev/broken.zip',
         body: Readable.from(failing()),
@@ -87,7 +91,7 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
   it('reads the webhook secrets the template generates', async () => {
     const webhook = env('DeployWebhook');
     for (const arn of [webhook.GITHUB_WEBHOOK_SECRET_ARN, webhook.GITLAB_WEBHOOK_TOKEN_ARN]) {
-      const text = await getSecretText(arn as string);
+      const text = await getSecretText(arn as string, clients.secretsManager);
       // GenerateSecretString: 40 characters, no punctuation.
       expect(text).toMatch(/^[A-Za-z0-9]{40}$/);
     }
@@ -95,20 +99,30 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
 
   it('starts the deploy state machine under the delivery id, and a repeat with another input is ExecutionAlreadyExists', async () => {
     const arn = env('DeployWebhook').DEPLOY_STATE_MACHINE_ARN as string;
-    const first = await startNamedExecution(arn, 'delivery-1', {
-      app: 'starter',
-      stage: 'dev',
-      commit: 'a'.repeat(40),
-    });
+    const first = await startNamedExecution(
+      arn,
+      'delivery-1',
+      {
+        app: 'starter',
+        stage: 'dev',
+        commit: 'a'.repeat(40),
+      },
+      clients.sfn,
+    );
     expect(first).toMatchObject({
       alreadyExisted: false,
       executionArn: expect.stringContaining(':execution:stackpilot-deploy:delivery-1'),
     });
-    const again = await startNamedExecution(arn, 'delivery-1', {
-      app: 'starter',
-      stage: 'dev',
-      commit: 'b'.repeat(40),
-    });
+    const again = await startNamedExecution(
+      arn,
+      'delivery-1',
+      {
+        app: 'starter',
+        stage: 'dev',
+        commit: 'b'.repeat(40),
+      },
+      clients.sfn,
+    );
     expect(again).toEqual({
       executionArn: first.executionArn,
       executionName: 'delivery-1',
@@ -117,19 +131,30 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
   });
 
   it('shows what moto answers to the pipeline calls', async () => {
-    const started = await startPipelineExecution({
-      name: STAGE,
-      variables: [{ name: 'COMMIT', value: 'a'.repeat(40) }],
-    }).then(
+    const started = await startPipelineExecution(
+      {
+        name: STAGE,
+        variables: [{ name: 'COMMIT', value: 'a'.repeat(40) }],
+      },
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
     );
-    const status = await getPipelineExecution(STAGE, '00000000-0000-4000-8000-000000000000').then(
+    const status = await getPipelineExecution(
+      STAGE,
+      '00000000-0000-4000-8000-000000000000',
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { name: string; $metadata?: { httpStatusCode?: number } }) =>
         error.$metadata?.httpStatusCode ?? error.name,
     );
-    const actions = await listActionExecutions(STAGE, '00000000-0000-4000-8000-000000000000').then(
+    const actions = await listActionExecutions(
+      STAGE,
+      '00000000-0000-4000-8000-000000000000',
+      clients.codePipeline,
+    ).then(
       () => 'accepted',
       (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
     );
@@ -180,9 +205,9 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
       startedAt: '2026-01-01T00:00:00.000Z',
       finishedAt: '2026-01-01T00:01:00.000Z',
     };
-    const key = await putRecord(bucket, record);
-    expect(await listHistoryKeys(bucket, 'starter', 'dev')).toEqual([key]);
-    expect(await listHistoryKeys(bucket, 'starter', 'prod')).toEqual([]);
+    const key = await putRecord(bucket, record, clients.s3);
+    expect(await listHistoryKeys(bucket, 'starter', 'dev', clients.s3)).toEqual([key]);
+    expect(await listHistoryKeys(bucket, 'starter', 'prod', clients.s3)).toEqual([]);
   });
 
   it('finds the stopped tasks a deployment started, by its id', async () => {
@@ -202,10 +227,10 @@ describe.skipIf(!motoEndpoint())('the other production adapters on moto', () => 
     await app.clients.ecs.send(
       new StopTaskCommand({ cluster: STAGE, task: taskArn, reason: 'Essential container in task exited' }),
     );
-    const stopped = await stoppedTasksOf(STAGE, deploymentId);
+    const stopped = await stoppedTasksOf(STAGE, deploymentId, undefined, clients.ecs);
     expect(stopped.map((t) => t.taskArn)).toEqual([taskArn]);
     expect(stopped[0]?.stoppedReason).toBe('Essential container in task exited');
-    expect(await stoppedTasksOf(STAGE, 'ecs-svc/0')).toEqual([]);
+    expect(await stoppedTasksOf(STAGE, 'ecs-svc/0', undefined, clients.ecs)).toEqual([]);
   });
 
   it('has each state machine of the template in Step Functions, placeholders resolved to the functions', async () => {

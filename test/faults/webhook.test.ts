@@ -15,6 +15,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { MAX_BODY_BYTES } from '#shared/webhook/request.ts';
 import { handler } from '../../functions/webhook/handler.ts';
@@ -381,7 +382,7 @@ const tally = {
 
 beforeAll(() => {
   setEnvironment();
-  clearSecretCache();
+  clearSecretCache(clients.secretsManager);
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
     .resolves({ SecretString: GITHUB_SECRET });

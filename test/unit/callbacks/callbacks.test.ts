@@ -111,7 +111,7 @@ describe('relay and wait', () => {
 
   it('treats a token whose task has ended as closed, not as an error', async () => {
     sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
-    expect(await resumeTask('old', { action: 'success', output: {} })).toBe('closed');
+    expect(await resumeTask('old', { action: 'success', output: {} }, clients.sfn)).toBe('closed');
   });
 
   it('drops an event that is neither a pipeline nor a deployment state change', async () => {

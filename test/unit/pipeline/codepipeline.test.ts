@@ -17,6 +17,7 @@ import {
 } from '../../../shared/pipeline/codepipeline.ts';
 
 const codePipeline = mockClient(CodePipelineClient);
+const client = new CodePipelineClient({});
 afterEach(() => codePipeline.reset());
 
 const request = {
@@ -30,7 +31,7 @@ const request = {
 describe('startPipelineExecution', () => {
   it('starts the pipeline with the request as given and returns the execution id', async () => {
     codePipeline.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: 'exec-1' });
-    await expect(startPipelineExecution(request)).resolves.toBe('exec-1');
+    await expect(startPipelineExecution(request, client)).resolves.toBe('exec-1');
     expect(codePipeline).toHaveReceivedCommandWith(StartPipelineExecutionCommand, request);
   });
 
@@ -38,7 +39,7 @@ describe('startPipelineExecution', () => {
     codePipeline
       .on(StartPipelineExecutionCommand)
       .rejects(new PipelineNotFoundException({ message: 'nope', $metadata: {} }));
-    await expect(startPipelineExecution(request)).rejects.toMatchObject({
+    await expect(startPipelineExecution(request, client)).rejects.toMatchObject({
       name: 'PipelineNotFound',
       message:
         'pipeline stackpilot-starter-dev does not exist: deploy the app stage (npx cdk deploy --all) first',
@@ -51,7 +52,7 @@ describe('startPipelineExecution', () => {
       .rejects(
         new ValidationException({ message: 'Variable COMMIT is not defined in the pipeline', $metadata: {} }),
       );
-    await expect(startPipelineExecution(request)).rejects.toMatchObject({
+    await expect(startPipelineExecution(request, client)).rejects.toMatchObject({
       name: 'PipelineStartRejected',
       message:
         'pipeline stackpilot-starter-dev refused to start: Variable COMMIT is not defined in the pipeline',
@@ -62,13 +63,15 @@ describe('startPipelineExecution', () => {
     codePipeline
       .on(StartPipelineExecutionCommand)
       .rejects(new ConcurrentPipelineExecutionsLimitExceededException({ message: 'limit', $metadata: {} }));
-    await expect(startPipelineExecution(request)).rejects.toMatchObject({ name: 'TransientError' });
+    await expect(startPipelineExecution(request, client)).rejects.toMatchObject({ name: 'TransientError' });
   });
 
   it('lets throttling through untouched for the task wrapper to classify', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     codePipeline.on(StartPipelineExecutionCommand).rejects(throttled);
-    await expect(startPipelineExecution(request)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(startPipelineExecution(request, client)).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
   });
 });
 
@@ -77,7 +80,7 @@ describe('getPipelineExecution', () => {
     codePipeline
       .on(GetPipelineExecutionCommand, { pipelineName: 'p', pipelineExecutionId: 'e' })
       .resolves({ pipelineExecution: { status: 'Stopped', statusSummary: 'stopped by ops' } });
-    await expect(getPipelineExecution('p', 'e')).resolves.toEqual({
+    await expect(getPipelineExecution('p', 'e', client)).resolves.toEqual({
       status: 'Stopped',
       statusSummary: 'stopped by ops',
     });
@@ -87,7 +90,7 @@ describe('getPipelineExecution', () => {
     codePipeline
       .on(GetPipelineExecutionCommand)
       .rejects(new PipelineExecutionNotFoundException({ message: 'nope', $metadata: {} }));
-    await expect(getPipelineExecution('p', 'e')).rejects.toMatchObject({
+    await expect(getPipelineExecution('p', 'e', client)).rejects.toMatchObject({
       name: 'PipelineExecutionNotFound',
       message: 'pipeline p has no execution e',
     });
@@ -121,7 +124,7 @@ describe('listActionExecutions', () => {
         ],
       });
 
-    await expect(listActionExecutions('p', 'e')).resolves.toEqual([
+    await expect(listActionExecutions('p', 'e', client)).resolves.toEqual([
       { stage: 'Source', action: 'Source', status: 'Succeeded' },
       {
         stage: 'Build',
@@ -141,7 +144,7 @@ describe('listActionExecutions', () => {
 
   it('stops after a bounded number of pages', async () => {
     codePipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [], nextToken: 'more' });
-    await listActionExecutions('p', 'e');
+    await listActionExecutions('p', 'e', client);
     expect(codePipeline).toHaveReceivedCommandTimes(ListActionExecutionsCommand, 5);
   });
 });

@@ -68,14 +68,15 @@ describe('release on the emulated account', () => {
         'Leave Stage': task(steps.leave),
       },
     });
-  const running = async () => (await describeService(names.cluster, names.service)).taskDefinition;
+  const running = async () =>
+    (await describeService(names.cluster, names.service, clients.ecs)).taskDefinition;
 
   it('releases an image: revision 2 runs and the release is recorded', async () => {
     const commit = 'a'.repeat(40);
     const result = await run({ app: 'shop', stage: 'dev', image: `${registry}:${commit}`, commit }, 'r1');
     expect(result.status, result.cause).toBe('SUCCEEDED');
     expect(await running()).toMatch(/:2$/);
-    const keys = await listHistoryKeys(setup.account.releaseHistoryBucket, 'shop', 'dev');
+    const keys = await listHistoryKeys(setup.account.releaseHistoryBucket, 'shop', 'dev', clients.s3);
     expect(keys).toEqual([expect.stringMatching(/-r2-COMPLETED\.json$/)]);
   });
 

@@ -8,6 +8,7 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toRegisterTaskDefinition } from '../../../sandbox/templates/index.ts';
 import { SHARED_TEMPLATE_CACHE } from '../../../sandbox/templates/synth.ts';
+import { clients } from '../../../shared/aws/clients.ts';
 import { CONFIG_ENV, parseConfig, type StackpilotConfig } from '../../../shared/config.ts';
 import { stageNames } from '../../../shared/naming.ts';
 import { describeService, describeTaskDefinition } from '../../../shared/release/ecs.ts';
@@ -39,8 +40,8 @@ describe('the first release and the cdk deploy after it', () => {
   });
 
   const running = async (): Promise<TaskDefinition> => {
-    const { taskDefinition } = await describeService(names.cluster, names.service);
-    return (await describeTaskDefinition(taskDefinition ?? '')).taskDefinition;
+    const { taskDefinition } = await describeService(names.cluster, names.service, clients.ecs);
+    return (await describeTaskDefinition(taskDefinition ?? '', clients.ecs)).taskDefinition;
   };
   const app = (definition: TaskDefinition) => definition.containerDefinitions?.find((c) => c.name === 'app');
   const releasedImage = () => t.account.ssm.value(names.releasedImageParameter);
@@ -69,7 +70,7 @@ describe('the first release and the cdk deploy after it', () => {
     expect(app(revision2)).not.toHaveProperty('command');
     expect(app(revision2)).not.toHaveProperty('dockerLabels');
     expect(app(revision2)?.cpu).toBe(t.config.apps.starter?.cpu);
-    const { tags } = await describeTaskDefinition(revision2.taskDefinitionArn ?? '');
+    const { tags } = await describeTaskDefinition(revision2.taskDefinitionArn ?? '', clients.ecs);
     expect(tags).toEqual(
       expect.arrayContaining([
         { key: 'stackpilot:app', value: 'starter' },
@@ -88,8 +89,12 @@ describe('the first release and the cdk deploy after it', () => {
     expect(app(revision3)).not.toHaveProperty('command');
     expect(app(revision3)).not.toHaveProperty('dockerLabels');
     // CloudFormation deletes the revision it replaced (the placeholder); the release's stays.
-    expect((await describeTaskDefinition(`${names.taskFamily}:1`)).taskDefinition.status).toBe('INACTIVE');
-    expect((await describeTaskDefinition(`${names.taskFamily}:2`)).taskDefinition.status).toBe('ACTIVE');
+    expect((await describeTaskDefinition(`${names.taskFamily}:1`, clients.ecs)).taskDefinition.status).toBe(
+      'INACTIVE',
+    );
+    expect((await describeTaskDefinition(`${names.taskFamily}:2`, clients.ecs)).taskDefinition.status).toBe(
+      'ACTIVE',
+    );
   });
 
   it('a cdk deploy that changes nothing leaves the running revision alone', async () => {

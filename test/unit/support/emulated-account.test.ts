@@ -5,6 +5,7 @@
  */
 import { ECSServiceException } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { isTransient } from '#shared/errors.ts';
 import { stageNames } from '#shared/naming.ts';
 import { describeService, updateServiceTaskDefinition } from '#shared/release/ecs.ts';
@@ -18,7 +19,7 @@ describe('the emulated test account', () => {
   it('records the calls of the shared SDK clients, not what created the stages', async () => {
     t = await createTestAccount();
     expect(t.calls).toEqual([]);
-    await describeService(dev.cluster, dev.service);
+    await describeService(dev.cluster, dev.service, clients.ecs);
     expect(t.calls).toEqual([
       {
         service: 'ECS',
@@ -32,15 +33,18 @@ describe('the emulated test account', () => {
     t = await createTestAccount();
     const before = direct.service(t, dev.cluster, dev.service);
     t.fail('UpdateService', throttling);
-    const failed = await updateServiceTaskDefinition(dev.cluster, dev.service, `${dev.taskFamily}:1`).catch(
-      (error: unknown) => error,
-    );
+    const failed = await updateServiceTaskDefinition(
+      dev.cluster,
+      dev.service,
+      `${dev.taskFamily}:1`,
+      clients.ecs,
+    ).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(ECSServiceException);
     expect(failed).toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded' });
     expect(isTransient(failed)).toBe(true);
     expect(direct.service(t, dev.cluster, dev.service).deployments).toEqual(before.deployments);
     // Only the next call: the one after it goes through.
-    await updateServiceTaskDefinition(dev.cluster, dev.service, `${dev.taskFamily}:1`);
+    await updateServiceTaskDefinition(dev.cluster, dev.service, `${dev.taskFamily}:1`, clients.ecs);
     expect(t.count('UpdateService')).toBe(2);
   });
 

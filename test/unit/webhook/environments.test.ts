@@ -8,6 +8,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
+import { clients } from '#shared/aws/clients.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { pathMatcher, watchGlobs } from '#shared/source/watch.ts';
@@ -252,7 +253,7 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 describe('webhook answers for a monorepo', () => {
   beforeEach(() => {
     setEnvironment(monorepo);
-    clearSecretCache();
+    clearSecretCache(clients.secretsManager);
     secrets
       .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
       .resolves({ SecretString: GITHUB_SECRET });

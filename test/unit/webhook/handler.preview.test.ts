@@ -8,6 +8,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { webhookEnvironment } from '#shared/webhook/environment.ts';
@@ -83,7 +84,7 @@ function useConfig(value = previewConfig) {
 
 beforeEach(() => {
   useConfig();
-  clearSecretCache();
+  clearSecretCache(clients.secretsManager);
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
     .resolves({ SecretString: GITHUB_SECRET });

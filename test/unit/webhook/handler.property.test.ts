@@ -7,6 +7,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
@@ -40,7 +41,7 @@ async function respond(event: Parameters<typeof handler>[0]) {
 
 beforeAll(() => {
   setEnvironment();
-  clearSecretCache();
+  clearSecretCache(clients.secretsManager);
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
     .resolves({ SecretString: GITHUB_SECRET });

@@ -3,6 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clients } from '#shared/aws/clients.ts';
 import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
@@ -46,7 +47,7 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 
 beforeEach(() => {
   setEnvironment();
-  clearSecretCache();
+  clearSecretCache(clients.secretsManager);
   secrets
     .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
     .resolves({ SecretString: GITHUB_SECRET });

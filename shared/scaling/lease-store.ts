@@ -92,7 +92,7 @@ async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<St
  */
 export async function acquireScalingLease(
   request: AcquireRequest,
-  now: () => Date = () => new Date(),
+  now: () => Date,
   s3: S3Client,
 ): Promise<AcquireResult> {
   const { bucket, app, stage, target, eventKey, owner } = request;

@@ -42,7 +42,7 @@ import {
 import { BelowMinimum, InstanceNotEmpty } from './errors.ts';
 import { canTerminate, chooseInstanceToDrain, type DrainStatus, drainStatus, tasksOn } from './instances.ts';
 import type { ScalingRequest } from './interpret.ts';
-import { guardBucket, releaseScalingLease } from './lease-store.ts';
+import { type AcquireResult, acquireScalingLease, guardBucket, releaseScalingLease } from './lease-store.ts';
 
 /** What the steps use: the AWS clients, the clock and the configuration (tests and the sandbox pass their own). */
 export interface ScalingDeps {
@@ -454,6 +454,37 @@ export const failedScalingSchema = z.object({
   RestoreAfterError: caughtSchema.optional(),
 });
 export type FailedScaling = z.output<typeof failedScalingSchema>;
+
+const leaseFields = {
+  app: z.string().min(1),
+  stage: z.string().min(1),
+  target: z.enum(['service', 'cluster']),
+  owner: z.string().min(1),
+};
+export const acquireLeaseInputSchema = z.object({
+  ...leaseFields,
+  eventKey: z.string().min(1),
+  leaseSeconds: z.number().int().positive(),
+});
+export type AcquireLeaseInput = z.output<typeof acquireLeaseInputSchema>;
+export const releaseLeaseInputSchema = z.object(leaseFields);
+export type ReleaseLeaseInput = z.output<typeof releaseLeaseInputSchema>;
+
+/** Acquire Lease: records the event (idempotency) and takes the (stage, target) lease (one loop at a time). */
+export async function acquireLease(
+  input: AcquireLeaseInput,
+  deps: Pick<ScalingDeps, 'clients' | 'now'>,
+): Promise<AcquireResult> {
+  return acquireScalingLease({ ...input, bucket: guardBucket() }, deps.now, deps.clients.s3);
+}
+
+/** Release Lease: gives back the (stage, target) lease when the loop ends. */
+export async function releaseLease(
+  input: ReleaseLeaseInput,
+  deps: Pick<ScalingDeps, 'clients'>,
+): Promise<{ released: boolean; reason: string }> {
+  return releaseScalingLease({ ...input, bucket: guardBucket() }, deps.clients.s3);
+}
 
 export const releaseAfterFailureInputSchema = z.object({
   owner: z.string().min(1),

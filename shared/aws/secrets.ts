@@ -45,8 +45,3 @@ export async function getSecretText(
   }
   return value;
 }
-
-/** Empties the cache of `client` (tests, between cases; nothing in production calls it). */
-export function clearSecretCache(client: SecretsManagerClient): void {
-  providers.get(client)?.clearCache();
-}

@@ -2,16 +2,19 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearSecretCache, getSecretText, SecretNotText } from '#shared/aws/secrets.ts';
+import { getSecretText, SecretNotText } from '#shared/aws/secrets.ts';
 import { executionArn, startNamedExecution } from '#shared/aws/stepfunctions.ts';
 import { isTransient } from '#shared/errors.ts';
 
 const sfn = mockClient(SFNClient);
 const secrets = mockClient(SecretsManagerClient);
-const client = new SecretsManagerClient({});
+// A client per test: the secrets cache is the client's.
+let client = new SecretsManagerClient({});
 const MACHINE = 'arn:aws:states:eu-west-1:111122223333:stateMachine:stackpilot-deploy';
 
-beforeEach(() => clearSecretCache(client));
+beforeEach(() => {
+  client = new SecretsManagerClient({});
+});
 afterEach(() => {
   sfn.reset();
   secrets.reset();

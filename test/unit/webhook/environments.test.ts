@@ -8,8 +8,6 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployInputSchema } from '#events/deploy.ts';
-import { clients } from '#shared/aws/clients.ts';
-import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { pathMatcher, watchGlobs } from '#shared/source/watch.ts';
 import { decidePush } from '#shared/webhook/decide.ts';
@@ -18,11 +16,10 @@ import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,
   GITHUB_SECRET,
-  GITHUB_SECRET_ARN,
   GITLAB_TOKEN,
-  GITLAB_TOKEN_ARN,
   githubEvent,
   gitlabEvent,
+  newSecretArns,
   sample,
   setEnvironment,
 } from './support.ts';
@@ -252,14 +249,10 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 
 describe('webhook answers for a monorepo', () => {
   beforeEach(() => {
+    const arns = newSecretArns();
     setEnvironment(monorepo);
-    clearSecretCache(clients.secretsManager);
-    secrets
-      .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
-      .resolves({ SecretString: GITHUB_SECRET });
-    secrets
-      .on(GetSecretValueCommand, { SecretId: GITLAB_TOKEN_ARN })
-      .resolves({ SecretString: GITLAB_TOKEN });
+    secrets.on(GetSecretValueCommand, { SecretId: arns.github }).resolves({ SecretString: GITHUB_SECRET });
+    secrets.on(GetSecretValueCommand, { SecretId: arns.gitlab }).resolves({ SecretString: GITLAB_TOKEN });
     sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
       executionArn: `arn:aws:states:us-east-1:111122223333:execution:stackpilot-deploy:${input.name}`,
       startDate: new Date('2026-11-21T23:40:00Z'),

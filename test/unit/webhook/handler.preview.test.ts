@@ -8,8 +8,6 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clients } from '#shared/aws/clients.ts';
-import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { webhookEnvironment } from '#shared/webhook/environment.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
@@ -17,11 +15,10 @@ import {
   config as configWithoutPreviews,
   context,
   GITHUB_SECRET,
-  GITHUB_SECRET_ARN,
   GITLAB_TOKEN,
-  GITLAB_TOKEN_ARN,
   githubEvent,
   gitlabEvent,
+  newSecretArns,
   PREVIEW_BUCKET,
   PREVIEW_STATE_MACHINE_ARN,
   previewConfig,
@@ -83,12 +80,10 @@ function useConfig(value = previewConfig) {
 }
 
 beforeEach(() => {
+  const arns = newSecretArns();
   useConfig();
-  clearSecretCache(clients.secretsManager);
-  secrets
-    .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
-    .resolves({ SecretString: GITHUB_SECRET });
-  secrets.on(GetSecretValueCommand, { SecretId: GITLAB_TOKEN_ARN }).resolves({ SecretString: GITLAB_TOKEN });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.github }).resolves({ SecretString: GITHUB_SECRET });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.gitlab }).resolves({ SecretString: GITLAB_TOKEN });
   sfn.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
     executionArn: arnOf(input.stateMachineArn, input.name),
     startDate: new Date('2026-11-21T23:40:00Z'),

@@ -7,18 +7,15 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients } from '#shared/aws/clients.ts';
-import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,
   GITHUB_SECRET,
-  GITHUB_SECRET_ARN,
   GITLAB_TOKEN,
-  GITLAB_TOKEN_ARN,
   githubEvent,
   githubSignature,
   gitlabEvent,
+  newSecretArns,
   sample,
   setEnvironment,
 } from './support.ts';
@@ -40,12 +37,10 @@ async function respond(event: Parameters<typeof handler>[0]) {
 }
 
 beforeAll(() => {
+  const arns = newSecretArns();
   setEnvironment();
-  clearSecretCache(clients.secretsManager);
-  secrets
-    .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
-    .resolves({ SecretString: GITHUB_SECRET });
-  secrets.on(GetSecretValueCommand, { SecretId: GITLAB_TOKEN_ARN }).resolves({ SecretString: GITLAB_TOKEN });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.github }).resolves({ SecretString: GITHUB_SECRET });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.gitlab }).resolves({ SecretString: GITLAB_TOKEN });
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
     executionArn: `arn:aws:states:us-east-1:111122223333:execution:stackpilot-deploy:${input.name}`,
     startDate: new Date(),

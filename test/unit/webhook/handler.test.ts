@@ -3,19 +3,16 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clients } from '#shared/aws/clients.ts';
-import { clearSecretCache } from '#shared/aws/secrets.ts';
 import { parseConfig } from '#shared/config.ts';
 import { handler } from '../../../functions/webhook/handler.ts';
 import {
   context,
   GITHUB_SECRET,
-  GITHUB_SECRET_ARN,
   GITLAB_TOKEN,
-  GITLAB_TOKEN_ARN,
   githubEvent,
   gitlabEvent,
   httpEvent,
+  newSecretArns,
   STATE_MACHINE_ARN,
   sample,
   setEnvironment,
@@ -46,12 +43,10 @@ async function invoke(event: Parameters<typeof handler>[0]) {
 }
 
 beforeEach(() => {
+  const arns = newSecretArns();
   setEnvironment();
-  clearSecretCache(clients.secretsManager);
-  secrets
-    .on(GetSecretValueCommand, { SecretId: GITHUB_SECRET_ARN })
-    .resolves({ SecretString: GITHUB_SECRET });
-  secrets.on(GetSecretValueCommand, { SecretId: GITLAB_TOKEN_ARN }).resolves({ SecretString: GITLAB_TOKEN });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.github }).resolves({ SecretString: GITHUB_SECRET });
+  secrets.on(GetSecretValueCommand, { SecretId: arns.gitlab }).resolves({ SecretString: GITLAB_TOKEN });
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
     executionArn: execution(input.name),
     startDate: new Date('2026-11-21T23:40:00Z'),

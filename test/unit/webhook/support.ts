@@ -54,12 +54,28 @@ export const previewConfig = parseConfig({
 });
 
 /** Sets the function's environment (the handler reads it on first use); the configuration travels inline, as in the sandbox. */
+let secretArns = { github: GITHUB_SECRET_ARN, gitlab: GITLAB_TOKEN_ARN };
+let secretsGiven = 0;
+
+/**
+ * Secret ARNs of their own for the next test, which {@link setEnvironment} then sets: the
+ * webhook caches a secret per ARN for minutes, so a test reusing an ARN would read the last one's.
+ */
+export function newSecretArns(): { github: string; gitlab: string } {
+  secretsGiven++;
+  secretArns = {
+    github: `${GITHUB_SECRET_ARN}-${secretsGiven}`,
+    gitlab: `${GITLAB_TOKEN_ARN}-${secretsGiven}`,
+  };
+  return secretArns;
+}
+
 export function setEnvironment(value = config): void {
   process.env.PREVIEW_STATE_MACHINE_ARN = PREVIEW_STATE_MACHINE_ARN;
   process.env.PREVIEW_BUCKET = PREVIEW_BUCKET;
   process.env.DEPLOY_STATE_MACHINE_ARN = STATE_MACHINE_ARN;
-  process.env.GITHUB_WEBHOOK_SECRET_ARN = GITHUB_SECRET_ARN;
-  process.env.GITLAB_WEBHOOK_TOKEN_ARN = GITLAB_TOKEN_ARN;
+  process.env.GITHUB_WEBHOOK_SECRET_ARN = secretArns.github;
+  process.env.GITLAB_WEBHOOK_TOKEN_ARN = secretArns.gitlab;
   process.env[CONFIG_ENV] = JSON.stringify(value);
 }
 

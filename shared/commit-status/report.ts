@@ -6,10 +6,7 @@
 import { executionStatusChangeSchema } from '../../events/step-functions-execution.ts';
 import { commitStatusTokenSecret, type StackpilotConfig } from '../config.ts';
 import { type StatusRequest, statusRequest } from './request.ts';
-import { type CommitState, commitStatusFor } from './status.ts';
-
-/** The `metric` field of the log line of a status that could not be set; a metric filter counts these. */
-export const STATUS_FAILED_METRIC = 'CommitStatusFailed';
+import { type CommitState, commitStatusFor, STATUS_FAILED_METRIC } from './status.ts';
 
 export interface ReporterLog {
   info(message: string, attributes?: Record<string, unknown>): void;

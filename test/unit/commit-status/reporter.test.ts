@@ -7,8 +7,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CommitStatusReporter, STATUS_FAILED_METRIC } from '../../../shared/commit-status/report.ts';
+import { CommitStatusReporter } from '../../../shared/commit-status/report.ts';
 import { sendStatusRequest } from '../../../shared/commit-status/request.ts';
+import { STATUS_FAILED_METRIC } from '../../../shared/commit-status/status.ts';
 import { parseConfig } from '../../../shared/config.ts';
 
 interface Received {

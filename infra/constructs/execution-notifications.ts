@@ -10,7 +10,7 @@ import {
   executionStatusChangePattern,
   UNSUCCESSFUL_STATUSES,
 } from '#events/step-functions-execution.ts';
-import { STATUS_FAILED_METRIC } from '#shared/commit-status/report.ts';
+import { STATUS_FAILED_METRIC } from '#shared/commit-status/status.ts';
 import { commitStatusTokenSecret, type StackpilotConfig } from '#shared/config.ts';
 import { toEventPattern } from './scale-workflow.ts';
 import { secretArns } from './secret-arns.ts';

@@ -16,6 +16,9 @@ import { type ExecutionStatusChange, executionConsoleUrl } from '../../events/st
 /** The outcome of the deploy as a commit status, before a provider's own words. */
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';
 
+/** The `metric` field of the log line of a status that could not be set; a metric filter counts these. */
+export const STATUS_FAILED_METRIC = 'CommitStatusFailed';
+
 /** GitHub and GitLab both cap a status description; GitHub at 140 characters. */
 export const MAX_DESCRIPTION = 140;
 

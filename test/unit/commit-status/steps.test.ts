@@ -1,15 +1,23 @@
 /**
- * The reporter against a GitHub-shaped API on loopback (real fetch, real HTTP): what it sends,
+ * The step against a GitHub-shaped API on loopback (real fetch, real HTTP): what it sends,
  * and that no failure (no token, an unreadable secret, a 5xx, a refused connection) escapes.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CommitStatusReporter, STATUS_FAILED_METRIC } from '../../../shared/commit-status/report.ts';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sendStatusRequest } from '../../../shared/commit-status/request.ts';
+import { STATUS_FAILED_METRIC } from '../../../shared/commit-status/status.ts';
+import {
+  type CommitStatusDeps,
+  commitStatusDeps,
+  reportCommitStatus,
+} from '../../../shared/commit-status/steps.ts';
 import { parseConfig } from '../../../shared/config.ts';
+import { logger } from '../../../shared/powertools.ts';
 
 interface Received {
   method: string;
@@ -55,8 +63,26 @@ const event = (status = 'RUNNING', repositoryUrl = `${origin}/acme/starter.git`)
   return { ...sample, detail: { ...sample.detail, status, input: JSON.stringify(input) } };
 };
 
-function reporter(options: { tokenSecret?: string; secret?: () => Promise<string> } = {}) {
-  const lines: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
+interface Line {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  attributes?: Record<string, unknown>;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+/**
+ * The step with fresh deps (a Secrets Manager client of its own, mocked; a fresh "told no token"
+ * memory) and the log lines it writes from now on: each call points the logger spies at its
+ * own `lines`.
+ */
+function testDeps(options: { tokenSecret?: string; secretError?: Error } = {}) {
+  const lines: Line[] = [];
+  for (const level of ['info', 'warn', 'error'] as const) {
+    vi.spyOn(logger, level).mockImplementation((message, ...attributes) => {
+      lines.push({ level, message: String(message), attributes: attributes[0] as Record<string, unknown> });
+    });
+  }
   const config = parseConfig({
     apps: {
       starter: {
@@ -66,29 +92,29 @@ function reporter(options: { tokenSecret?: string; secret?: () => Promise<string
       },
     },
   });
-  const r = new CommitStatusReporter({
+  const secretsManager = new SecretsManagerClient({});
+  const secrets = mockClient(secretsManager).on(GetSecretValueCommand);
+  if (options.secretError) secrets.rejects(options.secretError);
+  else secrets.resolves({ SecretString: 'ghp_secret\n' });
+  const deps: CommitStatusDeps = {
+    ...commitStatusDeps(),
+    clients: { secretsManager },
     config: () => config,
-    secretText: options.secret ?? (async () => 'ghp_secret\n'),
     send: (request) => sendStatusRequest(request, fetch, 2000),
-    log: {
-      info: (message, attributes) => lines.push({ level: 'info', message, attributes }),
-      warn: (message, attributes) => lines.push({ level: 'warn', message, attributes }),
-      error: (message, attributes) => lines.push({ level: 'error', message, attributes }),
-    },
-  });
-  return { r, lines };
+  };
+  return { deps, lines };
 }
 
-describe('CommitStatusReporter', () => {
+describe('reportCommitStatus', () => {
   it('sets pending, then success, on the GitHub API of the repository host', async () => {
-    const { r } = reporter({ tokenSecret: 'stackpilot/status-token' });
-    expect(await r.report(event('RUNNING'))).toEqual({
+    const { deps } = testDeps({ tokenSecret: 'stackpilot/status-token' });
+    expect(await reportCommitStatus(event('RUNNING'), deps)).toEqual({
       reported: true,
       state: 'pending',
       context: 'stackpilot/starter/dev',
       httpStatus: 201,
     });
-    await r.report(event('SUCCEEDED'));
+    await reportCommitStatus(event('SUCCEEDED'), deps);
     expect(received.map((c) => [c.method, c.url, c.authorization, c.body.state])).toEqual([
       [
         'POST',
@@ -106,9 +132,9 @@ describe('CommitStatusReporter', () => {
   });
 
   it('says once per app that there is no token, and calls nothing', async () => {
-    const { r, lines } = reporter();
-    const first = await r.report(event('RUNNING'));
-    await r.report(event('SUCCEEDED'));
+    const { deps, lines } = testDeps();
+    const first = await reportCommitStatus(event('RUNNING'), deps);
+    await reportCommitStatus(event('SUCCEEDED'), deps);
     expect(first).toMatchObject({
       reported: false,
       reason: expect.stringContaining('no commit status token'),
@@ -119,8 +145,8 @@ describe('CommitStatusReporter', () => {
 
   it('logs and counts a refused call (5xx) without throwing, and never logs the token', async () => {
     answer = 502;
-    const { r, lines } = reporter({ tokenSecret: 's' });
-    const outcome = await r.report(event('FAILED'));
+    const { deps, lines } = testDeps({ tokenSecret: 's' });
+    const outcome = await reportCommitStatus(event('FAILED'), deps);
     expect(outcome).toMatchObject({ reported: false, reason: expect.stringContaining('answered 502') });
     const [line] = lines.filter((l) => l.level === 'error');
     expect(line?.attributes).toMatchObject({
@@ -132,18 +158,18 @@ describe('CommitStatusReporter', () => {
   });
 
   it('logs and counts an unreadable token secret and a refused connection', async () => {
-    const denied = reporter({
+    const denied = testDeps({
       tokenSecret: 's',
-      secret: async () => {
-        throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
-      },
+      secretError: Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }),
     });
-    expect(await denied.r.report(event())).toMatchObject({
+    expect(await reportCommitStatus(event(), denied.deps)).toMatchObject({
       reported: false,
       reason: expect.stringContaining('AccessDeniedException'),
     });
-    const closed = reporter({ tokenSecret: 's' });
-    expect(await closed.r.report(event('RUNNING', 'http://127.0.0.1:1/acme/starter.git'))).toMatchObject({
+    const closed = testDeps({ tokenSecret: 's' });
+    expect(
+      await reportCommitStatus(event('RUNNING', 'http://127.0.0.1:1/acme/starter.git'), closed.deps),
+    ).toMatchObject({
       reported: false,
       reason: expect.stringContaining('did not complete'),
     });
@@ -153,8 +179,8 @@ describe('CommitStatusReporter', () => {
   });
 
   it('ignores what is not an execution status change', async () => {
-    const { r } = reporter({ tokenSecret: 's' });
-    expect(await r.report({ hello: 'world' })).toMatchObject({ reported: false });
+    const { deps } = testDeps({ tokenSecret: 's' });
+    expect(await reportCommitStatus({ hello: 'world' }, deps)).toMatchObject({ reported: false });
     expect(received).toEqual([]);
   });
 });

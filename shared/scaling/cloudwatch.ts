@@ -6,20 +6,6 @@ import {
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 
-/** The alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), or undefined when there is no such alarm. */
-export async function describeAlarmState(
-  alarmName: string,
-  cloudWatch: CloudWatchClient,
-): Promise<string | undefined> {
-  const response = await cloudWatch.send(
-    new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
-  );
-  const alarm =
-    response.MetricAlarms?.find((a) => a.AlarmName === alarmName) ??
-    response.CompositeAlarms?.find((a) => a.AlarmName === alarmName);
-  return alarm?.StateValue;
-}
-
 /** The states of several alarms in one call, by name; a name with no alarm is absent from the map. */
 export async function describeAlarmStates(
   alarmNames: readonly string[],

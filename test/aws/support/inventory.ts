@@ -69,7 +69,7 @@ export const INVENTORY: readonly InventoryEntry[] = [
   {
     service: 'CloudWatch',
     command: 'DescribeAlarms',
-    adapters: ['scaling/cloudwatch: describeAlarmState', 'scaling/cloudwatch: describeAlarmStates'],
+    adapters: ['scaling/cloudwatch: describeAlarmStates'],
   },
   { service: 'CloudWatch', command: 'SetAlarmState', adapters: ['scaling/cloudwatch: setAlarmState'] },
   {

@@ -22,11 +22,7 @@ import {
   setInstanceProtection,
   terminateInstanceInGroup,
 } from '../../../shared/scaling/autoscaling.ts';
-import {
-  describeAlarmState,
-  describeAlarmStates,
-  setAlarmState,
-} from '../../../shared/scaling/cloudwatch.ts';
+import { describeAlarmStates, setAlarmState } from '../../../shared/scaling/cloudwatch.ts';
 import {
   describeContainerInstances,
   describeServiceCount,
@@ -235,15 +231,5 @@ describe('CloudWatch adapter', () => {
     });
     await setAlarmState('low', 'OK', 'x'.repeat(2000), clients.cloudWatch);
     expect(cloudWatch.commandCalls(SetAlarmStateCommand)[1]?.args[0].input.StateReason).toHaveLength(1023);
-  });
-
-  it("reads the alarm's state, or undefined when there is no such alarm", async () => {
-    cloudWatch
-      .on(DescribeAlarmsCommand)
-      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'a', StateValue: 'ALARM' }] })
-      .resolvesOnce({ MetricAlarms: [] });
-    expect(await describeAlarmState('a', clients.cloudWatch)).toBe('ALARM');
-    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['a'] });
-    expect(await describeAlarmState('a', clients.cloudWatch)).toBeUndefined();
   });
 });

@@ -16,15 +16,6 @@ export class TransientError extends Error {
   override readonly name = 'TransientError';
 }
 
-/** Errors whose names Step Functions retries: ours plus the Lambda service's own. */
-export const RETRYABLE_ERRORS = [
-  'TransientError',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-] as const;
-
 const THROTTLING = new Set([
   'Throttling',
   'ThrottlingException',

@@ -43,9 +43,9 @@ import {
 } from '../../../shared/callbacks/steps.ts';
 import { findStage } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
-import { parseInput, RETRYABLE_ERRORS, TransientError } from '../../../shared/errors.ts';
+import { parseInput, TransientError } from '../../../shared/errors.ts';
 import { checkPipeline, checkPipelineInputSchema, pipelineDeps } from '../../../shared/pipeline/steps.ts';
-import { aslValidator } from '../support/asl.ts';
+import { aslValidator, RETRYABLE_ERRORS } from '../support/asl.ts';
 
 const sampleInput = JSON.parse(
   readFileSync(new URL('../../../events/samples/deploy-input.json', import.meta.url), 'utf8'),

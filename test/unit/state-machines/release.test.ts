@@ -11,10 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allStates, loadDefinition, placeholdersOf } from '../../../sandbox/state-machines.ts';
 import { CONFIG_ENV } from '../../../shared/config.ts';
 import { loadConfigFile } from '../../../shared/config-file.ts';
-import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { deriveTaskDefinition, READ_ONLY_FIELDS } from '../../../shared/release/task-definition.ts';
 import { commitOf, createReleaseAccount, type ReleaseAccount } from '../release/release-tasks.ts';
-import { aslValidator } from '../support/asl.ts';
+import { aslValidator, RETRYABLE_ERRORS } from '../support/asl.ts';
 import { awsError, direct, throttling } from '../support/emulated-account.ts';
 
 const sample = (name: string) =>

@@ -26,7 +26,6 @@ import {
   loadDefinition,
   placeholdersOf,
 } from '../../../sandbox/state-machines.ts';
-import { RETRYABLE_ERRORS } from '../../../shared/errors.ts';
 import { leaseKey } from '../../../shared/scaling/guard.ts';
 import { GUARD_BUCKET_ENV } from '../../../shared/scaling/lease-store.ts';
 import {
@@ -36,6 +35,7 @@ import {
   type ScaleAccountOptions,
   type StageChange,
 } from '../scaling/scale-tasks.ts';
+import { RETRYABLE_ERRORS } from '../support/asl.ts';
 import { type AwsErrorSpec, direct, EPOCH, throttling } from '../support/emulated-account.ts';
 
 const sample = (name: string) =>

@@ -1,4 +1,4 @@
-/** asl-validator (it ships no type declarations), typed as the path tests call it. */
+/** What the path tests share: asl-validator, and the errors every Task of every state machine retries. */
 import { createRequire } from 'node:module';
 
 type AslValidator = (
@@ -7,3 +7,15 @@ type AslValidator = (
 ) => { isValid: boolean; errorsText: (separator?: string) => string };
 
 export const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+/**
+ * The errors every Task retries: `TransientError` (what `toTaskError` makes of throttling, 5xx
+ * and network errors) plus the Lambda service's own. Every other error goes to the Catch.
+ */
+export const RETRYABLE_ERRORS = [
+  'TransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;

@@ -1,6 +1,6 @@
 /** Puts stackpilot's own alert events on the account's default event bus. */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ALERT_SOURCE, RELEASE_FAILED, type ReleaseFailedDetail } from '../../events/release-alert.ts';
+import { ALERT_SOURCE, RELEASE_FAILED, type ReleaseFailedDetail } from '#events/release-alert.ts';
 
 /** An entry EventBridge refused (PutEvents reports it in the answer, not as an error). */
 export class AlertEventRefused extends Error {

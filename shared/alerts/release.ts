@@ -3,12 +3,12 @@
  * machine serves every stage, so the stage is read from the execution's input.
  */
 
-import type { ReleaseFailedDetail } from '../../events/release-alert.ts';
+import type { ReleaseFailedDetail } from '#events/release-alert.ts';
 import {
   type ExecutionStatusChange,
   executionConsoleUrl,
   UNSUCCESSFUL_STATUSES,
-} from '../../events/step-functions-execution.ts';
+} from '#events/step-functions-execution.ts';
 import { readableCause } from '../commit-status/status.ts';
 
 /** The detail of the "stackpilot Release Failed" event of a release that ended without success, or why there is none. */

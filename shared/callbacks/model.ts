@@ -11,7 +11,7 @@ import {
   PIPELINE_END_STATES,
   PIPELINE_EXECUTION_STATE_CHANGE,
   type TaskEvent,
-} from '../../events/task-events.ts';
+} from '#events/task-events.ts';
 import { NOT_FAILED } from '../pipeline/check.ts';
 
 export const WAIT_KINDS = ['pipeline', 'deployment'] as const;

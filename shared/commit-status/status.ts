@@ -10,8 +10,8 @@
  * | FAILED | failure: "<stage>: <Error>: <Cause>" |
  * | TIMED_OUT, ABORTED | error: "<stage>: the deploy timed out / was stopped" |
  */
-import { deployInputSchema } from '../../events/deploy.ts';
-import { type ExecutionStatusChange, executionConsoleUrl } from '../../events/step-functions-execution.ts';
+import { deployInputSchema } from '#events/deploy.ts';
+import { type ExecutionStatusChange, executionConsoleUrl } from '#events/step-functions-execution.ts';
 
 /** The outcome of the deploy as a commit status, before a provider's own words. */
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';

@@ -5,7 +5,7 @@
  * status is the deploy's news, not part of it. Takes the event and
  * `{clients, config, send, toldNoToken}`.
  */
-import { executionStatusChangeSchema } from '../../events/step-functions-execution.ts';
+import { executionStatusChangeSchema } from '#events/step-functions-execution.ts';
 import { type Clients, secretsManagerClient } from '../aws/clients.ts';
 import { getSecretText } from '../aws/secrets.ts';
 import { commitStatusTokenSecret, runtimeConfig, type StackpilotConfig } from '../config.ts';

@@ -8,14 +8,14 @@ import * as z from 'zod';
 import {
   type CloudWatchAlarmStateChange,
   cloudWatchAlarmStateChangeSchema,
-} from '../../events/cloudwatch-alarm.ts';
+} from '#events/cloudwatch-alarm.ts';
 import {
   type EcsServiceAction,
   ecsServiceActionSchema,
   parseServiceArn,
   TASK_PLACEMENT_FAILURE,
-} from '../../events/ecs-service-action.ts';
-import { type ScaleOperatorInput, scaleOperatorInputSchema } from '../../events/scale.ts';
+} from '#events/ecs-service-action.ts';
+import { type ScaleOperatorInput, scaleOperatorInputSchema } from '#events/scale.ts';
 import { allStages, findStage, type StackpilotConfig } from '../config.ts';
 import { InvalidInput } from '../errors.ts';
 import { matchAlarmName, stageNames } from '../naming.ts';

@@ -39,7 +39,7 @@ export const deployPreviewInputSchema = z
     stage: name,
     number: previewNumberInput,
     action: z.literal('deploy'),
-    /** The image the preview pipeline built, in the app's ECR repository. */
+    /** The image the preview pipeline built, in the app's preview repository (`stackpilot/<app>/previews`). */
     image: z.string().min(1).max(255),
     commit,
     /** The pull request's head branch, for the preview list (`-` or absent: not known). */

@@ -85,6 +85,20 @@ export function previewPipelineName(app: string, stage: string): string {
   return `${stageResourceName(app, stage)}-previews`;
 }
 
+/**
+ * ECR repository of an app's preview images (`stackpilot/<app>/previews`): apart from the app's
+ * repository, so that pull requests never count against `imagesToKeep` (the release images a
+ * rollback needs) nor move its `latest`, and a release input cannot name a preview's image.
+ */
+export function previewRepositoryName(app: string): string {
+  return `${ecrRepositoryName(app)}/previews`;
+}
+
+/** Preview images kept: three per open preview (`previews.max`), at least ten. */
+export function previewImagesToKeep(max: number): number {
+  return Math.max(10, 3 * max);
+}
+
 /** Key of the previews' source zip (one key, one S3 version per preview build). */
 export function previewSourceKey(app: string, stage: string): string {
   return `sources/${app}/${stage}/previews/source.zip`;

@@ -21,6 +21,11 @@ export interface AppStageProps {
   readonly sourceBucket: s3.IBucket;
   /** The app's ECR repository (shared by its stages). */
   readonly repository: ecr.IRepository;
+  /**
+   * The app's repository of preview images, in the stage that runs its previews (`previews.stage`).
+   * @default - no previews in this stage
+   */
+  readonly previewRepository?: ecr.IRepository;
   /** @default DEFAULT_API_THROTTLE (standard tier only) */
   readonly throttle?: ApiThrottle;
 }
@@ -66,6 +71,7 @@ export class AppStage extends Construct {
       stageConfig,
       vpc,
       repository: props.repository,
+      ...(props.previewRepository && { previewRepository: props.previewRepository }),
       cloudMapNamespace: namespace,
     });
     this.frontDoor = new StageFrontDoor(this, 'FrontDoor', {
@@ -84,7 +90,7 @@ export class AppStage extends Construct {
       appConfig,
       sourceBucket: props.sourceBucket,
       repository: props.repository,
-      previews: appConfig.previews?.stage === stage,
+      ...(props.previewRepository && { previewRepository: props.previewRepository }),
     });
     this.alarms = new StageAlarms(this, 'Alarms', {
       app,

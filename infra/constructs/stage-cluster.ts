@@ -32,6 +32,12 @@ export interface StageClusterProps {
   readonly vpc: ec2.IVpc;
   /** The app's ECR repository: the tasks pull the released images from it. */
   readonly repository: ecr.IRepository;
+  /**
+   * The app's repository of preview images: the previews run in this cluster with the stage's
+   * execution role, which then pulls from it too.
+   * @default - no previews in this stage
+   */
+  readonly previewRepository?: ecr.IRepository;
   /** Registers the tasks in Cloud Map with SRV records (the standard tier's API Gateway finds them there). */
   readonly cloudMapNamespace?: servicediscovery.INamespace;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -177,6 +183,7 @@ export class StageCluster extends Construct {
     // The placeholder is public; every released image comes from the app's repository, and ECS
     // pulls it with the execution role (the instance role has no ECR read).
     props.repository.grantPull(executionRole);
+    props.previewRepository?.grantPull(executionRole);
     acknowledge(
       executionRole,
       'ecr:GetAuthorizationToken has no resource-level permissions; the image reads name the app repository.',

@@ -52,11 +52,12 @@ export interface StagePipelineProps {
   readonly sourceBucket: s3.IBucket;
   readonly repository: ecr.IRepository;
   /**
-   * Whether previews run in this stage (the app's `previews.stage`): a second pipeline then
-   * builds pull requests with the same project ({@link StagePipeline.previewPipeline}).
-   * @default false
+   * The app's repository of preview images, in the stage that runs its previews (the app's
+   * `previews.stage`): a second pipeline then builds pull requests with the same project
+   * ({@link StagePipeline.previewPipeline}), pushing to this repository.
+   * @default - no previews in this stage
    */
-  readonly previews?: boolean;
+  readonly previewRepository?: ecr.IRepository;
 }
 
 /**
@@ -157,7 +158,15 @@ export class StagePipeline extends Construct {
       buildEnvironment: {},
       invoke: { stageName: 'Release', kind: 'release', input: { app, stage } },
     });
-    if (props.previews) {
+    const { previewRepository } = props;
+    if (previewRepository) {
+      previewRepository.grantPullPush(this.project);
+      this.project.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ecr:DescribeImages'],
+          resources: [previewRepository.repositoryArn],
+        }),
+      );
       const preview = `#{variables.${PIPELINE_CONTRACT.variables.preview}}`;
       this.previewPipeline = sourceToStateMachine(this, 'PreviewPipeline', {
         ...shared,
@@ -177,7 +186,13 @@ export class StagePipeline extends Construct {
             description: 'Head branch of that pull request, for the preview list',
           }),
         ],
-        buildEnvironment: { STACKPILOT_PREVIEW: { value: preview } },
+        // The build (build.yml included) pushes to the previews' repository: ECR_IMAGE_URL and
+        // ECR_REPOSITORY name it for this action only, so a preview never moves the app's images.
+        buildEnvironment: {
+          STACKPILOT_PREVIEW: { value: preview },
+          ECR_IMAGE_URL: { value: previewRepository.repositoryUri },
+          ECR_REPOSITORY: { value: previewRepository.repositoryName },
+        },
         // The number arrives as a digit string (CodePipeline substitutes text): the preview input accepts it.
         invoke: {
           stageName: 'Preview',

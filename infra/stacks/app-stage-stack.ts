@@ -3,7 +3,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { AppConfig, StageRef } from '#shared/config.ts';
-import { ecrRepositoryName } from '#shared/naming.ts';
+import { ecrRepositoryName, previewImagesToKeep, previewRepositoryName } from '#shared/naming.ts';
 import { AppStage } from '../constructs/app-stage.ts';
 import type { ApiThrottle } from '../constructs/stage-front-door.ts';
 
@@ -29,6 +29,8 @@ export interface AppRepositoryStackProps extends StackProps {
  */
 export class AppRepositoryStack extends Stack {
   readonly repository: ecr.Repository;
+  /** The repository of the app's preview images, when the app runs previews. */
+  readonly previewRepository?: ecr.Repository;
 
   constructor(scope: Construct, id: string, props: AppRepositoryStackProps) {
     super(scope, id, props);
@@ -44,6 +46,22 @@ export class AppRepositoryStack extends Stack {
         },
       ],
     });
+    const { previews } = props.appConfig;
+    if (previews) {
+      const keep = previewImagesToKeep(previews.max);
+      this.previewRepository = new ecr.Repository(this, 'PreviewRepository', {
+        repositoryName: previewRepositoryName(props.app),
+        imageScanOnPush: true,
+        imageTagMutability: ecr.TagMutability.MUTABLE,
+        lifecycleRules: [
+          {
+            description: `keep the last ${keep} preview images (three per open preview, previews.max ${previews.max})`,
+            maxImageCount: keep,
+          },
+        ],
+      });
+      new CfnOutput(this, 'PreviewRepositoryUri', { value: this.previewRepository.repositoryUri });
+    }
     Tags.of(this).add('stackpilot:app', props.app);
     new CfnOutput(this, 'EcrRepositoryUri', { value: this.repository.repositoryUri });
   }
@@ -71,10 +89,15 @@ export class AppStageStack extends Stack {
     });
     const { app, stage } = props.stage;
     const repository = ecr.Repository.fromRepositoryName(this, 'Repository', ecrRepositoryName(app));
+    const previewRepository =
+      props.stage.appConfig.previews?.stage === stage
+        ? ecr.Repository.fromRepositoryName(this, 'PreviewRepository', previewRepositoryName(app))
+        : undefined;
     this.appStage = new AppStage(this, 'Stage', {
       stage: props.stage,
       sourceBucket: props.sourceBucket,
       repository,
+      ...(previewRepository && { previewRepository }),
       throttle: props.throttle,
     });
     Tags.of(this).add('stackpilot:app', app);

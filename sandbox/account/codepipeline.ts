@@ -114,6 +114,11 @@ interface PipelineRecord {
   variables?: Record<string, string>;
   /** The Step Functions action: the state machine's name and its input with `#{…}` variables. */
   invoke?: { stateMachine: string; input: string };
+  /**
+   * The ECR repository the Build action pushes to: `ECR_REPOSITORY` of the action's environment,
+   * else of its CodeBuild project's. @default the app's repository (a pipeline recorded earlier)
+   */
+  repository?: string;
 }
 
 interface CodePipelineState {
@@ -150,8 +155,10 @@ export class CodePipelineEmulator implements Emulator {
     this.file.save();
   }
 
+  /** Creates the pipeline, or updates it to the template's definition (as a stack update does), keeping its creation time. */
   ensurePipeline(name: string, spec: Omit<PipelineRecord, 'createdAt'>): void {
-    this.file.value.pipelines[name] ??= { ...spec, createdAt: this.ctx.clock.now() };
+    const createdAt = this.file.value.pipelines[name]?.createdAt ?? this.ctx.clock.now();
+    this.file.value.pipelines[name] = { ...spec, createdAt };
   }
 
   /** The last execution of a pipeline, as `GET /stages` shows it. */
@@ -451,8 +458,16 @@ export class CodePipelineEmulator implements Emulator {
       return;
     }
     const { commit } = result;
-    const repository = ecrRepositoryName(pipeline.app);
-    const image = this.ecr.pushImage(repository, commit, `${pipeline.app}:${commit}:${found.version.etag}`);
+    const repository = pipeline.repository ?? ecrRepositoryName(pipeline.app);
+    let image: string;
+    try {
+      image = this.ecr.pushImage(repository, commit, `${pipeline.app}:${commit}:${found.version.etag}`);
+    } catch (error) {
+      // What `docker push` prints when the repository is missing: the build fails, nothing is released.
+      const message = `Build failed: docker push ${repository}: name unknown: ${(error as Error).message}.`;
+      this.fail(execution, action, t, 'JobFailed', message);
+      return;
+    }
     execution.commit = commit;
     execution.image = image;
     const summary = `Built ${image} with ${result.how}.`;

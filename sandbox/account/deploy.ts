@@ -370,6 +370,7 @@ function createPipeline(account: DeployTargets, stack: StackEvaluator, id: strin
     .find((a) => a.actionTypeId?.category === 'Invoke' && a.actionTypeId.provider === 'StepFunctions');
   const stateMachine = invoke?.configuration?.StateMachineArn?.split(':').at(-1);
   const mode = pipeline.executionMode;
+  const repository = buildVariable(stack, pipeline, 'ECR_REPOSITORY');
   account.codePipeline.ensurePipeline(pipeline.name, {
     app,
     stage,
@@ -382,7 +383,38 @@ function createPipeline(account: DeployTargets, stack: StackEvaluator, id: strin
     ...(stateMachine && invoke?.configuration?.Input
       ? { invoke: { stateMachine, input: invoke.configuration.Input } }
       : {}),
+    ...(repository && { repository }),
   });
+}
+
+/**
+ * A variable of the pipeline's build as CodeBuild sets it: the Build action's
+ * `EnvironmentVariables` override those of its project (`ProjectName`, a project of this stack).
+ */
+function buildVariable(
+  stack: StackEvaluator,
+  pipeline: NonNullable<ReturnType<typeof toCreatePipeline>['pipeline']>,
+  name: string,
+): string | undefined {
+  const build = pipeline.stages
+    ?.flatMap((s) => s.actions ?? [])
+    .find((a) => a.actionTypeId?.category === 'Build' && a.actionTypeId.provider === 'CodeBuild');
+  const overrides = JSON.parse(build?.configuration?.EnvironmentVariables ?? '[]') as EnvironmentVariable[];
+  const fromAction = overrides.find((v) => v.name === name)?.value;
+  if (fromAction !== undefined) return fromAction;
+  const project = stack
+    .logicalIds('AWS::CodeBuild::Project')
+    .map((id) => stack.properties(id))
+    .find((p) => p.Name === build?.configuration?.ProjectName);
+  const environment = (project?.Environment ?? {}) as {
+    EnvironmentVariables?: Array<{ Name: string; Value: string }>;
+  };
+  return environment.EnvironmentVariables?.find((v) => v.Name === name)?.Value;
+}
+
+interface EnvironmentVariable {
+  readonly name: string;
+  readonly value: string;
 }
 
 /** Runs a custom resource's Create call once, as its Lambda would; records its physical id. */

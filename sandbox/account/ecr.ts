@@ -69,10 +69,10 @@ export class EcrEmulator implements Emulator {
 
   /**
    * Records a pushed image tagged `tag` (and `latest`), expiring the oldest beyond the
-   * repository's lifecycle limit as the lifecycle policy would. Returns the image URI.
+   * repository's lifecycle limit as the lifecycle policy would. Returns the image URI. A
+   * repository the templates did not create refuses the push (`RepositoryNotFoundException`), as ECR does.
    */
   pushImage(name: string, tag: string, content: string): string {
-    this.ensureRepository(name);
     const repository = this.repository(name);
     const manifest = JSON.stringify({
       schemaVersion: 2,

@@ -7,8 +7,10 @@ import { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { placeholdersOf } from '../../sandbox/state-machines.ts';
 import { parseConfig, type StackpilotConfig } from '../../shared/config.ts';
 import {
+  previewImagesToKeep,
   previewNames,
   previewPipelineName,
+  previewRepositoryName,
   previewSourceKey,
   stageNames,
   stateMachineName,
@@ -158,7 +160,7 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
       });
     });
 
-    it('builds with the stage’s CodeBuild project, passing the pull request number as STACKPILOT_PREVIEW', () => {
+    it('builds with the stage’s CodeBuild project, passing the pull request number as STACKPILOT_PREVIEW and the previews’ repository', () => {
       const template = stageTemplate('web', 'dev');
       const pipelines = Object.values(template.findResources('AWS::CodePipeline::Pipeline'));
       const build = (name: string) => {
@@ -171,11 +173,24 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
         build(stageNames('web', 'dev').pipeline).Configuration.ProjectName,
       );
       template.resourceCountIs('AWS::CodeBuild::Project', 1);
-      expect(JSON.parse(preview.Configuration.EnvironmentVariables)).toEqual([
+      expect(JSON.parse(render(preview.Configuration.EnvironmentVariables))).toEqual([
         { name: 'COMMIT', type: 'PLAINTEXT', value: '#{variables.COMMIT}' },
         { name: 'DELIVERY_ID', type: 'PLAINTEXT', value: '#{variables.DELIVERY_ID}' },
         { name: 'STACKPILOT_PREVIEW', type: 'PLAINTEXT', value: '#{variables.PREVIEW}' },
+        {
+          name: 'ECR_IMAGE_URL',
+          type: 'PLAINTEXT',
+          value: '<AWS::AccountId>.dkr.ecr.<AWS::Region>.<AWS::URLSuffix>/stackpilot/web/previews',
+        },
+        { name: 'ECR_REPOSITORY', type: 'PLAINTEXT', value: 'stackpilot/web/previews' },
       ]);
+      // The stage's own pipeline keeps the project's variables: the app's repository.
+      expect(JSON.parse(build(stageNames('web', 'dev').pipeline).Configuration.EnvironmentVariables)).toEqual(
+        [
+          { name: 'COMMIT', type: 'PLAINTEXT', value: '#{variables.COMMIT}' },
+          { name: 'DELIVERY_ID', type: 'PLAINTEXT', value: '#{variables.DELIVERY_ID}' },
+        ],
+      );
     });
 
     it('ends by starting stackpilot-preview by name with the deploy input', () => {
@@ -219,6 +234,82 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
         Variables: [Match.objectLike({ Name: 'COMMIT' }), Match.objectLike({ Name: 'DELIVERY_ID' })],
         Stages: Match.arrayWith([Match.objectLike({ Name: 'Release' })]),
       });
+    });
+  });
+
+  describe('the previews’ images', () => {
+    const repositoryTemplate = (app: string) => {
+      const stack = synth.repositories.find((r) => r.stackName === `StackpilotRepository-${app}`);
+      if (!stack) throw new Error(`no repository stack of ${app}`);
+      return Template.fromStack(stack);
+    };
+    /** The ECR actions of the statements of `template` whose resources name `repository`. */
+    const ecrGrants = (template: Template, repository: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+        .filter((st) =>
+          [st.Resource].flat().some((r) => JSON.stringify(r).includes(`repository/${repository}"`)),
+        )
+        .flatMap((st) => [st.Action].flat());
+
+    it('go to a repository of their own, beside the app’s, keeping three images per open preview (at least ten)', () => {
+      const template = repositoryTemplate('web');
+      template.resourceCountIs('AWS::ECR::Repository', 2);
+      const [repository] = Object.values(
+        template.findResources('AWS::ECR::Repository', {
+          Properties: { RepositoryName: previewRepositoryName('web') },
+        }),
+      );
+      expect(repository?.DeletionPolicy).toBe('Retain');
+      const policy = JSON.parse(repository?.Properties.LifecyclePolicy.LifecyclePolicyText);
+      expect(policy.rules).toEqual([
+        expect.objectContaining({
+          selection: {
+            tagStatus: 'any',
+            countType: 'imageCountMoreThan',
+            countNumber: previewImagesToKeep(2),
+          },
+          action: { type: 'expire' },
+        }),
+      ]);
+      expect(previewImagesToKeep(2)).toBe(10);
+      expect(previewImagesToKeep(5)).toBe(15);
+    });
+
+    it('are pushed by the build of the preview stage and pulled by its execution role only', () => {
+      const dev = stageTemplate('web', 'dev');
+      expect(ecrGrants(dev, previewRepositoryName('web'))).toEqual(
+        expect.arrayContaining(['ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages']),
+      );
+      const pullers = Object.values(dev.findResources('AWS::IAM::Policy'))
+        .filter((p) =>
+          (p.Properties.PolicyDocument.Statement as Statement[]).some((st) =>
+            JSON.stringify(st.Resource).includes(`repository/${previewRepositoryName('web')}"`),
+          ),
+        )
+        .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref))
+        .sort();
+      expect(pullers).toHaveLength(2);
+      expect(pullers.some((r: string) => r.includes('ExecutionRole'))).toBe(true);
+      expect(pullers.some((r: string) => r.includes('BuildRole'))).toBe(true);
+      expect(ecrGrants(stageTemplate('web', 'prod'), previewRepositoryName('web'))).toEqual([]);
+    });
+
+    it('have no repository in an app without previews', () => {
+      const template = Template.fromStack(
+        synthApp(
+          parseConfig({
+            apps: {
+              solo: {
+                repository: { provider: 'github', url: 'https://github.com/acme/solo.git' },
+                stages: { dev: { branch: 'main' } },
+              },
+            },
+          }),
+        ).repositories[0] as never,
+      );
+      template.resourceCountIs('AWS::ECR::Repository', 1);
+      template.hasResourceProperties('AWS::ECR::Repository', { RepositoryName: 'stackpilot/solo' });
     });
   });
 

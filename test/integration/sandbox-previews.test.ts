@@ -16,7 +16,7 @@ import { parse, stringify } from 'yaml';
 import { prCommand } from '../../sandbox/commands/pr.ts';
 import { statusCommand } from '../../sandbox/commands/status.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
-import { previewNames, stageNames } from '../../shared/naming.ts';
+import { ecrRepositoryName, previewNames, previewRepositoryName, stageNames } from '../../shared/naming.ts';
 import { captureIo, sh } from '../support/process.ts';
 
 const TIME_SCALE = 60;
@@ -110,7 +110,14 @@ describe('a preview per pull request in the sandbox', () => {
         { name: 'STACKPILOT_PREVIEW', value: '1' },
       ]),
     );
-    expect(container?.image).toContain(commit);
+    // Built into the app's preview repository, as the preview pipeline's build action says:
+    // the app's repository (imagesToKeep, the releases a rollback needs) never sees it.
+    expect(container?.image).toMatch(new RegExp(`/${previewRepositoryName('starter')}:${commit}$`));
+    const appTags = (
+      sandbox.account.ecr.commands.DescribeImages({ repositoryName: ecrRepositoryName('starter') })
+        .imageDetails ?? []
+    ).flatMap((i) => i.imageTags ?? []);
+    expect(appTags).not.toContain(commit);
 
     const status = captureIo();
     expect(await statusCommand(['--url', sandbox.url], status.io)).toBe(0);

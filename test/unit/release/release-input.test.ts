@@ -38,6 +38,8 @@ describe('release input', () => {
     expect(isAppImage('web', `${registry}/stackpilot/webx:1`)).toBe(false);
     expect(isAppImage('web', 'stackpilot/web:1')).toBe(false);
     expect(isAppImage('web', `${registry}/acme/stackpilot/web:1`)).toBe(false);
+    // A pull request's image (the app's preview repository) is never released to a stage.
+    expect(isAppImage('web', `${registry}/stackpilot/web/previews:1`)).toBe(false);
   });
 });
 

@@ -173,6 +173,49 @@ describe('emulated CodePipeline', () => {
     ]);
   });
 
+  it("pushes to the repository the template's build names, and fails the build when that repository does not exist", async () => {
+    // The template's pipeline pushes to the app's repository (its project's ECR_REPOSITORY).
+    const ghost = 'ghost';
+    setup.account.codePipeline.ensurePipeline(ghost, {
+      app: 'shop',
+      stage: 'dev',
+      bucket: setup.account.sourceBucket,
+      key: names.sourceKey,
+      repository: 'stackpilot/shop/nowhere',
+    });
+    const version = await upload({ Dockerfile: 'FROM node:22\n' });
+    const out = await pipeline.send(
+      new StartPipelineExecutionCommand({
+        name: ghost,
+        sourceRevisions: [
+          { actionName: 'Source', revisionType: 'S3_OBJECT_VERSION_ID', revisionValue: version },
+        ],
+        variables: [{ name: 'COMMIT', value: COMMIT }],
+      }),
+    );
+    setup.advance(120_000);
+    const actions = await pipeline.send(
+      new ListActionExecutionsCommand({
+        pipelineName: ghost,
+        filter: { pipelineExecutionId: out.pipelineExecutionId ?? '' },
+      }),
+    );
+    expect(actions.actionExecutionDetails?.[0]).toMatchObject({
+      stageName: 'Build',
+      status: 'Failed',
+      output: {
+        executionResult: {
+          errorDetails: {
+            code: 'JobFailed',
+            message:
+              "Build failed: docker push stackpilot/shop/nowhere: name unknown: The repository with name 'stackpilot/shop/nowhere' does not exist in the registry with id '123456789012'.",
+          },
+        },
+      },
+    });
+    expect(releases).toEqual([]);
+  });
+
   it('reads the commit from .git/HEAD when no COMMIT variable is given', async () => {
     const version = await upload({
       'build.yml': 'version: 0.2\nphases:\n  build:\n    commands: [docker build .]\n',

@@ -154,18 +154,11 @@ describe('emulated CodePipeline', () => {
     const actions = await pipeline.send(
       new ListActionExecutionsCommand({ pipelineName: names.pipeline, filter: { pipelineExecutionId: id } }),
     );
-    expect(actions.actionExecutionDetails?.[0]).toMatchObject({
-      stageName: 'Build',
-      status: 'Failed',
-      output: {
-        executionResult: {
-          errorDetails: {
-            code: 'JobFailed',
-            message: `Build failed: the source of commit ${COMMIT.slice(0, 12)} has neither a Dockerfile nor a build.yml; add a Dockerfile (or a build.yml) at the repository root.`,
-          },
-        },
-      },
-    });
+    expect(actions.actionExecutionDetails?.[0]).toMatchObject(
+      failedBuild(
+        `Build failed: the source of commit ${COMMIT.slice(0, 12)} has neither a Dockerfile nor a build.yml; add a Dockerfile (or a build.yml) at the repository root.`,
+      ),
+    );
     expect(releases).toEqual([]);
     expect(setup.events.filter((e) => e.source === 'aws.codepipeline').map((e) => e.detail.state)).toEqual([
       'STARTED',
@@ -200,19 +193,11 @@ describe('emulated CodePipeline', () => {
         filter: { pipelineExecutionId: out.pipelineExecutionId ?? '' },
       }),
     );
-    expect(actions.actionExecutionDetails?.[0]).toMatchObject({
-      stageName: 'Build',
-      status: 'Failed',
-      output: {
-        executionResult: {
-          errorDetails: {
-            code: 'JobFailed',
-            message:
-              "Build failed: docker push stackpilot/shop/nowhere: name unknown: The repository with name 'stackpilot/shop/nowhere' does not exist in the registry with id '123456789012'.",
-          },
-        },
-      },
-    });
+    expect(actions.actionExecutionDetails?.[0]).toMatchObject(
+      failedBuild(
+        "Build failed: docker push stackpilot/shop/nowhere: name unknown: The repository with name 'stackpilot/shop/nowhere' does not exist in the registry with id '123456789012'.",
+      ),
+    );
     expect(releases).toEqual([]);
   });
 
@@ -278,3 +263,12 @@ describe('emulated CodePipeline', () => {
     expect(error).toBeInstanceOf(PipelineNotFoundException);
   });
 });
+
+/** The Build action's execution as CodePipeline reports a failed CodeBuild job. */
+function failedBuild(message: string) {
+  return {
+    stageName: 'Build',
+    status: 'Failed',
+    output: { executionResult: { errorDetails: { code: 'JobFailed', message } } },
+  };
+}

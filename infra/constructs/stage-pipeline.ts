@@ -129,11 +129,8 @@ export class StagePipeline extends Construct {
         },
       },
     });
-    repository.grantPullPush(this.project);
+    this.grantImages(repository);
     this.grantBuildSecrets(appConfig);
-    this.project.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [repository.repositoryArn] }),
-    );
     Validations.of(this.project).acknowledge(
       {
         id: 'AwsSolutions-CB3',
@@ -160,13 +157,7 @@ export class StagePipeline extends Construct {
     });
     const { previewRepository } = props;
     if (previewRepository) {
-      previewRepository.grantPullPush(this.project);
-      this.project.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['ecr:DescribeImages'],
-          resources: [previewRepository.repositoryArn],
-        }),
-      );
+      this.grantImages(previewRepository);
       const preview = `#{variables.${PIPELINE_CONTRACT.variables.preview}}`;
       this.previewPipeline = sourceToStateMachine(this, 'PreviewPipeline', {
         ...shared,
@@ -215,6 +206,14 @@ export class StagePipeline extends Construct {
       wildcardResource('*'),
       wildcardResource(`${arnPrefix(this, 'codebuild')}report-group/${refToken(this.project)}-*`),
       wildcardResource(`${arnPrefix(this, 'logs')}log-group:/aws/codebuild/${refToken(this.project)}:*`),
+    );
+  }
+
+  /** The build pushes images to `repository` and reads them back (`aws ecr describe-images` checks the push). */
+  private grantImages(repository: ecr.IRepository): void {
+    repository.grantPullPush(this.project);
+    this.project.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [repository.repositoryArn] }),
     );
   }
 

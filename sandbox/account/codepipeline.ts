@@ -26,7 +26,7 @@ import {
   type StartPipelineExecutionCommandOutput,
   ValidationException,
 } from '@aws-sdk/client-codepipeline';
-import { ecrRepositoryName, stateMachineName } from '#shared/naming.ts';
+import { stateMachineName } from '#shared/naming.ts';
 import { emulateBuild } from './codebuild.ts';
 import type { EcrEmulator } from './ecr.ts';
 import { awsError } from './errors.ts';
@@ -114,11 +114,8 @@ interface PipelineRecord {
   variables?: Record<string, string>;
   /** The Step Functions action: the state machine's name and its input with `#{…}` variables. */
   invoke?: { stateMachine: string; input: string };
-  /**
-   * The ECR repository the Build action pushes to: `ECR_REPOSITORY` of the action's environment,
-   * else of its CodeBuild project's. @default the app's repository (a pipeline recorded earlier)
-   */
-  repository?: string;
+  /** The ECR repository the Build action pushes to: `ECR_REPOSITORY` of the action's environment, else of its CodeBuild project's. */
+  repository: string;
 }
 
 interface CodePipelineState {
@@ -458,7 +455,7 @@ export class CodePipelineEmulator implements Emulator {
       return;
     }
     const { commit } = result;
-    const repository = pipeline.repository ?? ecrRepositoryName(pipeline.app);
+    const { repository } = pipeline;
     let image: string;
     try {
       image = this.ecr.pushImage(repository, commit, `${pipeline.app}:${commit}:${found.version.etag}`);

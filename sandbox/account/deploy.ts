@@ -352,25 +352,26 @@ function createGroup(account: DeployTargets, stack: StackEvaluator, id: string):
 /** The pipeline of a stage: its source object (bucket and key of the S3 source action) and whose stage it builds. */
 function createPipeline(account: DeployTargets, stack: StackEvaluator, id: string): void {
   const { pipeline, tags } = toCreatePipeline(stack.properties(id));
-  const source = pipeline?.stages
-    ?.flatMap((s) => s.actions ?? [])
-    .find((a) => a.actionTypeId?.category === 'Source' && a.actionTypeId.provider === 'S3');
+  const action = (category: string, provider: string) =>
+    pipeline?.stages
+      ?.flatMap((s) => s.actions ?? [])
+      .find((a) => a.actionTypeId?.category === category && a.actionTypeId.provider === provider);
+  const source = action('Source', 'S3');
   const tag = (key: string) => tags?.find((t) => t.key === key)?.value;
   const app = tag('stackpilot:app');
   const stage = tag('stackpilot:stage');
   const bucket = source?.configuration?.S3Bucket;
   const key = source?.configuration?.S3ObjectKey;
-  if (!pipeline?.name || !app || !stage || !bucket || !key) {
+  const build = action('Build', 'CodeBuild');
+  const repository = build && buildVariable(stack, build.configuration ?? {}, 'ECR_REPOSITORY');
+  if (!pipeline?.name || !app || !stage || !bucket || !key || !repository) {
     throw new TemplateError(
-      `stack ${stack.stackName}, resource ${id}: the sandbox runs pipelines with an S3 source action and tags stackpilot:app and stackpilot:stage`,
+      `stack ${stack.stackName}, resource ${id}: the sandbox runs pipelines with an S3 source action, a CodeBuild action whose build sets ECR_REPOSITORY, and tags stackpilot:app and stackpilot:stage`,
     );
   }
-  const invoke = pipeline.stages
-    ?.flatMap((s) => s.actions ?? [])
-    .find((a) => a.actionTypeId?.category === 'Invoke' && a.actionTypeId.provider === 'StepFunctions');
+  const invoke = action('Invoke', 'StepFunctions');
   const stateMachine = invoke?.configuration?.StateMachineArn?.split(':').at(-1);
   const mode = pipeline.executionMode;
-  const repository = buildVariable(stack, pipeline, 'ECR_REPOSITORY');
   account.codePipeline.ensurePipeline(pipeline.name, {
     app,
     stage,
@@ -383,29 +384,26 @@ function createPipeline(account: DeployTargets, stack: StackEvaluator, id: strin
     ...(stateMachine && invoke?.configuration?.Input
       ? { invoke: { stateMachine, input: invoke.configuration.Input } }
       : {}),
-    ...(repository && { repository }),
+    repository,
   });
 }
 
 /**
- * A variable of the pipeline's build as CodeBuild sets it: the Build action's
- * `EnvironmentVariables` override those of its project (`ProjectName`, a project of this stack).
+ * A variable of a Build action's build as CodeBuild sets it: the action's `EnvironmentVariables`
+ * override those of its project (`ProjectName`, a project of this stack).
  */
 function buildVariable(
   stack: StackEvaluator,
-  pipeline: NonNullable<ReturnType<typeof toCreatePipeline>['pipeline']>,
+  configuration: Readonly<Record<string, string>>,
   name: string,
 ): string | undefined {
-  const build = pipeline.stages
-    ?.flatMap((s) => s.actions ?? [])
-    .find((a) => a.actionTypeId?.category === 'Build' && a.actionTypeId.provider === 'CodeBuild');
-  const overrides = JSON.parse(build?.configuration?.EnvironmentVariables ?? '[]') as EnvironmentVariable[];
+  const overrides = JSON.parse(configuration.EnvironmentVariables ?? '[]') as EnvironmentVariable[];
   const fromAction = overrides.find((v) => v.name === name)?.value;
   if (fromAction !== undefined) return fromAction;
   const project = stack
     .logicalIds('AWS::CodeBuild::Project')
     .map((id) => stack.properties(id))
-    .find((p) => p.Name === build?.configuration?.ProjectName);
+    .find((p) => p.Name === configuration.ProjectName);
   const environment = (project?.Environment ?? {}) as {
     EnvironmentVariables?: Array<{ Name: string; Value: string }>;
   };

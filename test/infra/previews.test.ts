@@ -7,6 +7,7 @@ import { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { placeholdersOf } from '../../sandbox/state-machines.ts';
 import { parseConfig, type StackpilotConfig } from '../../shared/config.ts';
 import {
+  ecrRepositoryName,
   previewImagesToKeep,
   previewNames,
   previewPipelineName,
@@ -243,14 +244,19 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
       if (!stack) throw new Error(`no repository stack of ${app}`);
       return Template.fromStack(stack);
     };
-    /** The ECR actions of the statements of `template` whose resources name `repository`. */
-    const ecrGrants = (template: Template, repository: string) =>
+    /** The IAM policies of `template` and, of each, its statements whose resources name `repository`. */
+    const policiesOn = (template: Template, repository: string) =>
       Object.values(template.findResources('AWS::IAM::Policy'))
-        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
-        .filter((st) =>
-          [st.Resource].flat().some((r) => JSON.stringify(r).includes(`repository/${repository}"`)),
-        )
-        .flatMap((st) => [st.Action].flat());
+        .map((p) => ({
+          roles: (p.Properties.Roles as Array<{ Ref: string }>).map((r) => r.Ref),
+          statements: (p.Properties.PolicyDocument.Statement as Statement[]).filter((st) =>
+            [st.Resource].flat().some((r) => JSON.stringify(r).includes(`repository/${repository}"`)),
+          ),
+        }))
+        .filter((p) => p.statements.length > 0);
+    /** The ECR actions `template` grants on `repository`. */
+    const ecrGrants = (template: Template, repository: string) =>
+      policiesOn(template, repository).flatMap((p) => p.statements.flatMap((st) => [st.Action].flat()));
 
     it('go to a repository of their own, beside the app’s, keeping three images per open preview (at least ten)', () => {
       const template = repositoryTemplate('web');
@@ -281,14 +287,7 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
       expect(ecrGrants(dev, previewRepositoryName('web'))).toEqual(
         expect.arrayContaining(['ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages']),
       );
-      const pullers = Object.values(dev.findResources('AWS::IAM::Policy'))
-        .filter((p) =>
-          (p.Properties.PolicyDocument.Statement as Statement[]).some((st) =>
-            JSON.stringify(st.Resource).includes(`repository/${previewRepositoryName('web')}"`),
-          ),
-        )
-        .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref))
-        .sort();
+      const pullers = policiesOn(dev, previewRepositoryName('web')).flatMap((p) => p.roles);
       expect(pullers).toHaveLength(2);
       expect(pullers.some((r: string) => r.includes('ExecutionRole'))).toBe(true);
       expect(pullers.some((r: string) => r.includes('BuildRole'))).toBe(true);
@@ -296,20 +295,11 @@ describe('previews (web/dev standard and api/test hyperscale run previews; web/p
     });
 
     it('have no repository in an app without previews', () => {
-      const template = Template.fromStack(
-        synthApp(
-          parseConfig({
-            apps: {
-              solo: {
-                repository: { provider: 'github', url: 'https://github.com/acme/solo.git' },
-                stages: { dev: { branch: 'main' } },
-              },
-            },
-          }),
-        ).repositories[0] as never,
-      );
+      const [stack] = synthApp(oneStageConfig()).repositories;
+      if (!stack) throw new Error('no repository stack');
+      const template = Template.fromStack(stack);
       template.resourceCountIs('AWS::ECR::Repository', 1);
-      template.hasResourceProperties('AWS::ECR::Repository', { RepositoryName: 'stackpilot/solo' });
+      template.hasResourceProperties('AWS::ECR::Repository', { RepositoryName: ecrRepositoryName('web') });
     });
   });
 

@@ -180,13 +180,14 @@ export class StageCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `stackpilot: ECS pulling images and writing logs for ${app}/${stage}`,
     });
-    // The placeholder is public; every released image comes from the app's repository, and ECS
-    // pulls it with the execution role (the instance role has no ECR read).
+    // The placeholder is public; every released image comes from the app's repository (a
+    // preview's from the previews' one), and ECS pulls it with the execution role (the instance
+    // role has no ECR read).
     props.repository.grantPull(executionRole);
     props.previewRepository?.grantPull(executionRole);
     acknowledge(
       executionRole,
-      'ecr:GetAuthorizationToken has no resource-level permissions; the image reads name the app repository.',
+      'ecr:GetAuthorizationToken has no resource-level permissions; the image reads name the app repositories.',
       wildcardResource('*'),
     );
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
